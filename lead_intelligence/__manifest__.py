@@ -1,0 +1,38 @@
+{
+    "name": "Lead Intelligence",
+    "version": "19.0.1.0.0",
+    "category": "Sales/CRM",
+    "summary": "Score, tier and explain CRM leads with admin-editable fit rules",
+    "website": "https://github.com/lead-intelligence/lead_intelligence",
+    "author": "Lead Intelligence founders",
+    "maintainers": ["lead-intelligence"],
+    "license": "LGPL-3",
+    "development_status": "Alpha",
+    "depends": ["crm"],
+    "external_dependencies": {"python": ["numpy", "scikit-learn"]},
+    "data": [
+        "security/lead_intelligence_security.xml",
+        "security/ir.model.access.csv",
+        "data/crm_lead_tier_data.xml",
+        "data/crm_lead_fit_rule_data.xml",
+        "data/ir_cron_data.xml",
+        "data/ir_actions_server_data.xml",
+        "views/crm_lead_tier_views.xml",
+        "views/crm_lead_fit_rule_views.xml",
+        "views/crm_lead_score_history_views.xml",
+        "views/crm_lead_score_run_views.xml",
+        "views/crm_lead_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/lead_intelligence_menus.xml",
+    ],
+    "demo": [
+        "demo/crm_lead_demo.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "lead_intelligence/static/tests/tours/**/*",
+        ],
+    },
+    "installable": True,
+    "application": False,
+}

@@ -1,0 +1,1 @@
+"""Pure-Python core of lead_intelligence: numpy only, no Odoo import."""

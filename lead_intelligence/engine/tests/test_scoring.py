@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+from engine import scoring
+
+
+def test_rule_points_sums_matched_rules_with_negative_points():
+    matches = np.array([[1, 0, 1], [0, 0, 0], [1, 1, 1]], dtype=bool)
+    points = np.array([20, 15, -5])
+    np.testing.assert_allclose(scoring.rule_points(matches, points), [15, 0, 30])
+
+
+def test_rule_points_rejects_misaligned_shapes():
+    with pytest.raises(ValueError, match="does not fit"):
+        scoring.rule_points(np.ones((2, 3)), np.ones(2))
+
+
+def test_rule_points_without_rules_gives_zero():
+    np.testing.assert_allclose(scoring.rule_points(np.zeros((4, 0)), np.zeros(0)), np.zeros(4))
+
+
+def test_linear_mapping_clips_between_floor_and_ceiling():
+    result = scoring.points_to_score([-30, 0, 25, 50, 80], "linear", 0, 50)
+    np.testing.assert_allclose(result, [0, 0, 50, 100, 100])
+
+
+def test_logistic_mapping_is_monotonic_centred_and_bounded():
+    result = scoring.points_to_score([-1000, 0, 50, 100, 1000], "logistic", 0, 100)
+    assert np.all(np.diff(result) >= 0)
+    assert np.all(np.diff(result[1:4]) > 0)
+    assert result[2] == pytest.approx(50)
+    assert result[1] == pytest.approx(5, abs=0.01)
+    assert result[3] == pytest.approx(95, abs=0.01)
+    assert 0 <= result.min() and result.max() <= 100
+
+
+@pytest.mark.parametrize(("mapping", "low", "high", "message"), [
+    ("cubic", 0, 100, "unknown mapping"),
+    ("linear", 50, 50, "must be above"),
+    ("linear", 60, 10, "must be above"),
+])
+def test_mapping_rejects_bad_settings(mapping, low, high, message):
+    with pytest.raises(ValueError, match=message):
+        scoring.points_to_score([1.0], mapping, low, high)
+
+
+def test_blend_is_a_weighted_mean_of_present_components():
+    fit = np.array([100.0, 0.0])
+    engagement = np.array([0.0, 50.0])
+    result = scoring.blend({"fit": fit, "engagement": engagement}, {"fit": 3, "engagement": 1, "model": 5})
+    np.testing.assert_allclose(result, [75.0, 12.5])
+
+
+def test_blend_needs_a_positive_weight():
+    with pytest.raises(ValueError, match="positive weight"):
+        scoring.blend({"fit": np.ones(2)}, {"fit": 0})
+
+
+def test_round_score_rounds_half_up_and_clips():
+    np.testing.assert_array_equal(scoring.round_score([-3, 0.49, 0.5, 99.5, 140]), [0, 0, 1, 100, 100])
+
+
+def test_cut_tiers_uses_highest_minimum_not_above_score():
+    thresholds = [75, 0, 50, 25]
+    tier_ids = [1, 4, 2, 3]
+    scores = [0, 24, 25, 49, 50, 74, 75, 100]
+    np.testing.assert_array_equal(scoring.cut_tiers(scores, thresholds, tier_ids), [4, 4, 3, 3, 2, 2, 1, 1])
+
+
+def test_cut_tiers_without_tiers_gives_no_tier():
+    np.testing.assert_array_equal(scoring.cut_tiers([10, 90], [], []), [0, 0])
+
+
+@pytest.mark.parametrize(("thresholds", "message"), [
+    ([], None),
+    ([0, 25, 50, 75], None),
+    ([10, 50], "must start at 0"),
+    ([0, 50, 50], "overlap"),
+    ([0, 120], "between 0 and 100"),
+])
+def test_check_thresholds(thresholds, message):
+    error = scoring.check_thresholds(thresholds)
+    if message is None:
+        assert error is None
+    else:
+        assert message in error
+
+
+def test_score_leads_end_to_end_with_two_tier_sets():
+    matches = np.array([[1, 1], [1, 0], [0, 0], [1, 1]], dtype=bool)
+    points = np.array([60, 30])
+    tier_sets = [([0, 50], [11, 12]), ([0, 80], [21, 22])]
+    result = scoring.score_leads(matches, points, [0, 0, 0, 1], tier_sets, "linear", 0, 100)
+    np.testing.assert_array_equal(result.fit_score, [90, 60, 0, 90])
+    np.testing.assert_array_equal(result.score, [90, 60, 0, 90])
+    np.testing.assert_array_equal(result.tier_id, [12, 12, 11, 22])
+
+
+def test_changed_rows_compares_every_column():
+    old = np.array([[10, 50, 3], [10, 50, 3], [-1, -1, 0]])
+    new = np.array([[10, 50, 3], [10, 51, 3], [0, 0, 4]])
+    np.testing.assert_array_equal(scoring.changed_rows(old, new), [False, True, True])
+
+
+def test_scoring_is_vectorised_over_a_large_chunk():
+    rng = np.random.default_rng(7)
+    matches = rng.random((50_000, 30)) < 0.3
+    points = rng.integers(-20, 30, size=30)
+    result = scoring.score_leads(matches, points, np.zeros(50_000), [([0, 25, 50, 75], [4, 3, 2, 1])])
+    assert result.score.shape == (50_000,)
+    expected = np.clip(np.floor(np.clip(matches.astype(float) @ points, 0, 100) + 0.5), 0, 100)
+    np.testing.assert_array_equal(result.score, expected)

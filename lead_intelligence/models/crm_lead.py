@@ -1,0 +1,494 @@
+import json
+import logging
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg2
+from markupsafe import Markup, escape
+
+from odoo import api, fields, models
+from odoo.fields import Domain
+from odoo.tools import SQL
+from odoo.tools.query import Query
+
+from ..engine import scoring
+
+_logger = logging.getLogger(__name__)
+
+SCORE_CHUNK_SIZE = 20000  # leads scored, written and committed together
+# fields whose change cannot move a score: writing them does not mark the lead dirty
+FIELDS_NOT_SCORED = frozenset({
+    'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
+    'color', 'date_automation_last', 'message_main_attachment_id', 'message_follower_ids',
+    'activity_ids', 'message_ids', 'duplicate_lead_ids',
+})
+# columns read per lead before the rule matches, all as integers (-1 / 0 stand for NULL)
+STATE_COLUMNS = ('id', 'company_id', 'fit_score', 'score', 'tier_id', 'score_dirty')
+
+DEMO_COUNTRY_CODES = ['US', 'CN', 'DE', 'FR', 'GB', 'JP', 'BE', 'IN', 'BR', 'SG']
+DEMO_COMPANIES = [
+    ('Northwind Robotics', 'northwind-robotics.com'), ('Blue Harbor Logistics', 'blueharbor.io'),
+    ('Shenzhen Bright Electronics', 'szbright.cn'), ('Hangzhou Cloud Textiles', 'hzcloudtex.cn'),
+    ('Rhein Maschinenbau', 'rhein-mb.de'), ('Atelier Lumière', 'atelier-lumiere.fr'),
+    ('Greenfield Foods', 'greenfieldfoods.co.uk'), ('Sakura Precision', 'sakura-precision.jp'),
+    ('Delta Pharma Labs', 'deltapharma.com'), ('Orbit Fintech', 'orbitfintech.sg'),
+    ('Lotus Hospitality', 'lotushotels.in'), ('Amazonia Agro', 'amazonia-agro.com.br'),
+]
+DEMO_FIRST_NAMES = ['Anna', 'Wei', 'Lukas', 'Chloé', 'James', 'Yuki', 'Priya', 'Lucas', 'Mei', 'Omar']
+DEMO_LAST_NAMES = ['Smith', 'Zhang', 'Müller', 'Martin', 'Brown', 'Sato', 'Patel', 'Silva', 'Li', 'Haddad']
+DEMO_FUNCTIONS = [
+    'CEO', 'Owner', 'Operations Director', 'General Manager', 'CTO', 'IT Manager', 'Head of Engineering',
+    'Procurement Manager', 'Purchasing Officer', 'Marketing Assistant', 'Sales Representative', 'Student',
+    'Intern', '总经理', '技术总监', '采购经理', '市场专员', '实习生', False,
+]
+DEMO_NEEDS = [
+    'ERP roll-out', 'warehouse automation', 'CRM licences', 'pricing request', 'support contract',
+    'product demo', 'pilot project', 'training', 'integration project', 'renewal',
+]
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """What scoring a chunk needs, read once per pass."""
+
+    rules: models.BaseModel
+    points: np.ndarray
+    default_tiers: tuple
+    company_tiers: dict
+    mapping: str
+    points_low: float
+    points_high: float
+    weights: dict
+
+
+class CrmLead(models.Model):
+    _inherit = 'crm.lead'
+
+    # Scores
+    fit_score = fields.Integer(
+        'Fit Score', readonly=True, copy=False, aggregator='avg',
+        help="0-100: how well the lead's profile matches the profile-fit rules.")
+    score = fields.Integer(
+        'Lead Score', readonly=True, copy=False, aggregator='avg', tracking=False,
+        help="0-100: the blend of the score components, weighted as set in the CRM settings.")
+    tier_id = fields.Many2one(
+        'crm.lead.tier', string='Tier', readonly=True, copy=False, index='btree_not_null',
+        tracking=True, ondelete='set null', group_expand='_read_group_tier_ids')
+    tier_color = fields.Integer(related='tier_id.color', string='Tier Color')
+    score_date = fields.Datetime('Score Changed On', readonly=True, copy=False)
+    score_dirty = fields.Boolean(
+        'Score Outdated', default=True, copy=False, readonly=True,
+        help="The lead changed since it was last scored; the scoring job will rescore it within minutes.")
+    score_explanation = fields.Html('Score Explanation', compute='_compute_score_explanation', sanitize=False)
+    score_history_ids = fields.One2many('crm.lead.score.history', 'lead_id', string='Score History')
+
+    _score_dirty_idx = models.Index('(id) WHERE score_dirty')
+
+    @api.depends('fit_score', 'score', 'tier_id', 'score_dirty')
+    def _compute_score_explanation(self):
+        config = self._get_scoring_config()
+        saved_ids = [lead_id for lead_id in self.ids if isinstance(lead_id, int)]
+        ids, _state, matches = self._read_scoring_rows(saved_ids, config)
+        matches_by_lead = dict(zip(ids.tolist(), matches, strict=True))
+        for lead in self:
+            lead.score_explanation = lead._format_score_explanation(config, matches_by_lead.get(lead.id, ()))
+
+    @api.model
+    def _read_group_tier_ids(self, tiers, domain):
+        return tiers.search([])
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def write(self, vals):
+        if not vals.get('score_dirty') and set(vals) - FIELDS_NOT_SCORED:
+            # same UPDATE statement: flagging costs no query; the dirty job scores in batch
+            vals = dict(vals, score_dirty=True)
+        res = super().write(vals)
+        if self.env.context.get('lead_intelligence_score_now'):
+            self._score_now()
+        return res
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        leads = super().create(vals_list)
+        if self.env.context.get('lead_intelligence_score_now'):
+            leads._score_now()
+        return leads
+
+    def web_save(self, vals, specification, next_id=None):
+        """A form saved in the UI is scored at once, so the user sees the effect."""
+        if self.env['res.config.settings']._get_lead_intelligence_settings()['score_on_save'] == 'now':
+            self = self.with_context(lead_intelligence_score_now=True)
+        return super().web_save(vals, specification, next_id=next_id)
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_recompute_score(self):
+        """Server action: score the selection now, or queue it when it is large."""
+        if len(self) <= self._get_chunk_size():
+            self.env.flush_all()
+            changed = self._score_leads(self.ids, 'manual')
+            message = self.env._('%(changed)s of %(count)s leads changed score or tier.',
+                                 changed=changed, count=len(self))
+        else:
+            self.env.execute_query(SQL(
+                'UPDATE crm_lead SET score_dirty = TRUE WHERE id = ANY(%s) AND NOT score_dirty', self.ids))
+            self.invalidate_recordset(['score_dirty'])
+            self.env.ref('lead_intelligence.ir_cron_rescore_dirty_leads')._trigger()
+            message = self.env._('%s leads are queued: the scoring job rescores them in the background.', len(self))
+        return {
+            'type': 'ir.actions.client',
+            'tag': 'display_notification',
+            'params': {
+                'title': self.env._('Lead scores'),
+                'message': message,
+                'type': 'success',
+                'next': {'type': 'ir.actions.act_window_close'},
+            },
+        }
+
+    def action_open_score_history(self):
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id('lead_intelligence.crm_lead_score_history_action')
+        action.update({'domain': [('lead_id', '=', self.id)], 'context': {}})
+        return action
+
+    # ------------------------------------------------------------
+    # CRONS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_rescore_dirty_leads(self):
+        """Score the leads flagged dirty, one claimed chunk per transaction.
+
+        ``FOR NO KEY UPDATE SKIP LOCKED`` lets several workers run this at once:
+        each claims rows no other transaction holds, and a lead edited while its
+        chunk is being scored waits for the commit, then is flagged dirty again.
+        """
+        self.env.flush_all()
+        IrCron = self.env['ir.cron']
+        dirty = self.env.execute_query(SQL('SELECT count(*) FROM crm_lead WHERE score_dirty'))[0][0]
+        IrCron._commit_progress(remaining=dirty)
+        config = None
+        while lead_ids := self._claim_leads(SQL(
+                'SELECT id FROM crm_lead WHERE score_dirty ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED',
+                self._get_chunk_size())):
+            config = config or self._get_scoring_config()
+            self._score_leads(lead_ids, 'lead', config)
+            if not IrCron._commit_progress(len(lead_ids)):
+                return
+        IrCron._commit_progress(remaining=0)
+
+    @api.model
+    def _cron_rescore_all_leads(self):
+        """Full pass: score every open lead, resuming an interrupted pass.
+
+        The pass records the last lead it did in the same transaction as each
+        chunk, so a killed worker loses at most the chunk it was on.
+        """
+        self.env.flush_all()
+        IrCron = self.env['ir.cron']
+        Run = self.env['crm.lead.score.run']
+        run = Run.search([('state', '=', 'running')], order='id', limit=1) or Run.create({'cause': 'nightly'})
+        IrCron._commit_progress(remaining=self.search_count(self._get_open_leads_domain(run.last_lead_id)))
+        config = None
+        while True:
+            query = self._search(self._get_open_leads_domain(run.last_lead_id), order='id',
+                                 limit=self._get_chunk_size())
+            lead_ids = self._claim_leads(SQL('%s FOR NO KEY UPDATE OF crm_lead', query.select(SQL('crm_lead.id'))))
+            if not lead_ids:
+                break
+            config = config or self._get_scoring_config()
+            changed = self._score_leads(lead_ids, run.cause, config)
+            run.write({
+                'last_lead_id': lead_ids[-1],
+                'leads_done': run.leads_done + len(lead_ids),
+                'leads_changed': run.leads_changed + changed,
+            })
+            if not IrCron._commit_progress(len(lead_ids)):
+                return
+        run.write({'state': 'done', 'date_end': fields.Datetime.now()})
+        IrCron._commit_progress(remaining=0)
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _trigger_full_rescore(self):
+        """The scoring configuration changed: start a new full pass over the open leads.
+
+        A pass already under way scored part of the leads with the old
+        configuration, so it is superseded rather than resumed.
+        """
+        # sudo: editing a rule or a tier schedules the system's own pass, whoever edits it
+        Run = self.env['crm.lead.score.run'].sudo()
+        running = Run.search([('state', '=', 'running')])
+        if running.filtered(lambda run: not run.last_lead_id and run.cause == 'config'):
+            return
+        running.write({'state': 'cancel', 'date_end': fields.Datetime.now()})
+        Run.create({'cause': 'config'})
+        cron = self.env.ref('lead_intelligence.ir_cron_rescore_all_leads', raise_if_not_found=False)
+        if cron:  # absent while the module's own data is being loaded
+            cron._trigger()
+
+    @api.model
+    def _claim_leads(self, claim_query, attempts=3):
+        """Lock and return the ids selected by ``claim_query``, a ``SELECT id ...
+        FOR NO KEY UPDATE`` run as the first statement of a transaction.
+
+        Odoo's transactions are REPEATABLE READ: a row another worker committed
+        after this transaction's snapshot cannot be locked. The chunk before was
+        committed, so nothing is lost by starting over on a fresh snapshot.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    return [row[0] for row in self.env.execute_query(claim_query)]
+            except psycopg2.errors.SerializationFailure:
+                if attempt == attempts - 1:
+                    raise
+                _logger.info('Lead Intelligence: leads claimed by another worker meanwhile, retrying')
+                self.env.cr.rollback()
+        return []
+
+    def _score_now(self):
+        self.env.flush_all()
+        self._score_leads(self.ids, 'user')
+
+    @api.model
+    def _get_open_leads_domain(self, after_id=0):
+        return Domain('won_status', '=', 'pending') & Domain('id', '>', after_id)
+
+    @api.model
+    def _get_chunk_size(self):
+        return int(self.env['ir.config_parameter'].sudo().get_param(
+            'lead_intelligence.chunk_size', SCORE_CHUNK_SIZE)) or SCORE_CHUNK_SIZE
+
+    @api.model
+    def _get_scoring_config(self):
+        # sudo: scoring runs for any user who edits a lead, over every active rule and tier
+        rules = self.env['crm.lead.fit.rule'].sudo().search([])
+        default_tiers, company_tiers = self.env['crm.lead.tier'].sudo()._get_tier_sets()
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+        return ScoringConfig(
+            rules=rules,
+            points=np.array(rules.mapped('points'), dtype=np.float64),
+            default_tiers=default_tiers,
+            company_tiers=company_tiers,
+            mapping=settings['fit_mapping'],
+            points_low=settings['fit_points_low'],
+            points_high=settings['fit_points_high'],
+            weights={'fit': settings['weight_fit']},
+        )
+
+    def _read_scoring_rows(self, lead_ids, config):
+        """Read the stored scores and match every rule on ``lead_ids`` in one query.
+
+        :return: (ids (n,), state (n, 5) ints laid out as STATE_COLUMNS[1:],
+            matches (n, n_rules) bools), in id order
+        """
+        query = Query(self.env, 'crm_lead', SQL.identifier('crm_lead'))
+        match_sql = config.rules._get_match_sql(query)
+        query.add_where(SQL('crm_lead.id = ANY(%s)', list(lead_ids)))
+        query.order = SQL('crm_lead.id')
+        rows = self.env.execute_query(query.select(
+            SQL('crm_lead.id'),
+            SQL('COALESCE(crm_lead.company_id, 0)'),
+            SQL('COALESCE(crm_lead.fit_score, -1)'),
+            SQL('COALESCE(crm_lead.score, -1)'),
+            SQL('COALESCE(crm_lead.tier_id, 0)'),
+            SQL('crm_lead.score_dirty IS TRUE'),
+            *match_sql,
+        ))
+        data = np.array(rows, dtype=np.int64).reshape(len(rows), len(STATE_COLUMNS) + len(match_sql))
+        return data[:, 0], data[:, 1:len(STATE_COLUMNS)], data[:, len(STATE_COLUMNS):].astype(bool)
+
+    def _score_leads(self, lead_ids, cause, config=None):
+        """Score ``lead_ids`` and write back the rows that changed.
+
+        Reading, matching and writing are one query each for the whole chunk,
+        whatever its size. Rows whose fit score, score and tier are unchanged are
+        only unflagged, and only if they were flagged.
+
+        :return: the number of leads whose score or tier changed
+        """
+        self.env.flush_all()
+        config = config or self._get_scoring_config()
+        ids, state, matches = self._read_scoring_rows(lead_ids, config)
+        if not len(ids):
+            return 0
+        company_ids = state[:, 0]
+        tier_sets = [config.default_tiers]
+        group_index = np.zeros(len(ids), dtype=np.int64)
+        for company_id, pair in config.company_tiers.items():
+            group_index[company_ids == company_id] = len(tier_sets)
+            tier_sets.append(pair)
+        result = scoring.score_leads(
+            matches, config.points, group_index, tier_sets,
+            config.mapping, config.points_low, config.points_high, config.weights)
+        old = state[:, 1:4]
+        new = np.column_stack([result.fit_score, result.score, result.tier_id])
+        changed = scoring.changed_rows(old, new)
+        dirty_only = ~changed & (state[:, 4] == 1)
+        if dirty_only.any():
+            self.env.execute_query(SQL(
+                'UPDATE crm_lead SET score_dirty = FALSE WHERE id = ANY(%s)', ids[dirty_only].tolist()))
+        if changed.any():
+            self._write_scores(ids[changed], old[changed], new[changed], company_ids[changed], cause)
+        self.invalidate_model(['fit_score', 'score', 'tier_id', 'score_date', 'score_dirty', 'score_history_ids'])
+        return int(changed.sum())
+
+    def _write_scores(self, ids, old, new, company_ids, cause):
+        """Write new scores, log them in the history and tier moves in the chatter.
+
+        :param ids: (n,) lead ids; ``old`` / ``new``: (n, 3) fit score, score, tier
+            (-1 / 0 for none); ``company_ids``: (n,) (0 for none)
+        """
+        now = self.env.cr.now()
+        ids_list = ids.tolist()
+        self.env.execute_query(SQL(
+            """UPDATE crm_lead
+                  SET fit_score = v.fit_score, score = v.score, tier_id = NULLIF(v.tier_id, 0),
+                      score_date = %(now)s, score_dirty = FALSE
+                 FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[], %(tier)s::int[])
+                      AS v(id, fit_score, score, tier_id)
+                WHERE crm_lead.id = v.id""",
+            now=now, ids=ids_list, fit=new[:, 0].tolist(), score=new[:, 1].tolist(), tier=new[:, 2].tolist(),
+        ))
+        self.env.execute_query(SQL(
+            """INSERT INTO crm_lead_score_history
+                   (lead_id, company_id, date, user_id, cause, old_fit_score, new_fit_score,
+                    old_score, new_score, score_delta, old_tier_id, new_tier_id, tier_changed)
+               SELECT v.id, NULLIF(v.company_id, 0), %(now)s, %(uid)s, %(cause)s,
+                      NULLIF(v.old_fit, -1), v.new_fit, NULLIF(v.old_score, -1), v.new_score,
+                      v.new_score - COALESCE(NULLIF(v.old_score, -1), 0),
+                      NULLIF(v.old_tier, 0), NULLIF(v.new_tier, 0), v.old_tier <> v.new_tier
+                 FROM unnest(%(ids)s::int[], %(company)s::int[], %(old_fit)s::int[], %(new_fit)s::int[],
+                             %(old_score)s::int[], %(new_score)s::int[], %(old_tier)s::int[], %(new_tier)s::int[])
+                      AS v(id, company_id, old_fit, new_fit, old_score, new_score, old_tier, new_tier)""",
+            now=now, uid=self.env.uid, cause=cause, ids=ids_list, company=company_ids.tolist(),
+            old_fit=old[:, 0].tolist(), new_fit=new[:, 0].tolist(), old_score=old[:, 1].tolist(),
+            new_score=new[:, 1].tolist(), old_tier=old[:, 2].tolist(), new_tier=new[:, 2].tolist(),
+        ))
+        moved = old[:, 2] != new[:, 2]
+        if moved.any():
+            self._log_tier_moves(ids[moved], old[moved, 2], new[moved, 2], now)
+
+    def _log_tier_moves(self, ids, old_tier_ids, new_tier_ids, now):
+        """Post the tier changes in the chatter as Odoo's own field tracking does.
+
+        One INSERT for the messages and one for their tracking values, however
+        many leads moved: going through ``mail.message.create`` would cost several
+        queries per lead in a nightly pass that moves tens of thousands.
+        """
+        field = self.env['ir.model.fields']._get('crm.lead', 'tier_id')
+        tiers = self.env['crm.lead.tier'].sudo().with_context(active_test=False).browse(
+            set(old_tier_ids.tolist()) | set(new_tier_ids.tolist()) - {0})
+        names = {tier.id: tier.display_name for tier in tiers} | {0: ''}
+        author = self.env.user.partner_id
+        subtype_id = self.env['ir.model.data']._xmlid_to_res_id('mail.mt_note')
+        self.env.execute_query(SQL(
+            """WITH moves AS (
+                   SELECT * FROM unnest(%(ids)s::int[], %(old)s::int[], %(new)s::int[])
+                                 AS m(res_id, old_tier, new_tier)
+               ), messages AS (
+                   INSERT INTO mail_message (model, res_id, message_type, subtype_id, is_internal, body, author_id,
+                                             email_from, date, create_uid, create_date, write_uid, write_date)
+                   SELECT 'crm.lead', res_id, 'notification', %(subtype)s, TRUE, '',
+                          %(author)s, %(email_from)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+                     FROM moves
+                   RETURNING id, res_id
+               )
+               INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, new_value_integer,
+                                                old_value_char, new_value_char,
+                                                create_uid, create_date, write_uid, write_date)
+               SELECT %(field)s, messages.id, moves.old_tier, moves.new_tier,
+                      (%(names)s::jsonb) ->> moves.old_tier::text, (%(names)s::jsonb) ->> moves.new_tier::text,
+                      %(uid)s, %(now)s, %(uid)s, %(now)s
+                 FROM messages JOIN moves ON moves.res_id = messages.res_id""",
+            ids=ids.tolist(), old=old_tier_ids.tolist(), new=new_tier_ids.tolist(), subtype=subtype_id,
+            author=author.id or None, email_from=author.email_formatted or None, now=now, uid=self.env.uid,
+            field=field.id, names=json.dumps({str(key): value for key, value in names.items()}),
+        ))
+        self.env['mail.message'].invalidate_model()
+        self.invalidate_model(['message_ids'])
+
+    def _format_score_explanation(self, config, matches):
+        """Readable 'why' of the score: each matched rule with its points."""
+        self.ensure_one()
+        rows = [
+            Markup('<tr><td>%s</td><td class="text-end">%+d</td></tr>') % (rule.name, rule.points)
+            for rule, matched in zip(config.rules, matches, strict=False) if matched
+        ]
+        total = int(sum(rule.points for rule, matched in zip(config.rules, matches, strict=False) if matched))
+        parts = [Markup('<table class="table table-sm o_lead_score_explanation mb-1"><tbody>')]
+        parts += rows or [Markup('<tr><td colspan="2">%s</td></tr>') % self.env._('No profile-fit rule matches.')]
+        parts.append(Markup('<tr class="fw-bold"><td>%s</td><td class="text-end">%+d</td></tr>') % (
+            self.env._('Fit points'), total))
+        parts.append(Markup('</tbody></table><p class="mb-0">%s</p>') % self.env._(
+            'Fit points map to a fit score of %(fit)s / 100 (%(mapping)s, %(low)s to %(high)s points); '
+            'score %(score)s, tier %(tier)s.',
+            fit=self.fit_score, mapping=escape(config.mapping), low=config.points_low, high=config.points_high,
+            score=self.score, tier=self.tier_id.display_name or '-'))
+        if self.score_dirty:
+            parts.append(Markup('<p class="text-warning mb-0">%s</p>') % self.env._(
+                'The lead changed since it was scored: it will be rescored within minutes.'))
+        return Markup('').join(parts)
+
+    # ------------------------------------------------------------
+    # DEMO
+    # ------------------------------------------------------------
+
+    @api.model
+    def _generate_lead_intelligence_demo(self, count=300, seed=19):
+        """Create a realistic pipeline of ``count`` leads, some won and lost, and score it.
+
+        Seeded, so every demo database holds the same leads.
+        """
+        rng = random.Random(seed)
+        countries = self.env['res.country'].search([('code', 'in', DEMO_COUNTRY_CODES)])
+        stages = self.env['crm.stage'].search([('is_won', '=', False)], order='sequence')
+        team = self.env.ref('sales_team.team_sales_department', raise_if_not_found=False)
+        users = self.env['res.users'].search([('share', '=', False), ('login', 'in', ['admin', 'demo'])])
+        vals_list = []
+        for index in range(count):
+            company, domain = rng.choice(DEMO_COMPANIES)
+            first, last = rng.choice(DEMO_FIRST_NAMES), rng.choice(DEMO_LAST_NAMES)
+            free_mail = rng.random() < 0.2
+            vals_list.append({
+                'name': self.env._('%(company)s: %(need)s', company=company, need=rng.choice(DEMO_NEEDS)),
+                'type': 'opportunity' if rng.random() < 0.6 else 'lead',
+                'partner_name': company if rng.random() < 0.85 else False,
+                'contact_name': f'{first} {last}',
+                'function': rng.choice(DEMO_FUNCTIONS),
+                'email_from': f'{first.lower()}.{last.lower()}{index}@{"gmail.com" if free_mail else domain}',
+                'phone': f'+1 555 01{index:04d}' if rng.random() < 0.7 else False,
+                'country_id': rng.choice(countries).id if countries else False,
+                'expected_revenue': round(rng.lognormvariate(9.6, 1.1), -2),
+                'priority': rng.choices(['0', '1', '2', '3'], weights=[50, 30, 15, 5])[0],
+                'referred': rng.choice(['', '', '', 'Partner event', 'Existing customer']) or False,
+                'stage_id': rng.choice(stages).id if stages else False,
+                'team_id': team.id if team else False,
+                'user_id': rng.choice(users).id if users and rng.random() < 0.8 else False,
+            })
+        leads = self.create(vals_list)
+        outcomes = [rng.random() for _lead in leads]
+        self.browse([lead.id for lead, outcome in zip(leads, outcomes, strict=True) if outcome < 0.2]).action_set_won()
+        self.browse([lead.id for lead, outcome in zip(leads, outcomes, strict=True)
+                     if 0.2 <= outcome < 0.4]).action_set_lost()
+        ages = [rng.randint(0, 540) for _lead in leads]
+        self.env.flush_all()
+        self.env.execute_query(SQL(
+            """UPDATE crm_lead SET create_date = now() - make_interval(days => v.age)
+                 FROM unnest(%s::int[], %s::int[]) AS v(id, age) WHERE crm_lead.id = v.id""",
+            leads.ids, ages))
+        leads.invalidate_recordset(['create_date'])
+        # score every lead of the demo database, crm's own demo leads included
+        self._score_leads(self.with_context(active_test=False).search([('score_dirty', '=', True)]).ids, 'manual')
+        return leads

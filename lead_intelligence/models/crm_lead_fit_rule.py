@@ -1,0 +1,123 @@
+import ast
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.fields import Domain
+from odoo.tools import SQL
+
+MAX_RULE_POINTS = 100
+
+
+class CrmLeadFitRule(models.Model):
+    _name = 'crm.lead.fit.rule'
+    _description = 'Lead Profile-Fit Rule'
+    _order = 'sequence, id'
+
+    name = fields.Char('Rule', required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    domain = fields.Char(
+        'Condition', required=True, default='[]',
+        help="Leads matching this condition get the rule's points.")
+    points = fields.Integer(
+        'Points', required=True, default=10,
+        help="Added to the lead's fit points when it matches; negative points subtract.")
+    company_id = fields.Many2one(
+        'res.company', string='Company', index=True,
+        help="Leave empty to apply the rule to the leads of every company.")
+    description = fields.Text('Why', translate=True)
+
+    @api.constrains('domain')
+    def _check_domain(self):
+        for rule in self:
+            rule._parse_domain()
+
+    @api.constrains('points')
+    def _check_points(self):
+        for rule in self:
+            if abs(rule.points) > MAX_RULE_POINTS:
+                raise ValidationError(self.env._(
+                    'Rule "%(rule)s" gives %(points)s points: points must be between -%(max)s and %(max)s.',
+                    rule=rule.name, points=rule.points, max=MAX_RULE_POINTS))
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        rules = super().create(vals_list)
+        self.env['crm.lead']._trigger_full_rescore()
+        return rules
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {'domain', 'points', 'company_id', 'active'} & set(vals):
+            self.env['crm.lead']._trigger_full_rescore()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env['crm.lead']._trigger_full_rescore()
+        return res
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_open_matching_leads(self):
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id('crm.crm_lead_all_leads')
+        action.update({
+            'name': self.env._('Leads matching "%s"', self.name),
+            'domain': self._get_lead_domain(),
+            'context': {'active_test': True},
+        })
+        return action
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    def _parse_domain(self):
+        """Return the rule's condition as a validated :class:`Domain`.
+
+        The text is read with ``ast.literal_eval``: no code runs, so names such as
+        ``uid`` or ``context_today()`` are refused like any other syntax error.
+        """
+        self.ensure_one()
+        try:
+            domain = Domain(ast.literal_eval(self.domain or '[]'))
+            domain.validate(self.env['crm.lead'])
+        except (SyntaxError, ValueError, TypeError, KeyError) as error:
+            raise ValidationError(self.env._(
+                'The condition of rule "%(rule)s" is not a valid lead domain: %(error)s',
+                rule=self.name, error=error)) from error
+        return domain
+
+    def _get_lead_domain(self):
+        self.ensure_one()
+        domain = self._parse_domain()
+        if self.company_id:
+            domain &= Domain('company_id', '=', self.company_id.id)
+        return domain
+
+    def _get_match_sql(self, query):
+        """Return one boolean SQL expression per rule, true where a lead of
+        ``crm_lead`` (the main table of ``query``) matches the rule.
+
+        All expressions go in one SELECT so that a chunk of leads is matched
+        against every rule with a single query. Inactive leads are matched too:
+        the caller chooses which leads to score.
+        """
+        Lead = self.env['crm.lead'].with_context(active_test=False)
+        expressions = []
+        for rule in self:
+            domain = rule._get_lead_domain().optimize_full(Lead)
+            if domain.is_true():
+                expressions.append(SQL('TRUE'))
+            elif domain.is_false():
+                expressions.append(SQL('FALSE'))
+            else:
+                expressions.append(SQL('COALESCE((%s), FALSE)', domain._to_sql(Lead, query.table, query)))
+        return expressions

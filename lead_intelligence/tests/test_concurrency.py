@@ -1,0 +1,59 @@
+from contextlib import closing, contextmanager
+
+from odoo import SUPERUSER_ID, api, sql_db
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestConcurrentWorkers(TransactionCase):
+    """Two workers scoring dirty leads at once, each in its own real transaction.
+
+    The test transaction cannot see what other transactions commit, so this case
+    works only through real cursors, commits its own leads and removes them after.
+    """
+
+    @contextmanager
+    def _worker(self):
+        with closing(sql_db.db_connect(self.env.cr.dbname).cursor()) as cr:
+            cr.execute("SET lock_timeout = '10s'")
+            yield api.Environment(cr, SUPERUSER_ID, {})
+
+    def _cleanup(self, lead_ids):
+        with self._worker() as env:
+            env.cr.execute(SQL("DELETE FROM mail_message WHERE model = 'crm.lead' AND res_id = ANY(%s)", lead_ids))
+            env.cr.execute(SQL('DELETE FROM crm_lead WHERE id = ANY(%s)', lead_ids))
+            env.cr.commit()
+
+    def test_two_workers_never_score_a_lead_twice_nor_lose_one(self):
+        with self._worker() as env:
+            leads = env['crm.lead'].create([
+                {'name': f'Concurrent {i}', 'function': 'CEO', 'expected_revenue': 1000 * i} for i in range(6)])
+            lead_ids = leads.ids
+            env.cr.commit()
+        self.addCleanup(self._cleanup, lead_ids)
+
+        with self._worker() as worker_a, self._worker() as worker_b:
+            # worker A claims half of the leads as the job does, and is still scoring them
+            claimed = [row[0] for row in worker_a.execute_query(SQL(
+                """SELECT id FROM crm_lead WHERE score_dirty AND id = ANY(%s) ORDER BY id LIMIT 3
+                   FOR NO KEY UPDATE SKIP LOCKED""", lead_ids))]
+            self.assertEqual(claimed, lead_ids[:3])
+            # worker B runs the whole job meanwhile: it skips A's leads instead of waiting for them
+            worker_b['crm.lead']._cron_rescore_dirty_leads()
+            scored_by_b = {row[0] for row in worker_b.execute_query(SQL(
+                'SELECT lead_id FROM crm_lead_score_history WHERE lead_id = ANY(%s)', lead_ids))}
+            self.assertEqual(scored_by_b, set(lead_ids[3:]))
+            # A finishes its chunk
+            worker_a['crm.lead']._score_leads(claimed, 'lead')
+            worker_a.cr.commit()
+            # a job started after both finds nothing left to do
+            worker_b['crm.lead']._cron_rescore_dirty_leads()
+
+        with self._worker() as env:
+            rows = env.execute_query(SQL(
+                """SELECT l.id, l.score_dirty, count(h.id)
+                     FROM crm_lead l LEFT JOIN crm_lead_score_history h ON h.lead_id = l.id
+                    WHERE l.id = ANY(%s) GROUP BY l.id ORDER BY l.id""", lead_ids))
+        self.assertEqual(rows, [(lead_id, False, 1) for lead_id in lead_ids],
+                         'every lead scored exactly once, none left dirty')

@@ -1,0 +1,36 @@
+from odoo.tests import tagged, users
+
+from .common import TestLeadIntelligenceCommon
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestMultiCompany(TestLeadIntelligenceCommon):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._activate_multi_company()
+        cls.rule_company_2 = cls.env['crm.lead.fit.rule'].create({
+            'name': 'Company 2 only', 'domain': '[]', 'points': 20, 'company_id': cls.company_2.id})
+        Tier = cls.env['crm.lead.tier']
+        cls.tier_c2_low = Tier.create({'name': 'C2 low', 'min_score': 0, 'company_id': cls.company_2.id})
+        cls.tier_c2_high = Tier.create({'name': 'C2 high', 'min_score': 15, 'company_id': cls.company_2.id})
+
+    def test_company_rules_and_tiers_apply_to_their_company_only(self):
+        lead_1 = self._create_lead(company_id=self.company_main.id)
+        lead_2 = self.env['crm.lead'].create({'name': 'C2 lead', 'company_id': self.company_2.id})
+        self.env['crm.lead']._score_leads((lead_1 + lead_2).ids, 'manual')
+        self.assertEqual((lead_1.score, lead_1.tier_id), (0, self.tier_d))
+        self.assertEqual((lead_2.score, lead_2.tier_id), (20, self.tier_c2_high))
+
+    def test_company_tier_sets_are_validated_separately(self):
+        self.tier_c2_high.min_score = 40
+        self.assertEqual(self.tier_c2_high.min_score, 40)
+        with self.assertRefused('New Test Company.*overlap'):
+            self.env['crm.lead.tier'].create({'name': 'C2 twin', 'min_score': 0, 'company_id': self.company_2.id})
+
+    @users('user_sales_leads')
+    def test_users_see_only_their_companies_configuration(self):
+        self.assertNotIn(self.rule_company_2, self.env['crm.lead.fit.rule'].search([]))
+        self.assertNotIn(self.tier_c2_high, self.env['crm.lead.tier'].search([]))
+        self.assertIn(self.rule_revenue, self.env['crm.lead.fit.rule'].search([]))
