@@ -33,6 +33,4 @@
             "lead_intelligence/static/tests/tours/**/*",
         ],
     },
-    "installable": True,
-    "application": False,
 }

@@ -5,12 +5,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
-from odoo.tools.query import Query
 
 from ..engine import scoring
 
@@ -67,21 +66,21 @@ class CrmLead(models.Model):
 
     # Scores
     fit_score = fields.Integer(
-        'Fit Score', readonly=True, copy=False, aggregator='avg',
+        readonly=True, copy=False, aggregator='avg',
         help="0-100: how well the lead's profile matches the profile-fit rules.")
     score = fields.Integer(
-        'Lead Score', readonly=True, copy=False, aggregator='avg', tracking=False,
+        'Lead Score', readonly=True, copy=False, aggregator='avg',
         help="0-100: the blend of the score components, weighted as set in the CRM settings.")
     tier_id = fields.Many2one(
-        'crm.lead.tier', string='Tier', readonly=True, copy=False, index='btree_not_null',
+        'crm.lead.tier', readonly=True, copy=False, index='btree_not_null',
         tracking=True, ondelete='set null', group_expand='_read_group_tier_ids')
     tier_color = fields.Integer(related='tier_id.color', string='Tier Color')
     score_date = fields.Datetime('Score Changed On', readonly=True, copy=False)
     score_dirty = fields.Boolean(
         'Score Outdated', default=True, copy=False, readonly=True,
         help="The lead changed since it was last scored; the scoring job will rescore it within minutes.")
-    score_explanation = fields.Html('Score Explanation', compute='_compute_score_explanation', sanitize=False)
-    score_history_ids = fields.One2many('crm.lead.score.history', 'lead_id', string='Score History')
+    score_explanation = fields.Html(compute='_compute_score_explanation', sanitize=False)
+    score_history_ids = fields.One2many('crm.lead.score.history', 'lead_id')
 
     _score_dirty_idx = models.Index('(id) WHERE score_dirty')
 
@@ -89,14 +88,15 @@ class CrmLead(models.Model):
     def _compute_score_explanation(self):
         config = self._get_scoring_config()
         saved_ids = [lead_id for lead_id in self.ids if isinstance(lead_id, int)]
-        ids, _state, matches = self._read_scoring_rows(saved_ids, config)
+        ids, _state, matches = self._read_scoring_rows(self._query_leads(saved_ids), config)
         matches_by_lead = dict(zip(ids.tolist(), matches, strict=True))
         for lead in self:
             lead.score_explanation = lead._format_score_explanation(config, matches_by_lead.get(lead.id, ()))
 
     @api.model
     def _read_group_tier_ids(self, tiers, domain):
-        return tiers.search([])
+        # every tier gets its column
+        return tiers.search([])  # pylint: disable=no-search-all
 
     # ------------------------------------------------------------
     # ORM
@@ -131,7 +131,6 @@ class CrmLead(models.Model):
     def action_recompute_score(self):
         """Server action: score the selection now, or queue it when it is large."""
         if len(self) <= self._get_chunk_size():
-            self.env.flush_all()
             changed = self._score_leads(self.ids, 'manual')
             message = self.env._('%(changed)s of %(count)s leads changed score or tier.',
                                  changed=changed, count=len(self))
@@ -189,28 +188,33 @@ class CrmLead(models.Model):
         """Full pass: score every open lead, resuming an interrupted pass.
 
         The pass records the last lead it did in the same transaction as each
-        chunk, so a killed worker loses at most the chunk it was on.
+        chunk, so a killed worker loses at most the chunk it was on. It takes no
+        row lock: most leads do not change, and locking them all would write
+        every row. A lead edited meanwhile makes the UPDATE fail to serialize,
+        and the chunk is redone on a fresh snapshot.
         """
         self.env.flush_all()
         IrCron = self.env['ir.cron']
         Run = self.env['crm.lead.score.run']
         run = Run.search([('state', '=', 'running')], order='id', limit=1) or Run.create({'cause': 'nightly'})
         IrCron._commit_progress(remaining=self.search_count(self._get_open_leads_domain(run.last_lead_id)))
-        config = None
-        while True:
+        config = self._get_scoring_config()
+
+        def score_next_chunk():
             query = self._search(self._get_open_leads_domain(run.last_lead_id), order='id',
                                  limit=self._get_chunk_size())
-            lead_ids = self._claim_leads(SQL('%s FOR NO KEY UPDATE OF crm_lead', query.select(SQL('crm_lead.id'))))
-            if not lead_ids:
+            return self._score_query(query, run.cause, config)
+
+        while True:
+            done, changed = self._retry_on_conflict(score_next_chunk)
+            if not done:
                 break
-            config = config or self._get_scoring_config()
-            changed = self._score_leads(lead_ids, run.cause, config)
             run.write({
-                'last_lead_id': lead_ids[-1],
-                'leads_done': run.leads_done + len(lead_ids),
+                'last_lead_id': done[-1],
+                'leads_done': run.leads_done + len(done),
                 'leads_changed': run.leads_changed + changed,
             })
-            if not IrCron._commit_progress(len(lead_ids)):
+            if not IrCron._commit_progress(len(done)):
                 return
         run.write({'state': 'done', 'date_end': fields.Datetime.now()})
         IrCron._commit_progress(remaining=0)
@@ -238,27 +242,32 @@ class CrmLead(models.Model):
             cron._trigger()
 
     @api.model
-    def _claim_leads(self, claim_query, attempts=3):
+    def _claim_leads(self, claim_query):
         """Lock and return the ids selected by ``claim_query``, a ``SELECT id ...
-        FOR NO KEY UPDATE`` run as the first statement of a transaction.
+        FOR NO KEY UPDATE SKIP LOCKED``."""
+        return self._retry_on_conflict(lambda: [row[0] for row in self.env.execute_query(claim_query)])
+
+    @api.model
+    def _retry_on_conflict(self, function, attempts=3):
+        """Call ``function`` as the start of a transaction, again on a fresh one
+        if it conflicts with a transaction committed since this one's snapshot.
 
         Odoo's transactions are REPEATABLE READ: a row another worker committed
-        after this transaction's snapshot cannot be locked. The chunk before was
-        committed, so nothing is lost by starting over on a fresh snapshot.
+        after this transaction's snapshot can neither be locked nor updated. The
+        work before was committed, so starting over loses nothing.
         """
         for attempt in range(attempts):
             try:
                 with self.env.cr.savepoint(flush=False):
-                    return [row[0] for row in self.env.execute_query(claim_query)]
+                    return function()
             except psycopg2.errors.SerializationFailure:
                 if attempt == attempts - 1:
                     raise
-                _logger.info('Lead Intelligence: leads claimed by another worker meanwhile, retrying')
+                _logger.info('Lead Intelligence: leads changed by another transaction meanwhile, retrying')
                 self.env.cr.rollback()
-        return []
+        return None
 
     def _score_now(self):
-        self.env.flush_all()
         self._score_leads(self.ids, 'user')
 
     @api.model
@@ -273,7 +282,7 @@ class CrmLead(models.Model):
     @api.model
     def _get_scoring_config(self):
         # sudo: scoring runs for any user who edits a lead, over every active rule and tier
-        rules = self.env['crm.lead.fit.rule'].sudo().search([])
+        rules = self.env['crm.lead.fit.rule'].sudo().search([])  # pylint: disable=no-search-all
         default_tiers, company_tiers = self.env['crm.lead.tier'].sudo()._get_tier_sets()
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
         return ScoringConfig(
@@ -287,16 +296,14 @@ class CrmLead(models.Model):
             weights={'fit': settings['weight_fit']},
         )
 
-    def _read_scoring_rows(self, lead_ids, config):
-        """Read the stored scores and match every rule on ``lead_ids`` in one query.
+    def _read_scoring_rows(self, query, config):
+        """Read the stored scores of the leads of ``query`` and match every rule on them, in one query.
 
+        :param query: a :class:`Query` on ``crm_lead``, as ``_search`` returns
         :return: (ids (n,), state (n, 5) ints laid out as STATE_COLUMNS[1:],
-            matches (n, n_rules) bools), in id order
+            matches (n, n_rules) bools)
         """
-        query = Query(self.env, 'crm_lead', SQL.identifier('crm_lead'))
         match_sql = config.rules._get_match_sql(query)
-        query.add_where(SQL('crm_lead.id = ANY(%s)', list(lead_ids)))
-        query.order = SQL('crm_lead.id')
         rows = self.env.execute_query(query.select(
             SQL('crm_lead.id'),
             SQL('COALESCE(crm_lead.company_id, 0)'),
@@ -309,20 +316,36 @@ class CrmLead(models.Model):
         data = np.array(rows, dtype=np.int64).reshape(len(rows), len(STATE_COLUMNS) + len(match_sql))
         return data[:, 0], data[:, 1:len(STATE_COLUMNS)], data[:, len(STATE_COLUMNS):].astype(bool)
 
-    def _score_leads(self, lead_ids, cause, config=None):
-        """Score ``lead_ids`` and write back the rows that changed.
+    @api.model
+    def _query_leads(self, lead_ids):
+        """Query on the given leads, archived ones included, in id order."""
+        return self._search(Domain('id', 'in', list(lead_ids)), order='id', active_test=False)
 
-        Reading, matching and writing are one query each for the whole chunk,
-        whatever its size. Rows whose fit score, score and tier are unchanged are
-        only unflagged, and only if they were flagged.
+    @api.model
+    def _score_leads(self, lead_ids, cause, config=None):
+        """Score the leads ``lead_ids``; see :meth:`_score_query`.
 
         :return: the number of leads whose score or tier changed
         """
+        if not lead_ids:
+            return 0
+        return self._score_query(self._query_leads(lead_ids), cause, config)[1]
+
+    @api.model
+    def _score_query(self, query, cause, config=None):
+        """Score the leads of ``query`` and write back the rows that changed.
+
+        Reading with every rule matched, then writing, are one query each for
+        the whole chunk, whatever its size. Rows whose fit score, score and tier
+        are unchanged are only unflagged, and only if they were flagged.
+
+        :return: (ids of the leads scored, number of leads whose score or tier changed)
+        """
         self.env.flush_all()
         config = config or self._get_scoring_config()
-        ids, state, matches = self._read_scoring_rows(lead_ids, config)
+        ids, state, matches = self._read_scoring_rows(query, config)
         if not len(ids):
-            return 0
+            return [], 0
         company_ids = state[:, 0]
         tier_sets = [config.default_tiers]
         group_index = np.zeros(len(ids), dtype=np.int64)
@@ -342,7 +365,7 @@ class CrmLead(models.Model):
         if changed.any():
             self._write_scores(ids[changed], old[changed], new[changed], company_ids[changed], cause)
         self.invalidate_model(['fit_score', 'score', 'tier_id', 'score_date', 'score_dirty', 'score_history_ids'])
-        return int(changed.sum())
+        return ids.tolist(), int(changed.sum())
 
     def _write_scores(self, ids, old, new, company_ids, cause):
         """Write new scores, log them in the history and tier moves in the chatter.
@@ -429,12 +452,15 @@ class CrmLead(models.Model):
         total = int(sum(rule.points for rule, matched in zip(config.rules, matches, strict=False) if matched))
         parts = [Markup('<table class="table table-sm o_lead_score_explanation mb-1"><tbody>')]
         parts += rows or [Markup('<tr><td colspan="2">%s</td></tr>') % self.env._('No profile-fit rule matches.')]
+        mapping_labels = dict(self.env['res.config.settings']._fields[
+            'lead_intelligence_fit_mapping']._description_selection(self.env))
         parts.append(Markup('<tr class="fw-bold"><td>%s</td><td class="text-end">%+d</td></tr>') % (
             self.env._('Fit points'), total))
         parts.append(Markup('</tbody></table><p class="mb-0">%s</p>') % self.env._(
             'Fit points map to a fit score of %(fit)s / 100 (%(mapping)s, %(low)s to %(high)s points); '
             'score %(score)s, tier %(tier)s.',
-            fit=self.fit_score, mapping=escape(config.mapping), low=config.points_low, high=config.points_high,
+            fit=self.fit_score, mapping=mapping_labels.get(config.mapping, config.mapping),
+            low=config.points_low, high=config.points_high,
             score=self.score, tier=self.tier_id.display_name or '-'))
         if self.score_dirty:
             parts.append(Markup('<p class="text-warning mb-0">%s</p>') % self.env._(

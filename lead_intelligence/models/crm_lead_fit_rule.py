@@ -20,10 +20,10 @@ class CrmLeadFitRule(models.Model):
         'Condition', required=True, default='[]',
         help="Leads matching this condition get the rule's points.")
     points = fields.Integer(
-        'Points', required=True, default=10,
+        required=True, default=10,
         help="Added to the lead's fit points when it matches; negative points subtract.")
     company_id = fields.Many2one(
-        'res.company', string='Company', index=True,
+        'res.company', index=True,
         help="Leave empty to apply the rule to the leads of every company.")
     description = fields.Text('Why', translate=True)
 

@@ -21,4 +21,4 @@ class CrmLeadScoreRun(models.Model):
     last_lead_id = fields.Integer('Last Lead Done', default=0,
                                   help="Leads up to this id are done; a resumed run starts after it.")
     leads_done = fields.Integer('Leads Scored')
-    leads_changed = fields.Integer('Leads Changed')
+    leads_changed = fields.Integer()

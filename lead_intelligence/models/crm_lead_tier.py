@@ -15,9 +15,9 @@ class CrmLeadTier(models.Model):
     min_score = fields.Integer(
         'Minimum Score', required=True, default=0,
         help="Leads whose score is at least this value, and below the next tier's minimum, get this tier.")
-    color = fields.Integer('Color', default=0)
+    color = fields.Integer(default=0)
     company_id = fields.Many2one(
-        'res.company', string='Company', index=True,
+        'res.company', index=True,
         help="Leave empty to use these tiers in every company that has no tiers of its own.")
     description = fields.Text('Follow-up Strategy', translate=True)
     lead_count = fields.Integer('Leads', compute='_compute_lead_count')
@@ -86,7 +86,8 @@ class CrmLeadTier(models.Model):
         """
         by_company = {}
         default = ([], [])
-        for tier in self.search([]):
+        # a handful of tiers, all needed
+        for tier in self.search([]):  # pylint: disable=no-search-all
             pair = by_company.setdefault(tier.company_id.id, ([], [])) if tier.company_id else default
             pair[0].append(tier.min_score)
             pair[1].append(tier.id)

@@ -51,9 +51,10 @@ class ResConfigSettings(models.TransientModel):
     def set_values(self):
         keys = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit')
         before = self._get_lead_intelligence_settings()
-        super().set_values()
+        res = super().set_values()
         if any(before[key] != self._get_lead_intelligence_settings()[key] for key in keys):
             self.env['crm.lead']._trigger_full_rescore()
+        return res
 
     @api.model
     def _get_lead_intelligence_settings(self):
