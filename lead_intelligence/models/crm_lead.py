@@ -18,12 +18,14 @@ _logger = logging.getLogger(__name__)
 SCORE_CHUNK_SIZE = 20000  # leads scored, written and committed together
 # fields whose change cannot move a score: writing them does not mark the lead dirty
 FIELDS_NOT_SCORED = frozenset({
-    'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
+    'score_line_id', 'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
     'color', 'date_automation_last', 'message_main_attachment_id', 'message_follower_ids',
     'activity_ids', 'message_ids', 'duplicate_lead_ids',
 })
 # columns read per lead before the rule matches, all as integers (-1 / 0 stand for NULL)
-STATE_COLUMNS = ('id', 'company_id', 'fit_score', 'score', 'tier_id', 'score_dirty')
+STATE_COLUMNS = ('id', 'company_id', 'fit_score', 'score', 'tier_id', 'score_dirty', 'score_line_id')
+# causes of a score change that a user asked for: the history names the user
+USER_CAUSES = ('user', 'manual')
 
 DEMO_COUNTRY_CODES = ['US', 'CN', 'DE', 'FR', 'GB', 'JP', 'BE', 'IN', 'BR', 'SG']
 DEMO_COMPANIES = [
@@ -64,18 +66,20 @@ class ScoringConfig:
 class CrmLead(models.Model):
     _inherit = 'crm.lead'
 
-    # Scores
+    # Scores: rewritten often, so kept beside crm_lead (see crm.lead.score)
+    score_line_id = fields.Many2one('crm.lead.score', string='Scores', readonly=True, copy=False)
     fit_score = fields.Integer(
-        readonly=True, copy=False, aggregator='avg',
+        related='score_line_id.fit_score',
         help="0-100: how well the lead's profile matches the profile-fit rules.")
     score = fields.Integer(
-        'Lead Score', readonly=True, copy=False, aggregator='avg',
+        'Lead Score', related='score_line_id.score',
         help="0-100: the blend of the score components, weighted as set in the CRM settings.")
+    score_date = fields.Datetime(related='score_line_id.score_date')
+    # Tier: on crm_lead, the kanban groups by it. No index: four values, none selective.
     tier_id = fields.Many2one(
-        'crm.lead.tier', readonly=True, copy=False, index='btree_not_null',
+        'crm.lead.tier', readonly=True, copy=False,
         tracking=True, ondelete='set null', group_expand='_read_group_tier_ids')
     tier_color = fields.Integer(related='tier_id.color', string='Tier Color')
-    score_date = fields.Datetime('Score Changed On', readonly=True, copy=False)
     score_dirty = fields.Boolean(
         'Score Outdated', default=True, copy=False, readonly=True,
         help="The lead changed since it was last scored; the scoring job will rescore it within minutes.")
@@ -300,17 +304,19 @@ class CrmLead(models.Model):
         """Read the stored scores of the leads of ``query`` and match every rule on them, in one query.
 
         :param query: a :class:`Query` on ``crm_lead``, as ``_search`` returns
-        :return: (ids (n,), state (n, 5) ints laid out as STATE_COLUMNS[1:],
+        :return: (ids (n,), state (n, 6) ints laid out as STATE_COLUMNS[1:],
             matches (n, n_rules) bools)
         """
         match_sql = config.rules._get_match_sql(query)
+        line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
         rows = self.env.execute_query(query.select(
             SQL('crm_lead.id'),
             SQL('COALESCE(crm_lead.company_id, 0)'),
-            SQL('COALESCE(crm_lead.fit_score, -1)'),
-            SQL('COALESCE(crm_lead.score, -1)'),
+            SQL('COALESCE(%s, -1)', SQL.identifier(line, 'fit_score')),
+            SQL('COALESCE(%s, -1)', SQL.identifier(line, 'score')),
             SQL('COALESCE(crm_lead.tier_id, 0)'),
             SQL('crm_lead.score_dirty IS TRUE'),
+            SQL('COALESCE(crm_lead.score_line_id, 0)'),
             *match_sql,
         ))
         data = np.array(rows, dtype=np.int64).reshape(len(rows), len(STATE_COLUMNS) + len(match_sql))
@@ -335,9 +341,9 @@ class CrmLead(models.Model):
     def _score_query(self, query, cause, config=None):
         """Score the leads of ``query`` and write back the rows that changed.
 
-        Reading with every rule matched, then writing, are one query each for
-        the whole chunk, whatever its size. Rows whose fit score, score and tier
-        are unchanged are only unflagged, and only if they were flagged.
+        Reading with every rule matched is one query for the whole chunk, and
+        so is each kind of write, whatever the chunk's size; only what changed
+        is written (see :meth:`_write_scores`).
 
         :return: (ids of the leads scored, number of leads whose score or tier changed)
         """
@@ -358,50 +364,75 @@ class CrmLead(models.Model):
         old = state[:, 1:4]
         new = np.column_stack([result.fit_score, result.score, result.tier_id])
         changed = scoring.changed_rows(old, new)
-        dirty_only = ~changed & (state[:, 4] == 1)
-        if dirty_only.any():
-            self.env.execute_query(SQL(
-                'UPDATE crm_lead SET score_dirty = FALSE WHERE id = ANY(%s)', ids[dirty_only].tolist()))
-        if changed.any():
-            self._write_scores(ids[changed], old[changed], new[changed], company_ids[changed], cause)
-        self.invalidate_model(['fit_score', 'score', 'tier_id', 'score_date', 'score_dirty', 'score_history_ids'])
+        self._write_scores(ids, state, new, changed, cause)
+        self.env['crm.lead.score'].invalidate_model()
+        self.invalidate_model(['score_line_id', 'fit_score', 'score', 'score_date', 'tier_id', 'score_dirty',
+                               'score_explanation', 'score_history_ids'])
         return ids.tolist(), int(changed.sum())
 
-    def _write_scores(self, ids, old, new, company_ids, cause):
-        """Write new scores, log them in the history and tier moves in the chatter.
+    def _write_scores(self, ids, state, new, changed, cause):
+        """Write what changed: scores beside the lead, the tier and the dirty flag
+        on it, the history of every change and the tier moves in the chatter.
 
-        :param ids: (n,) lead ids; ``old`` / ``new``: (n, 3) fit score, score, tier
-            (-1 / 0 for none); ``company_ids``: (n,) (0 for none)
+        A lead is rewritten only when its tier moves, it was flagged dirty or it
+        gets its first scores; score changes alone touch only ``crm_lead_score``.
+
+        :param ids: (n,) lead ids; ``state``: (n, 6) as read by ``_read_scoring_rows``;
+            ``new``: (n, 3) fit score, score, tier (0 for none); ``changed``: (n,) bool
         """
         now = self.env.cr.now()
-        ids_list = ids.tolist()
-        self.env.execute_query(SQL(
-            """UPDATE crm_lead
-                  SET fit_score = v.fit_score, score = v.score, tier_id = NULLIF(v.tier_id, 0),
-                      score_date = %(now)s, score_dirty = FALSE
-                 FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[], %(tier)s::int[])
-                      AS v(id, fit_score, score, tier_id)
-                WHERE crm_lead.id = v.id""",
-            now=now, ids=ids_list, fit=new[:, 0].tolist(), score=new[:, 1].tolist(), tier=new[:, 2].tolist(),
-        ))
-        self.env.execute_query(SQL(
-            """INSERT INTO crm_lead_score_history
-                   (lead_id, company_id, date, user_id, cause, old_fit_score, new_fit_score,
-                    old_score, new_score, score_delta, old_tier_id, new_tier_id, tier_changed)
-               SELECT v.id, NULLIF(v.company_id, 0), %(now)s, %(uid)s, %(cause)s,
-                      NULLIF(v.old_fit, -1), v.new_fit, NULLIF(v.old_score, -1), v.new_score,
-                      v.new_score - COALESCE(NULLIF(v.old_score, -1), 0),
-                      NULLIF(v.old_tier, 0), NULLIF(v.new_tier, 0), v.old_tier <> v.new_tier
-                 FROM unnest(%(ids)s::int[], %(company)s::int[], %(old_fit)s::int[], %(new_fit)s::int[],
-                             %(old_score)s::int[], %(new_score)s::int[], %(old_tier)s::int[], %(new_tier)s::int[])
-                      AS v(id, company_id, old_fit, new_fit, old_score, new_score, old_tier, new_tier)""",
-            now=now, uid=self.env.uid, cause=cause, ids=ids_list, company=company_ids.tolist(),
-            old_fit=old[:, 0].tolist(), new_fit=new[:, 0].tolist(), old_score=old[:, 1].tolist(),
-            new_score=new[:, 1].tolist(), old_tier=old[:, 2].tolist(), new_tier=new[:, 2].tolist(),
-        ))
+        old = state[:, 1:4]
+        line_ids = state[:, 5].copy()
+        new_scores = (old[:, :2] != new[:, :2]).any(axis=1) | (line_ids == 0)
+        if new_scores.any():
+            rows = self.env.execute_query(SQL(
+                """INSERT INTO crm_lead_score (lead_id, fit_score, score, score_date)
+                   SELECT v.lead_id, v.fit_score, v.score, %(now)s
+                     FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[]) AS v(lead_id, fit_score, score)
+                   ON CONFLICT (lead_id) DO UPDATE
+                      SET fit_score = EXCLUDED.fit_score, score = EXCLUDED.score, score_date = EXCLUDED.score_date
+                   RETURNING lead_id, id""",
+                now=now, ids=ids[new_scores].tolist(), fit=new[new_scores, 0].tolist(),
+                score=new[new_scores, 1].tolist(),
+            ))
+            line_by_lead = dict(rows)
+            missing = line_ids == 0
+            line_ids[missing] = [line_by_lead[lead_id] for lead_id in ids[missing].tolist()]
+        on_lead = (old[:, 2] != new[:, 2]) | (state[:, 4] == 1) | (state[:, 5] == 0)
+        if on_lead.any():
+            self.env.execute_query(SQL(
+                """UPDATE crm_lead
+                      SET tier_id = NULLIF(v.tier_id, 0), score_line_id = v.line_id, score_dirty = FALSE
+                     FROM unnest(%(ids)s::int[], %(tier)s::int[], %(line)s::int[]) AS v(id, tier_id, line_id)
+                    WHERE crm_lead.id = v.id""",
+                ids=ids[on_lead].tolist(), tier=new[on_lead, 2].tolist(), line=line_ids[on_lead].tolist(),
+            ))
+        if changed.any():
+            self._log_score_history(ids[changed], old[changed], new[changed], cause, now)
         moved = old[:, 2] != new[:, 2]
         if moved.any():
             self._log_tier_moves(ids[moved], old[moved, 2], new[moved, 2], now)
+
+    def _log_score_history(self, ids, old, new, cause, now):
+        """One history row per lead whose fit score, score or tier changed.
+
+        :param old / new: (n, 3) fit score, score, tier (-1 / 0 for none)
+        """
+        self.env.execute_query(SQL(
+            """INSERT INTO crm_lead_score_history
+                   (lead_id, date, user_id, cause, old_fit_score, new_fit_score,
+                    old_score, new_score, score_delta, old_tier_id, new_tier_id, tier_changed)
+               SELECT v.id, %(now)s, %(uid)s, %(cause)s,
+                      NULLIF(v.old_fit, -1), v.new_fit, NULLIF(v.old_score, -1), v.new_score,
+                      v.new_score - COALESCE(NULLIF(v.old_score, -1), 0),
+                      NULLIF(v.old_tier, 0), NULLIF(v.new_tier, 0), v.old_tier <> v.new_tier
+                 FROM unnest(%(ids)s::int[], %(old_fit)s::int[], %(new_fit)s::int[], %(old_score)s::int[],
+                             %(new_score)s::int[], %(old_tier)s::int[], %(new_tier)s::int[])
+                      AS v(id, old_fit, new_fit, old_score, new_score, old_tier, new_tier)""",
+            now=now, uid=self.env.uid if cause in USER_CAUSES else None, cause=cause, ids=ids.tolist(),
+            old_fit=old[:, 0].tolist(), new_fit=new[:, 0].tolist(), old_score=old[:, 1].tolist(),
+            new_score=new[:, 1].tolist(), old_tier=old[:, 2].tolist(), new_tier=new[:, 2].tolist(),
+        ))
 
     def _log_tier_moves(self, ids, old_tier_ids, new_tier_ids, now):
         """Post the tier changes in the chatter as Odoo's own field tracking does.

@@ -16,9 +16,9 @@ class CrmLeadScoreHistory(models.Model):
     _log_access = False  # rows are written in bulk by SQL; `date` and `user_id` say when and who
 
     lead_id = fields.Many2one('crm.lead', required=True, index=True, ondelete='cascade')
-    company_id = fields.Many2one('res.company')
+    company_id = fields.Many2one(related='lead_id.company_id')
     date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
-    user_id = fields.Many2one('res.users', string='By', default=lambda self: self.env.user)
+    user_id = fields.Many2one('res.users', string='By', help="The user who asked for the change; empty for the jobs.")
     cause = fields.Selection(SCORE_CAUSES, required=True)
     old_fit_score = fields.Integer()
     new_fit_score = fields.Integer()

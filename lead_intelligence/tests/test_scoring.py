@@ -197,3 +197,19 @@ class TestScoringPipeline(TestLeadIntelligenceCommon, CronMixinCase):
         self.env['crm.lead']._score_leads(lead.ids, 'manual')
         action = lead.action_open_score_history()
         self.assertEqual(self.env['crm.lead.score.history'].search(action['domain']), lead.score_history_ids)
+
+    @users('user_sales_manager')
+    def test_scores_beside_the_lead_search_sort_and_aggregate(self):
+        leads = (self._create_lead(function='CEO') + self._create_lead(expected_revenue=90000, function='CEO')
+                 + self._create_lead(expected_revenue=90000))
+        self.env['crm.lead']._score_leads(leads.ids, 'manual')
+        domain = [('id', 'in', leads.ids)]
+        Lead = self.env['crm.lead']
+        self.assertEqual(Lead.search(domain, order='score desc').mapped('score'), [70, 40, 30])
+        self.assertEqual(Lead.search(domain + [('score', '>=', 40)]), leads[1:])
+        self.assertEqual(Lead.search(domain + [('fit_score', '<', 35)]), leads[0])
+        groups = dict(Lead._read_group(domain, ['tier_id'], ['score:avg']))
+        self.assertEqual(groups, {self.tier_c: 35, self.tier_b: 70})
+        self.assertEqual(
+            self.env['crm.lead.score'].sudo().search_count([('lead_id', 'in', leads.ids)]), 3,
+            'one score row per lead')

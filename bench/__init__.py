@@ -1,0 +1,1 @@
+"""Benchmarks of lead_intelligence against Odoo's own scoring and the floor PostgreSQL allows."""

@@ -1,0 +1,164 @@
+"""Scenario ``rescore``: our nightly full pass against Odoo's PLS and the SQL floor.
+
+Every measurement runs in a process of its own (``bench.worker``) on the same
+leads, after a ``VACUUM ANALYZE``; the database is brought back to the same
+state before each so that they compare the same work:
+
+1. ``odoo_pls``: ``crm.lead._cron_update_automated_probabilities()``, Odoo's own
+   predictive lead scoring (frequency table rebuild + every open lead).
+2. An untimed full pass with the base rule at its first value, so that every
+   open lead holds a score; then the base rule moves and ``all_change`` times
+   ``crm.lead._cron_rescore_all_leads()``: every open lead's score changes.
+3. ``few_change``: the priority of 5 % of the open leads flips (which moves
+   their "High priority" points) and the full pass is timed again: the nightly
+   case, where writing only what changed must pay off.
+4. ``sql_floor``: ``bench.floor`` reads the rule columns of the open leads and
+   writes one score column back with plain SQL.
+
+The levers are pulled by SQL, so that no module hook adds work to what is timed.
+"""
+
+import json
+import logging
+
+from psycopg2 import sql
+
+from bench import scratchdb
+from bench.fit_rules import BASE_POINTS
+from bench.scratchdb import OPEN_LEADS
+
+_logger = logging.getLogger(__name__)
+
+FEW_CHANGE_MODULO = 20  # one open lead in 20 has its priority flipped
+RSS_TARGET_MB = 500
+COUNT_OPEN = sql.SQL("SELECT count(*) FROM crm_lead WHERE {}").format(OPEN_LEADS)
+FLIP_PRIORITIES = sql.SQL(
+    "UPDATE crm_lead SET priority = CASE WHEN priority IN ('2', '3') THEN '0' ELSE '3' END WHERE {} AND id %% %s = 0"
+).format(OPEN_LEADS)
+# the scores live beside crm_lead, in crm_lead_score; the tier on crm_lead
+LEAD_SCORES = "crm_lead LEFT JOIN crm_lead_score s ON s.id = crm_lead.score_line_id"
+SNAPSHOT = sql.SQL(
+    "CREATE UNLOGGED TABLE bench_score_snapshot AS "
+    "SELECT crm_lead.id, s.fit_score, s.score, crm_lead.tier_id FROM " + LEAD_SCORES + " WHERE {}"
+).format(OPEN_LEADS)
+# minimum ratio (baseline seconds / ours) per (case, baseline), from the issue
+TARGETS = {("all_change", "odoo_pls"): 1.5, ("all_change", "sql_floor"): 1 / 1.3, ("few_change", "odoo_pls"): 10.0}
+
+
+def run(args):
+    db = args.db or f"li_bench_{args.leads}"
+    created = scratchdb.ensure_database(db, args.leads, args.rules)
+    try:
+        Measurements(db, args.leads, args.rules).run()
+    finally:
+        if created and not args.keep:
+            scratchdb.drop_database(db)
+
+
+class Measurements:
+    """The scenario's steps on one database; ``run`` prints the JSON lines."""
+
+    def __init__(self, db, leads, rules):
+        self.db = db
+        self.rules = rules
+        self.open = count_open(db)
+        self.common = {"scenario": "rescore", "leads": leads, "open": self.open, "rules": rules,
+                       "indexes": count_indexes(db)}
+
+    def run(self):
+        pls = self.emit(self.line("odoo_pls", "odoo_pls", self.measure("odoo_pls")))
+
+        set_base_points(self.db, BASE_POINTS[0])
+        first = self.measure("rescore_all")
+        _logger.info("untimed first pass: %.1f s, %s", first["seconds"], first)
+
+        set_base_points(self.db, BASE_POINTS[1])
+        all_change = self.ours("all_change")
+        self.emit(compare(all_change, pls))
+
+        flipped = flip_priorities(self.db)
+        _logger.info("flipped the priority of %d open leads", flipped)
+        few_change = self.ours("few_change")
+        self.emit(compare(few_change, pls))
+
+        floor = self.emit(self.line("sql_floor", "sql_floor", self.measure("sql_floor")))
+        self.emit(compare(all_change, floor))
+        self.emit(compare(few_change, floor))
+
+    def measure(self, task):
+        scratchdb.vacuum(self.db)
+        return scratchdb.run_worker(task, self.db, self.rules)
+
+    def ours(self, case):
+        """Time our full pass and count the open leads whose stored values it changed."""
+        snapshot(self.db)
+        line = self.line("ours", case, self.measure("rescore_all"))
+        line["changed"] = count_changed(self.db)
+        line["rss_ok"] = line["peak_rss_mb"] < RSS_TARGET_MB
+        return line
+
+    def line(self, impl, case, measure):
+        seconds = measure["seconds"]
+        return {
+            **self.common, "case": case, "impl": impl, "seconds": round(seconds, 3),
+            "per_s": round(self.open / seconds), "peak_rss_mb": round(measure["peak_rss_mb"], 1),
+            "base_rss_mb": round(measure["base_rss_mb"], 1),
+        }
+
+    @staticmethod
+    def emit(line):
+        print(json.dumps(line, ensure_ascii=False), flush=True)
+        return line
+
+
+def compare(ours, baseline):
+    """Our line with the baseline's name and seconds, the ratio and the issue's target."""
+    ratio = baseline["seconds"] / ours["seconds"]
+    target = TARGETS.get((ours["case"], baseline["impl"]))
+    return {
+        **ours, "baseline": baseline["impl"], "baseline_seconds": baseline["seconds"], "ratio": round(ratio, 2),
+        "target_ratio": target and round(target, 2), "met": None if target is None else ratio >= target,
+    }
+
+
+def count_open(db):
+    with scratchdb.cursor(db) as cr:
+        cr.execute(COUNT_OPEN)
+        return cr.fetchone()[0]
+
+
+def count_indexes(db):
+    with scratchdb.cursor(db) as cr:
+        cr.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'crm_lead'")
+        return cr.fetchone()[0]
+
+
+def set_base_points(db, points):
+    """Give the rule that matches every lead ``points`` (it is the first by sequence)."""
+    with scratchdb.cursor(db) as cr:
+        cr.execute("UPDATE crm_lead_fit_rule SET points = %s WHERE id = "
+                   "(SELECT id FROM crm_lead_fit_rule WHERE active ORDER BY sequence, id LIMIT 1)", [points])
+
+
+def flip_priorities(db):
+    """Move one open lead in FEW_CHANGE_MODULO in or out of the "High priority" rule."""
+    with scratchdb.cursor(db) as cr:
+        cr.execute(FLIP_PRIORITIES, [FEW_CHANGE_MODULO])
+        return cr.rowcount
+
+
+def snapshot(db):
+    with scratchdb.cursor(db) as cr:
+        cr.execute("DROP TABLE IF EXISTS bench_score_snapshot")
+        cr.execute(SNAPSHOT)
+
+
+def count_changed(db):
+    """Count the open leads whose fit score, score or tier differ from the snapshot, and drop it."""
+    with scratchdb.cursor(db) as cr:
+        cr.execute("SELECT count(*) FROM bench_score_snapshot b JOIN " + LEAD_SCORES + " ON crm_lead.id = b.id "
+                   "WHERE (s.fit_score, s.score, crm_lead.tier_id) IS DISTINCT FROM (b.fit_score, b.score, b.tier_id)")
+        changed = cr.fetchone()[0]
+        cr.execute("DROP TABLE bench_score_snapshot")
+    _logger.info("open leads whose fit score, score or tier changed: %d", changed)
+    return changed

@@ -1,0 +1,121 @@
+"""Create, recognise and drop the scratch databases the benchmarks run on.
+
+A scratch database holds ``lead_intelligence`` (no demo data), the fixtures and
+the generated leads. It is marked with the ``bench.dataset`` system parameter
+once complete, so that a later run reuses it; a database without the marker
+is never touched, one with another data set is rebuilt.
+"""
+
+import contextlib
+import json
+import logging
+import subprocess
+import sys
+import time
+
+import psycopg2
+from psycopg2 import sql
+
+from bench.leadgen import generate_leads
+from bench.odoo_env import REPO_ROOT, odoo_bin_command
+
+_logger = logging.getLogger(__name__)
+
+MARKER = "bench.dataset"
+OPEN_LEADS = sql.SQL("active AND won_status = 'pending'")  # what every full pass processes
+
+
+@contextlib.contextmanager
+def cursor(db, autocommit=False):
+    """A cursor on ``db`` with libpq's defaults (``PGHOST``, ``PGUSER``…, else the OS user); commits on success."""
+    conn = psycopg2.connect(dbname=db)
+    conn.autocommit = autocommit
+    try:
+        with conn.cursor() as cr:
+            yield cr
+        conn.commit()
+    finally:
+        conn.close()  # uncommitted work is rolled back
+
+
+def run_worker(task, db, rules):
+    """Run ``bench.worker TASK`` in a fresh interpreter and return the JSON it prints."""
+    command = [sys.executable, "-m", "bench.worker", task, "--db", db, "--rules", str(rules)]
+    done = subprocess.run(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def database_exists(db):
+    with cursor("postgres") as cr:
+        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db])
+        return cr.fetchone() is not None
+
+
+def dataset_marker(db):
+    """The marker of a bench database, or None if ``db`` was not made by the bench."""
+    with cursor(db) as cr:
+        cr.execute("SELECT to_regclass('ir_config_parameter')")
+        if cr.fetchone()[0] is None:
+            return None
+        cr.execute("SELECT value FROM ir_config_parameter WHERE key = %s", [MARKER])
+        row = cr.fetchone()
+        return row and row[0]
+
+
+def set_marker(db, value):
+    with cursor(db) as cr:
+        cr.execute("INSERT INTO ir_config_parameter (key, value) VALUES (%s, %s) "
+                   "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [MARKER, value])
+
+
+def drop_database(db):
+    with cursor("postgres", autocommit=True) as cr:
+        cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+    _logger.info("dropped database %s", db)
+
+
+def vacuum(db, table="crm_lead", full=False):
+    """VACUUM ANALYZE between measurements, so that none pays for the bloat of the one before.
+
+    ``full`` rewrites the table compactly, as the generator left it: a reused
+    database then starts a run in the same physical state as a new one.
+    """
+    options = sql.SQL("FULL, ANALYZE" if full else "ANALYZE")
+    with cursor(db, autocommit=True) as cr:
+        cr.execute(sql.SQL("VACUUM ({}) {}").format(options, sql.Identifier(table)))
+
+
+def ensure_database(db, leads, rules):
+    """Make ``db`` hold ``leads`` generated leads and ``rules`` fit rules; return True if it was created."""
+    wanted = f"leads={leads} rules={rules}"
+    if database_exists(db):
+        marker = dataset_marker(db)
+        if marker == wanted:
+            _logger.info("reusing database %s (%s), compacting crm_lead", db, marker)
+            vacuum(db, full=True)
+            return False
+        if marker is None:
+            raise SystemExit(f"database {db} exists and was not made by the bench: pick another --db")
+        _logger.info("database %s holds %s, not %s: rebuilding it", db, marker, wanted)
+        drop_database(db)
+    build_database(db, leads, rules, wanted)
+    return True
+
+
+def build_database(db, leads, rules, marker):
+    started = time.monotonic()
+    _logger.info("installing lead_intelligence in a new database %s", db)
+    subprocess.run(odoo_bin_command(db, "-i", "lead_intelligence", "--stop-after-init"),
+                   stdout=sys.stderr, check=True)
+    set_marker(db, "incomplete")
+    run_worker("fixtures", db, rules)
+    installed = time.monotonic()
+    conn = psycopg2.connect(dbname=db)
+    try:
+        index_count = generate_leads(conn, leads)
+    finally:
+        conn.close()
+    vacuum(db)
+    set_marker(db, marker)
+    _logger.info("database %s ready: install %.0f s, %d leads generated in %.0f s, crm_lead has %d indexes",
+                 db, installed - started, leads, time.monotonic() - installed, index_count)

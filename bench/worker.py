@@ -1,0 +1,66 @@
+"""One step of a benchmark in a process of its own, so that its peak RSS is its own.
+
+    python -m bench.worker TASK --db NAME [--rules N]     (from the repository root)
+
+Prints one JSON object on stdout: ``seconds`` (the timed call only, not the
+start-up), ``peak_rss_mb`` (the process's peak resident memory, start-up
+included, as a cron worker would have it) and ``base_rss_mb`` (the peak before
+the timed call, i.e. what loading Odoo alone costs). Logs go to stderr.
+"""
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+from bench.fixtures import create_fixtures
+from bench.floor import run_floor
+from bench.odoo_env import environment
+
+
+def rss_mb():
+    """Peak resident memory of this process, in MiB.
+
+    ``VmHWM`` rather than ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries
+    ``ru_maxrss`` over ``execve``, so a worker would report the peak of the
+    orchestrator that spawned it (the lead generator's, for instance).
+    """
+    status = Path("/proc/self/status").read_text(encoding="ascii")
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024.0
+
+
+def timed(call):
+    base = rss_mb()
+    started = time.perf_counter()
+    call()
+    return {"seconds": time.perf_counter() - started, "base_rss_mb": base, "peak_rss_mb": rss_mb()}
+
+
+def in_odoo(db, call):
+    """Time ``call(env)`` in a superuser environment on ``db``, then commit."""
+    with environment(db) as env:
+        measure = timed(lambda: call(env))
+        env.cr.commit()
+    return measure
+
+
+TASKS = {
+    "fixtures": lambda db, rules: in_odoo(db, lambda env: create_fixtures(env, rules)),
+    "rescore_all": lambda db, _rules: in_odoo(db, lambda env: env["crm.lead"]._cron_rescore_all_leads()),
+    "odoo_pls": lambda db, _rules: in_odoo(db, lambda env: env["crm.lead"]._cron_update_automated_probabilities()),
+    "sql_floor": lambda db, rules: timed(lambda: run_floor(db, rules)),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task", choices=sorted(TASKS))
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--rules", type=int, default=30)
+    args = parser.parse_args()
+    print(json.dumps(TASKS[args.task](args.db, args.rules)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+from odoo import fields, models
+
+
+class CrmLeadScore(models.Model):
+    """The often-rewritten scores of a lead, in a narrow table beside ``crm_lead``.
+
+    ``crm_lead`` is wide and carries some thirty indexes: updating one of its
+    rows rewrites the row and, unless the update is HOT, every index entry.
+    A full rescore changes most scores, so they live here, one short row per
+    lead, and ``crm.lead`` reads them through related fields (searchable and
+    sortable: Odoo joins this table). Only what the kanban groups by (the tier)
+    and the dirty flag stay on ``crm_lead``. See the README for the figures.
+    """
+
+    _name = 'crm.lead.score'
+    _description = 'Lead Score'
+    _log_access = False  # written in bulk by SQL; score_date says when
+
+    lead_id = fields.Many2one('crm.lead', required=True, ondelete='cascade')
+    fit_score = fields.Integer(aggregator='avg')
+    score = fields.Integer(aggregator='avg')
+    score_date = fields.Datetime('Score Changed On')
+
+    _lead_id_uniq = models.UniqueIndex('(lead_id)')
