@@ -205,16 +205,22 @@ class CrmLead(models.Model):
         config = self._get_scoring_config()
 
         def score_next_chunk():
-            query = self._search(self._get_open_leads_domain(run.last_lead_id), order='id',
+            # bound the chunk by an id range: with ORDER BY id LIMIT n, PostgreSQL may
+            # evaluate every rule on all the remaining leads before keeping n of them
+            chunk = self._search(self._get_open_leads_domain(run.last_lead_id), order='id',
                                  limit=self._get_chunk_size())
-            return self._score_query(query, run.cause, config)
+            last_id = self.env.execute_query(SQL('SELECT max(id) FROM (%s) AS chunk', chunk.select()))[0][0]
+            if last_id is None:
+                return None, [], 0
+            query = self._search(self._get_open_leads_domain(run.last_lead_id) & Domain('id', '<=', last_id))
+            return last_id, *self._score_query(query, run.cause, config)
 
         while True:
-            done, changed = self._retry_on_conflict(score_next_chunk)
-            if not done:
+            last_id, done, changed = self._retry_on_conflict(score_next_chunk)
+            if last_id is None:
                 break
             run.write({
-                'last_lead_id': done[-1],
+                'last_lead_id': last_id,
                 'leads_done': run.leads_done + len(done),
                 'leads_changed': run.leads_changed + changed,
             })
@@ -320,7 +326,8 @@ class CrmLead(models.Model):
             *match_sql,
         ))
         data = np.array(rows, dtype=np.int64).reshape(len(rows), len(STATE_COLUMNS) + len(match_sql))
-        return data[:, 0], data[:, 1:len(STATE_COLUMNS)], data[:, len(STATE_COLUMNS):].astype(bool)
+        matches = scoring.unpack_matches(data[:, len(STATE_COLUMNS):], len(config.rules))
+        return data[:, 0], data[:, 1:len(STATE_COLUMNS)], matches
 
     @api.model
     def _query_leads(self, lead_ids):

@@ -5,6 +5,8 @@ from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
+from ..engine import scoring
+
 MAX_RULE_POINTS = 100
 
 
@@ -103,21 +105,27 @@ class CrmLeadFitRule(models.Model):
         return domain
 
     def _get_match_sql(self, query):
-        """Return one boolean SQL expression per rule, true where a lead of
-        ``crm_lead`` (the main table of ``query``) matches the rule.
+        """Return the rules' matches as SQL integer columns, true bits where a
+        lead of ``crm_lead`` (the main table of ``query``) matches a rule.
 
-        All expressions go in one SELECT so that a chunk of leads is matched
-        against every rule with a single query. Inactive leads are matched too:
-        the caller chooses which leads to score.
+        Bit ``j`` of column ``w`` is rule ``w * RULES_PER_WORD + j`` of ``self``
+        (see ``engine.scoring.unpack_matches``). All columns go in one SELECT,
+        so a chunk of leads is matched against every rule with a single query.
+        Inactive leads are matched too: the caller chooses which leads to score.
         """
         Lead = self.env['crm.lead'].with_context(active_test=False)
-        expressions = []
-        for rule in self:
+        terms = []
+        for index, rule in enumerate(self):
             domain = rule._get_lead_domain().optimize_full(Lead)
-            if domain.is_true():
-                expressions.append(SQL('TRUE'))
-            elif domain.is_false():
-                expressions.append(SQL('FALSE'))
+            bit = 1 << (index % scoring.RULES_PER_WORD)
+            if domain.is_false():
+                terms.append(SQL('0'))
+            elif domain.is_true():
+                terms.append(SQL('%s::bigint', bit))
             else:
-                expressions.append(SQL('COALESCE((%s), FALSE)', domain._to_sql(Lead, query.table, query)))
-        return expressions
+                terms.append(SQL('(CASE WHEN %s THEN %s::bigint ELSE 0 END)',
+                                 domain._to_sql(Lead, query.table, query), bit))
+        return [
+            SQL(' + ').join(terms[start:start + scoring.RULES_PER_WORD])
+            for start in range(0, len(terms), scoring.RULES_PER_WORD)
+        ]

@@ -206,8 +206,8 @@ class TestScoringPipeline(TestLeadIntelligenceCommon, CronMixinCase):
         domain = [('id', 'in', leads.ids)]
         Lead = self.env['crm.lead']
         self.assertEqual(Lead.search(domain, order='score desc').mapped('score'), [70, 40, 30])
-        self.assertEqual(Lead.search(domain + [('score', '>=', 40)]), leads[1:])
-        self.assertEqual(Lead.search(domain + [('fit_score', '<', 35)]), leads[0])
+        self.assertEqual(Lead.search([*domain, ('score', '>=', 40)]), leads[1:])
+        self.assertEqual(Lead.search([*domain, ('fit_score', '<', 35)]), leads[0])
         groups = dict(Lead._read_group(domain, ['tier_id'], ['score:avg']))
         self.assertEqual(groups, {self.tier_c: 35, self.tier_b: 70})
         self.assertEqual(

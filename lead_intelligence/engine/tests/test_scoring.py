@@ -109,3 +109,25 @@ def test_scoring_is_vectorised_over_a_large_chunk():
     assert result.score.shape == (50_000,)
     expected = np.clip(np.floor(np.clip(matches.astype(float) @ points, 0, 100) + 0.5), 0, 100)
     np.testing.assert_array_equal(result.score, expected)
+
+
+def test_unpack_matches_round_trips_across_words():
+    rng = np.random.default_rng(3)
+    matches = rng.random((500, 130)) < 0.5
+    n_words = scoring.word_count(130)
+    assert n_words == 3
+    words = np.zeros((500, n_words), dtype=np.int64)
+    for rule in range(130):
+        word, bit = divmod(rule, scoring.RULES_PER_WORD)
+        words[:, word] |= matches[:, rule].astype(np.int64) << bit
+    np.testing.assert_array_equal(scoring.unpack_matches(words, 130), matches)
+
+
+def test_unpack_matches_without_rules_or_leads():
+    assert scoring.unpack_matches(np.zeros((4, 0), dtype=np.int64), 0).shape == (4, 0)
+    assert scoring.unpack_matches(np.zeros((0, 1), dtype=np.int64), 12).shape == (0, 12)
+
+
+def test_unpack_matches_refuses_too_few_words():
+    with pytest.raises(ValueError, match="cannot hold"):
+        scoring.unpack_matches(np.zeros((2, 1), dtype=np.int64), 63)
