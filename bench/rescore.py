@@ -36,11 +36,15 @@ FLIP_PRIORITIES = sql.SQL(
     "UPDATE crm_lead SET priority = CASE WHEN priority IN ('2', '3') THEN '0' ELSE '3' END WHERE {} AND id %% %s = 0"
 ).format(OPEN_LEADS)
 # the scores live beside crm_lead, in crm_lead_score; the tier on crm_lead
-LEAD_SCORES = "crm_lead LEFT JOIN crm_lead_score s ON s.id = crm_lead.score_line_id"
+LEAD_SCORES = sql.SQL("crm_lead LEFT JOIN crm_lead_score s ON s.id = crm_lead.score_line_id")
 SNAPSHOT = sql.SQL(
     "CREATE UNLOGGED TABLE bench_score_snapshot AS "
-    "SELECT crm_lead.id, s.fit_score, s.score, crm_lead.tier_id FROM " + LEAD_SCORES + " WHERE {}"
-).format(OPEN_LEADS)
+    "SELECT crm_lead.id, s.fit_score, s.score, crm_lead.tier_id FROM {} WHERE {}"
+).format(LEAD_SCORES, OPEN_LEADS)
+COUNT_CHANGED = sql.SQL(
+    "SELECT count(*) FROM bench_score_snapshot b JOIN {} ON crm_lead.id = b.id "
+    "WHERE (s.fit_score, s.score, crm_lead.tier_id) IS DISTINCT FROM (b.fit_score, b.score, b.tier_id)"
+).format(LEAD_SCORES)
 # minimum ratio (baseline seconds / ours) per (case, baseline), from the issue
 TARGETS = {("all_change", "odoo_pls"): 1.5, ("all_change", "sql_floor"): 1 / 1.3, ("few_change", "odoo_pls"): 10.0}
 
@@ -156,8 +160,7 @@ def snapshot(db):
 def count_changed(db):
     """Count the open leads whose fit score, score or tier differ from the snapshot, and drop it."""
     with scratchdb.cursor(db) as cr:
-        cr.execute("SELECT count(*) FROM bench_score_snapshot b JOIN " + LEAD_SCORES + " ON crm_lead.id = b.id "
-                   "WHERE (s.fit_score, s.score, crm_lead.tier_id) IS DISTINCT FROM (b.fit_score, b.score, b.tier_id)")
+        cr.execute(COUNT_CHANGED)
         changed = cr.fetchone()[0]
         cr.execute("DROP TABLE bench_score_snapshot")
     _logger.info("open leads whose fit score, score or tier changed: %d", changed)

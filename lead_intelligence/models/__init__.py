@@ -1,3 +1,4 @@
+from . import crm_lead_scoring_config
 from . import crm_lead_tier
 from . import crm_lead_fit_rule
 from . import crm_lead_score_history

@@ -13,7 +13,9 @@ MAX_RULE_POINTS = 100
 class CrmLeadFitRule(models.Model):
     _name = 'crm.lead.fit.rule'
     _description = 'Lead Profile-Fit Rule'
+    _inherit = ['crm.lead.scoring.config']
     _order = 'sequence, id'
+    _rescore_fields = ('domain', 'points', 'company_id', 'active')
 
     name = fields.Char('Rule', required=True, translate=True)
     sequence = fields.Integer(default=10)
@@ -41,27 +43,6 @@ class CrmLeadFitRule(models.Model):
                 raise ValidationError(self.env._(
                     'Rule "%(rule)s" gives %(points)s points: points must be between -%(max)s and %(max)s.',
                     rule=rule.name, points=rule.points, max=MAX_RULE_POINTS))
-
-    # ------------------------------------------------------------
-    # ORM
-    # ------------------------------------------------------------
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        rules = super().create(vals_list)
-        self.env['crm.lead']._trigger_full_rescore()
-        return rules
-
-    def write(self, vals):
-        res = super().write(vals)
-        if {'domain', 'points', 'company_id', 'active'} & set(vals):
-            self.env['crm.lead']._trigger_full_rescore()
-        return res
-
-    def unlink(self):
-        res = super().unlink()
-        self.env['crm.lead']._trigger_full_rescore()
-        return res
 
     # ------------------------------------------------------------
     # ACTIONS

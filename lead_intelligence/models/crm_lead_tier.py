@@ -7,7 +7,9 @@ from ..engine import scoring
 class CrmLeadTier(models.Model):
     _name = 'crm.lead.tier'
     _description = 'Lead Tier'
+    _inherit = ['crm.lead.scoring.config']
     _order = 'sequence, min_score desc, id'
+    _rescore_fields = ('min_score', 'company_id', 'active')
 
     name = fields.Char('Tier', required=True, translate=True)
     sequence = fields.Integer(default=10)
@@ -41,25 +43,12 @@ class CrmLeadTier(models.Model):
     # ORM
     # ------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        tiers = super().create(vals_list)
-        self.env['crm.lead']._trigger_full_rescore()
-        return tiers
-
-    def write(self, vals):
-        res = super().write(vals)
-        if {'min_score', 'company_id', 'active'} & set(vals):
-            self.env['crm.lead']._trigger_full_rescore()
-        return res
-
     def unlink(self):
         companies = {tier.company_id for tier in self}
         res = super().unlink()
         for company in companies:
             # check what is left of each tier set, through any of its tiers
             self.search([('company_id', '=', company.id)], limit=1)._check_thresholds()
-        self.env['crm.lead']._trigger_full_rescore()
         return res
 
     # ------------------------------------------------------------
