@@ -2,7 +2,7 @@ from contextlib import closing, contextmanager
 
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 
 @tagged('lead_intelligence', 'post_install', '-at_install')
@@ -57,3 +57,48 @@ class TestConcurrentWorkers(TransactionCase):
                     WHERE l.id = ANY(%s) GROUP BY l.id ORDER BY l.id""", lead_ids))
         self.assertEqual(rows, [(lead_id, False, 1) for lead_id in lead_ids],
                          'every lead scored exactly once, none left dirty')
+
+    def _edit_while_the_pass_scores(self, lead_id):
+        """Score ``lead_id`` as the full pass does, from a snapshot taken before a
+        user's edit commits; return how many attempts it took."""
+        attempts = []
+        with self._worker() as nightly, self._worker() as user:
+            nightly.cr.execute('SELECT 1')  # the pass's transaction takes its snapshot
+            user['crm.lead'].browse(lead_id).write({
+                'function': 'CEO', 'expected_revenue': 90000, 'phone': '+1 555 0199', 'partner_name': 'Big Co',
+                'priority': '3', 'referred': 'A partner'})
+            user.cr.commit()
+
+            def score():
+                attempts.append(True)
+                return nightly['crm.lead']._score_leads([lead_id], 'nightly')
+
+            nightly['crm.lead']._retry_on_conflict(score)
+            nightly.cr.commit()
+        return len(attempts)
+
+    @mute_logger('odoo.sql_db')  # the failed UPDATE is logged as a bad query, as in any Odoo conflict
+    def test_full_pass_never_loses_an_edit_made_meanwhile(self):
+        """The full pass takes no row lock. A lead edited after its snapshot is
+        either left alone, still flagged dirty for the 5-minute job, or, when the
+        pass must write it, fails to serialize and is scored again."""
+        with self._worker() as env:
+            leads = env['crm.lead'].create([{'name': 'Left alone'}, {'name': 'Written by the pass'}])
+            env['crm.lead']._score_leads(leads.ids, 'manual')
+            quiet_id, written_id = leads.ids
+            # flagged before the pass: the pass has to write this one (it clears the flag)
+            env.cr.execute(SQL('UPDATE crm_lead SET score_dirty = TRUE WHERE id = %s', written_id))
+            top_tier = env['crm.lead.tier'].search([], order='min_score desc', limit=1)
+            env.cr.commit()
+        self.addCleanup(self._cleanup, leads.ids)
+
+        self.assertEqual(self._edit_while_the_pass_scores(quiet_id), 1, 'nothing to write from the old snapshot')
+        self.assertEqual(self._edit_while_the_pass_scores(written_id), 2, 'the write failed to serialize, retried')
+
+        with self._worker() as env:
+            quiet, written = env['crm.lead'].browse([quiet_id, written_id])
+            self.assertTrue(quiet.score_dirty, 'the edit is still flagged for the job')
+            self.assertNotEqual(quiet.tier_id, top_tier)
+            self.assertEqual((written.tier_id, written.score_dirty), (top_tier, False), 'scored from the edit')
+            env['crm.lead']._cron_rescore_dirty_leads()
+            self.assertEqual((quiet.tier_id, quiet.score_dirty), (top_tier, False))
