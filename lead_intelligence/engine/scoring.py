@@ -168,6 +168,24 @@ def score_leads(matches, points, group_index, tier_sets, mapping="linear", low=0
     return ScoreResult(fit_points=fit_points, fit_score=round_score(fit), score=score, tier_id=tiers)
 
 
+def first_id_span(target, id_range, count):
+    """Ids to take in the first chunk of a pass so that it holds about ``target``
+    of the ``count`` leads spread over ``id_range`` ids."""
+    if count <= 0:
+        return max(id_range, 1)
+    return max(int(target * id_range / count), 1)
+
+
+def next_id_span(span, target, found, max_growth=4.0):
+    """Ids to take in the next chunk, given that the last ``span`` ids held ``found``
+    leads: about ``target`` leads if the density holds, growing at most
+    ``max_growth`` times at once so that a sparse stretch cannot make a huge chunk.
+    """
+    if found <= 0:
+        return int(span * max_growth)
+    return max(int(min(span * max_growth, span * target / found)), 1)
+
+
 def changed_rows(old, new):
     """Mask of the rows where any column differs.
 

@@ -201,29 +201,31 @@ class CrmLead(models.Model):
         IrCron = self.env['ir.cron']
         Run = self.env['crm.lead.score.run']
         run = Run.search([('state', '=', 'running')], order='id', limit=1) or Run.create({'cause': 'nightly'})
-        IrCron._commit_progress(remaining=self.search_count(self._get_open_leads_domain(run.last_lead_id)))
+        remaining = self.search_count(self._get_open_leads_domain(run.last_lead_id))
+        IrCron._commit_progress(remaining=remaining)
         config = self._get_scoring_config()
-
-        def score_next_chunk():
-            # bound the chunk by an id range: with ORDER BY id LIMIT n, PostgreSQL may
-            # evaluate every rule on all the remaining leads before keeping n of them
-            chunk = self._search(self._get_open_leads_domain(run.last_lead_id), order='id',
-                                 limit=self._get_chunk_size())
-            last_id = self.env.execute_query(SQL('SELECT max(id) FROM (%s) AS chunk', chunk.select()))[0][0]
-            if last_id is None:
-                return None, [], 0
-            query = self._search(self._get_open_leads_domain(run.last_lead_id) & Domain('id', '<=', last_id))
-            return last_id, *self._score_query(query, run.cause, config)
-
-        while True:
-            last_id, done, changed = self._retry_on_conflict(score_next_chunk)
-            if last_id is None:
-                break
+        # Chunks are id ranges sized to hold about a chunk of open leads each: an
+        # ORDER BY id LIMIT n query would make PostgreSQL evaluate every rule on
+        # all the remaining leads before keeping n, and finding each range's end
+        # first would read every lead twice. Leads created meanwhile are flagged
+        # dirty, for the 5-minute job.
+        max_id = self.env.execute_query(SQL('SELECT max(id) FROM crm_lead'))[0][0] or 0
+        target = self._get_chunk_size()
+        span = scoring.first_id_span(target, max_id - run.last_lead_id, remaining)
+        while run.last_lead_id < max_id:
+            upper = min(run.last_lead_id + span, max_id)
+            # the limit only bites where the density jumps: it caps a chunk at twice the target
+            query = self._search(self._get_open_leads_domain(run.last_lead_id) & Domain('id', '<=', upper),
+                                 order='id', limit=2 * target)
+            done, changed = self._retry_on_conflict(lambda query=query: self._score_query(query, run.cause, config))
+            if len(done) == 2 * target:
+                upper = done[-1]
             run.write({
-                'last_lead_id': last_id,
+                'last_lead_id': upper,
                 'leads_done': run.leads_done + len(done),
                 'leads_changed': run.leads_changed + changed,
             })
+            span = scoring.next_id_span(span, target, len(done))
             if not IrCron._commit_progress(len(done)):
                 return
         run.write({'state': 'done', 'date_end': fields.Datetime.now()})

@@ -159,8 +159,11 @@ class TestScoringPipeline(TestLeadIntelligenceCommon, CronMixinCase):
             self.assertTrue(killed, 'the worker was not killed')
         run = self.env['crm.lead.score.run'].search([])
         self.assertEqual(run.state, 'running')
-        done_ids = self.env['crm.lead'].search([('won_status', '=', 'pending')], order='id', limit=2).ids
-        self.assertEqual(run.last_lead_id, done_ids[-1])
+        done, not_done = leads.filtered(lambda lead: lead.id <= run.last_lead_id), \
+            leads.filtered(lambda lead: lead.id > run.last_lead_id)
+        self.assertTrue(done and not_done, 'killed half-way')
+        self.assertEqual(set(done.mapped('score')), {30})
+        self.assertTrue(all(not_done.mapped('score_dirty')), 'the rest is still to do')
         with self._mock_commit_progress():
             self.env['crm.lead']._cron_rescore_all_leads()
         self.assertEqual(run.state, 'done')

@@ -131,3 +131,34 @@ def test_unpack_matches_without_rules_or_leads():
 def test_unpack_matches_refuses_too_few_words():
     with pytest.raises(ValueError, match="cannot hold"):
         scoring.unpack_matches(np.zeros((2, 1), dtype=np.int64), 63)
+
+
+def test_first_id_span_aims_at_the_target_density():
+    assert scoring.first_id_span(20_000, 1_000_000, 340_000) == 58_823
+    assert scoring.first_id_span(20_000, 500, 0) == 500
+    assert scoring.first_id_span(10, 5, 100) == 1
+
+
+def test_next_id_span_follows_the_density_with_bounded_growth():
+    assert scoring.next_id_span(60_000, 20_000, 30_000) == 40_000
+    assert scoring.next_id_span(60_000, 20_000, 1_000) == 240_000, 'sparse: grows at most 4 times'
+    assert scoring.next_id_span(60_000, 20_000, 0) == 240_000
+    assert scoring.next_id_span(1, 20_000, 5_000) == 4
+
+
+def test_id_spans_cover_a_skewed_table_in_bounded_chunks():
+    rng = np.random.default_rng(11)
+    open_ids = np.sort(np.concatenate([rng.choice(200_000, 5_000, replace=False),
+                                       200_000 + rng.choice(100_000, 60_000, replace=False)]))
+    last, target, chunks = 0, 10_000, []
+    span = scoring.first_id_span(target, int(open_ids[-1]), len(open_ids))
+    while last < open_ids[-1]:
+        upper = min(last + span, int(open_ids[-1]))
+        in_range = open_ids[(open_ids > last) & (open_ids <= upper)][:2 * target]  # the adapter's LIMIT
+        if len(in_range) == 2 * target:
+            upper = int(in_range[-1])
+        chunks.append(len(in_range))
+        last, span = upper, scoring.next_id_span(span, target, len(in_range))
+    assert sum(chunks) == len(open_ids)
+    assert max(chunks) <= 2 * target
+    assert len(chunks) < 3 * len(open_ids) / target, 'chunks stay close to the target'
