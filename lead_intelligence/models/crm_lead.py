@@ -80,6 +80,7 @@ class CrmLead(models.Model):
         'crm.lead.tier', readonly=True, copy=False,
         tracking=True, ondelete='set null', group_expand='_read_group_tier_ids')
     tier_color = fields.Integer(related='tier_id.color', string='Tier Color')
+    tier_description = fields.Text(related='tier_id.description', string='Follow-up Strategy')
     score_dirty = fields.Boolean(
         'Score Outdated', default=True, copy=False, readonly=True,
         help="The lead changed since it was last scored; the scoring job will rescore it within minutes.")
@@ -94,8 +95,13 @@ class CrmLead(models.Model):
         saved_ids = [lead_id for lead_id in self.ids if isinstance(lead_id, int)]
         ids, _state, matches = self._read_scoring_rows(self._query_leads(saved_ids), config)
         matches_by_lead = dict(zip(ids.tolist(), matches, strict=True))
+        # sudo: whoever reads a lead may know that a configuration pass has yet to reach it
+        config_pass = self.env['crm.lead.score.run'].sudo().search(
+            [('state', '=', 'running'), ('cause', '=', 'config')], limit=1)
         for lead in self:
-            lead.score_explanation = lead._format_score_explanation(config, matches_by_lead.get(lead.id, ()))
+            lead.score_explanation = lead._format_score_explanation(
+                config, matches_by_lead.get(lead.id, ()),
+                pending_config=bool(config_pass) and lead.id > config_pass.last_lead_id)
 
     @api.model
     def _read_group_tier_ids(self, tiers, domain):
@@ -482,7 +488,7 @@ class CrmLead(models.Model):
         self.env['mail.message'].invalidate_model()
         self.invalidate_model(['message_ids'])
 
-    def _format_score_explanation(self, config, matches):
+    def _format_score_explanation(self, config, matches, pending_config=False):
         """Readable 'why' of the score: each matched rule with its points."""
         self.ensure_one()
         rows = [
@@ -505,6 +511,10 @@ class CrmLead(models.Model):
         if self.score_dirty:
             parts.append(Markup('<p class="text-warning mb-0">%s</p>') % self.env._(
                 'The lead changed since it was scored: it will be rescored within minutes.'))
+        elif pending_config:
+            parts.append(Markup('<p class="text-warning mb-0">%s</p>') % self.env._(
+                'The scoring configuration changed: the rules above are the new ones, the score is '
+                'the one before; the rescore under way will reach this lead shortly.'))
         return Markup('').join(parts)
 
     # ------------------------------------------------------------

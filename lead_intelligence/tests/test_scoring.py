@@ -191,6 +191,25 @@ class TestScoringPipeline(TestLeadIntelligenceCommon, CronMixinCase):
         lead.phone = '+1 555 0105'
         self.assertIn('rescored within minutes', str(lead.score_explanation))
 
+    def test_explanation_warns_while_a_configuration_pass_is_pending(self):
+        lead = self._create_lead(function='CEO')
+        with self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_all_leads()  # the pass pending since set-up
+        self.assertNotIn('configuration changed', str(lead.score_explanation))
+        self.rule_ceo.points = 35
+        lead.invalidate_recordset(['score_explanation'])
+        self.assertIn('configuration changed', str(lead.score_explanation))
+        with self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_all_leads()
+        self.assertNotIn('configuration changed', str(lead.score_explanation))
+        self.assertEqual(lead.score, 35)
+
+    def test_form_shows_the_tier_strategy(self):
+        self.tier_c.description = 'Nurture with case studies.'
+        lead = self._create_lead(function='CEO')
+        self.env['crm.lead']._score_leads(lead.ids, 'manual')
+        self.assertEqual(lead.tier_description, 'Nurture with case studies.')
+
     def test_explanation_of_a_new_record(self):
         lead = self.env['crm.lead'].new({'name': 'Draft'})
         self.assertIn('No profile-fit rule matches', str(lead.score_explanation))
