@@ -118,21 +118,26 @@ def cut_tiers(scores, thresholds, tier_ids):
 
 
 def check_thresholds(thresholds):
-    """Return an error message if the tier minimums overlap or leave a gap, else None.
+    """Check that tier minimums neither overlap nor leave a gap.
 
     Tiers are half-open ranges [min, next min): they can only leave a gap below
     the lowest one, and only overlap when two share a minimum.
+
+    :return: None when the tiers are fine, else ``(problem, values)``: ``"range"``
+        (values: the minimums outside 0-100), ``"gap"`` (the lowest minimum) or
+        ``"overlap"`` (the minimums shared by several tiers). The caller words it.
     """
     values = sorted(thresholds)
     if not values:
         return None
-    if any(value < 0 or value > 100 for value in values):
-        return "tier minimum scores must be between 0 and 100"
+    outside = [value for value in values if value < 0 or value > 100]
+    if outside:
+        return "range", outside
     if values[0] != 0:
-        return f"the lowest tier must start at 0, not {values[0]}: scores below {values[0]} would have no tier"
+        return "gap", [values[0]]
     duplicates = sorted({value for value, following in pairwise(values) if value == following})
     if duplicates:
-        return f"several tiers start at {', '.join(map(str, duplicates))}: their ranges overlap"
+        return "overlap", duplicates
     return None
 
 

@@ -28,10 +28,21 @@ class CrmLeadTier(models.Model):
     def _check_thresholds(self):
         for company in {tier.company_id for tier in self}:
             tiers = self.search([('company_id', '=', company.id)])
-            error = scoring.check_thresholds(tiers.mapped('min_score'))
-            if error:
-                scope = company.name or self.env._('all companies')
-                raise ValidationError(self.env._('Tiers of %(scope)s: %(error)s.', scope=scope, error=error))
+            problem = scoring.check_thresholds(tiers.mapped('min_score'))
+            if problem:
+                raise ValidationError(self._threshold_error(company, *problem))
+
+    def _threshold_error(self, company, problem, values):
+        scope = company.name or self.env._('all companies')
+        values = ', '.join(map(str, values))
+        if problem == 'range':
+            return self.env._('Tiers of %(scope)s: minimum scores must be between 0 and 100, not %(values)s.',
+                              scope=scope, values=values)
+        if problem == 'gap':
+            return self.env._('Tiers of %(scope)s: the lowest tier must start at 0, not %(values)s: '
+                              'lower scores would have no tier.', scope=scope, values=values)
+        return self.env._('Tiers of %(scope)s: several tiers start at %(values)s: their ranges overlap.',
+                          scope=scope, values=values)
 
     def _compute_lead_count(self):
         counts = dict(self.env['crm.lead']._read_group(

@@ -70,19 +70,16 @@ def test_cut_tiers_without_tiers_gives_no_tier():
     np.testing.assert_array_equal(scoring.cut_tiers([10, 90], [], []), [0, 0])
 
 
-@pytest.mark.parametrize(("thresholds", "message"), [
+@pytest.mark.parametrize(("thresholds", "expected"), [
     ([], None),
     ([0, 25, 50, 75], None),
-    ([10, 50], "must start at 0"),
-    ([0, 50, 50], "overlap"),
-    ([0, 120], "between 0 and 100"),
+    ([75, 0, 50, 25], None),
+    ([10, 50], ("gap", [10])),
+    ([0, 50, 50, 75, 75], ("overlap", [50, 75])),
+    ([0, 120, -5], ("range", [-5, 120])),
 ])
-def test_check_thresholds(thresholds, message):
-    error = scoring.check_thresholds(thresholds)
-    if message is None:
-        assert error is None
-    else:
-        assert message in error
+def test_check_thresholds(thresholds, expected):
+    assert scoring.check_thresholds(thresholds) == expected
 
 
 def test_score_leads_end_to_end_with_two_tier_sets():
