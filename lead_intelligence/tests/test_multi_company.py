@@ -34,3 +34,13 @@ class TestMultiCompany(TestLeadIntelligenceCommon):
         self.assertNotIn(self.rule_company_2, self.env['crm.lead.fit.rule'].search([]))
         self.assertNotIn(self.tier_c2_high, self.env['crm.lead.tier'].search([]))
         self.assertIn(self.rule_revenue, self.env['crm.lead.fit.rule'].search([]))
+
+    @users('user_sales_leads')
+    def test_scores_and_history_of_other_companies_are_hidden(self):
+        lead_2 = self.env['crm.lead'].sudo().create({'name': 'C2 lead', 'company_id': self.company_2.id, 'user_id': False})
+        self.env['crm.lead'].sudo()._score_leads(lead_2.ids, 'manual')
+        self.assertFalse(self.env['crm.lead.score'].search([('lead_id', '=', lead_2.id)]))
+        self.assertFalse(self.env['crm.lead.score.history'].search([('lead_id', '=', lead_2.id)]))
+        own = self._create_lead(function='CEO')
+        self.env['crm.lead']._score_leads(own.ids, 'manual')
+        self.assertEqual(self.env['crm.lead'].search([('id', '=', own.id), ('score', '>=', 30)]), own)
