@@ -37,7 +37,8 @@ class TestMultiCompany(TestLeadIntelligenceCommon):
 
     @users('user_sales_leads')
     def test_scores_and_history_of_other_companies_are_hidden(self):
-        lead_2 = self.env['crm.lead'].sudo().create({'name': 'C2 lead', 'company_id': self.company_2.id, 'user_id': False})
+        lead_2 = self.env['crm.lead'].sudo().create({
+            'name': 'C2 lead', 'company_id': self.company_2.id, 'user_id': False})
         self.env['crm.lead'].sudo()._score_leads(lead_2.ids, 'manual')
         self.assertFalse(self.env['crm.lead.score'].search([('lead_id', '=', lead_2.id)]))
         self.assertFalse(self.env['crm.lead.score.history'].search([('lead_id', '=', lead_2.id)]))
