@@ -200,8 +200,9 @@ class CrmLead(models.Model):
         The pass records the last lead it did in the same transaction as each
         chunk, so a killed worker loses at most the chunk it was on. It takes no
         row lock: most leads do not change, and locking them all would write
-        every row. A lead edited meanwhile makes the UPDATE fail to serialize,
-        and the chunk is redone on a fresh snapshot.
+        every row. A lead edited after the chunk's snapshot keeps the dirty flag
+        the edit set, for the 5-minute job; if the pass has to write that lead,
+        the write fails to serialize and the chunk is redone on a fresh snapshot.
         """
         self.env.flush_all()
         IrCron = self.env['ir.cron']
