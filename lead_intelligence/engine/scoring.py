@@ -148,10 +148,12 @@ class ScoreResult:
     fit_points: np.ndarray  # float (n,)
     fit_score: np.ndarray  # int (n,) 0-100
     score: np.ndarray  # int (n,) 0-100
+    engagement_score: np.ndarray  # int (n,) 0-100
     tier_id: np.ndarray  # int (n,), 0 = no tier
 
 
-def score_leads(matches, points, group_index, tier_sets, mapping="linear", low=0.0, high=100.0, weights=None):
+def score_leads(matches, points, group_index, tier_sets, mapping="linear", low=0.0, high=100.0, weights=None,
+                engagement=None):
     """Score a chunk of leads end to end: points, fit score, blended score, tier.
 
     :param matches: (n_leads, n_rules) rule matches
@@ -159,18 +161,22 @@ def score_leads(matches, points, group_index, tier_sets, mapping="linear", low=0
     :param group_index: (n_leads,) index into ``tier_sets`` of each lead's tier set
         (leads of different companies may use different tiers)
     :param tier_sets: list of (thresholds, tier_ids) pairs
-    :param weights: blend weights; only ``fit`` exists at this stage
+    :param weights: blend weights by component: ``fit``, ``engagement``
+    :param engagement: (n_leads,) 0-100 engagement scores (see ``behaviour``),
+        or None: zero for every lead
     """
     fit_points = rule_points(matches, points)
     fit = points_to_score(fit_points, mapping, low, high)
-    score = round_score(blend({"fit": fit}, weights or {"fit": 1.0}))
+    engagement = np.zeros(len(fit)) if engagement is None else np.asarray(engagement, dtype=np.float64)
+    score = round_score(blend({"fit": fit, "engagement": engagement}, weights or {"fit": 1.0}))
     tiers = np.zeros(score.shape, dtype=np.int64)
     group_index = np.asarray(group_index, dtype=np.int64)
     for index, (thresholds, tier_ids) in enumerate(tier_sets):
         in_group = group_index == index
         if in_group.any():
             tiers[in_group] = cut_tiers(score[in_group], thresholds, tier_ids)
-    return ScoreResult(fit_points=fit_points, fit_score=round_score(fit), score=score, tier_id=tiers)
+    return ScoreResult(fit_points=fit_points, fit_score=round_score(fit), score=score,
+                       engagement_score=round_score(engagement), tier_id=tiers)
 
 
 def first_id_span(target, id_range, count):

@@ -1,0 +1,313 @@
+"""Behaviour events: validation, bot and burst filtering, daily caps and time decay.
+
+Pure Python and numpy, no Odoo import. The Odoo models read events and
+engagement state as columns, call these functions on whole chunks and write
+the results back in a few set-based statements.
+
+Time is handled as POSIX seconds (float) in UTC. The engagement of a lead is
+kept, per event type, as a decayed sum of points ``value`` valid at a
+reference time ``ref``: its worth at any later time ``t`` is
+``value * 0.5 ** ((t - ref) / half_life)``, so decay never rescans the events.
+"""
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+SECONDS_PER_DAY = 86400.0
+# filter reasons, as stored on the event log (0: counted)
+OK, BOT, DWELL, BURST, CAP = 0, 1, 2, 3, 4
+REASON_CODES = {BOT: "bot", DWELL: "dwell", BURST: "burst", CAP: "cap"}
+# user agents of crawlers, monitors, headless browsers and HTTP libraries
+BOT_AGENT_PATTERN = (
+    r"bot\b|bot/|crawl|spider|slurp|mediapartners|facebookexternalhit|embedly|preview|"
+    r"headless|phantomjs|selenium|puppeteer|playwright|lighthouse|pingdom|uptime|monitor|"
+    r"python-requests|python-urllib|aiohttp|httpx|curl/|wget/|go-http-client|java/|okhttp|"
+    r"libwww|scrapy|node-fetch|axios/"
+)
+MAX_EXTERNAL_ID = 128
+MAX_URL = 2048
+MAX_USER_AGENT = 1024
+
+
+def bot_matcher(extra_patterns=""):
+    """Compiled, case-insensitive matcher of bot user agents.
+
+    :param extra_patterns: more patterns, one regular expression per line
+    :raise ValueError: an extra pattern is not a valid regular expression
+    """
+    patterns = [BOT_AGENT_PATTERN] + [line.strip() for line in (extra_patterns or "").splitlines() if line.strip()]
+    try:
+        return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.IGNORECASE)
+    except re.error as error:
+        raise ValueError(f"invalid bot user agent pattern: {error}") from error
+
+
+# ------------------------------------------------------------
+# Validation of incoming events
+# ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EventRules:
+    """What incoming events are checked against."""
+
+    type_codes: frozenset  # known event type codes
+    dwell_types: frozenset  # codes whose value is a dwell time in seconds (visits)
+    min_dwell: float  # seconds; a shorter visit is kept but not counted
+    now: datetime  # naive UTC
+    max_future: timedelta = timedelta(days=1)  # clock skew tolerated
+    oldest: datetime = datetime(2000, 1, 1)  # naive UTC, as stored
+    bot: re.Pattern = None
+
+
+def parse_time(value):
+    """ISO 8601 text (``Z`` or an offset, or naive meaning UTC) to naive UTC.
+
+    :raise ValueError: not a string in ISO 8601
+    """
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date and time string")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def validate_event(item, rules):
+    """Check one incoming event and normalise it.
+
+    :param item: the event as decoded from JSON (any type)
+    :return: ``(event, None)`` with ``event`` a dict of ``type``, ``occurred_at``
+        (naive UTC), ``lead_id`` / ``email`` / ``lead_ref`` (one of them),
+        ``external_id``, ``value``, ``url``, ``filter`` (0 or a reason code);
+        or ``(None, reason)`` with a reason a person understands
+    """
+    if not isinstance(item, dict):
+        return None, "an event must be a JSON object"
+    code = item.get("type")
+    if not isinstance(code, str) or not code:
+        return None, "'type' is required: an event type code"
+    if code not in rules.type_codes:
+        return None, f"unknown event type {code!r}"
+    if "occurred_at" not in item:
+        return None, "'occurred_at' is required"
+    try:
+        occurred_at = parse_time(item["occurred_at"])
+    except ValueError:
+        return None, "'occurred_at' must be an ISO 8601 date and time, e.g. 2026-11-24T09:30:00Z"
+    if occurred_at > rules.now + rules.max_future:
+        return None, "'occurred_at' is in the future"
+    if occurred_at < rules.oldest:
+        return None, f"'occurred_at' is before {rules.oldest.date().isoformat()}"
+    external_id = item.get("external_id")
+    if isinstance(external_id, int) and not isinstance(external_id, bool):
+        external_id = str(external_id)
+    if not isinstance(external_id, str) or not external_id.strip():
+        return None, "'external_id' is required: a string identifying the event at its source"
+    external_id = external_id.strip()
+    if len(external_id) > MAX_EXTERNAL_ID:
+        return None, f"'external_id' is longer than {MAX_EXTERNAL_ID} characters"
+    keys = [key for key in ("lead_id", "email", "lead_ref") if item.get(key) not in (None, "")]
+    if len(keys) != 1:
+        return None, "exactly one of 'lead_id', 'email' and 'lead_ref' is required"
+    key = keys[0]
+    target = item[key]
+    if key == "lead_id" and (not isinstance(target, int) or isinstance(target, bool) or target <= 0):
+        return None, "'lead_id' must be a positive integer"
+    if key in ("email", "lead_ref") and not isinstance(target, str):
+        return None, f"'{key}' must be a string"
+    if key == "email" and "@" not in target:
+        return None, "'email' is not an email address"
+    if key == "lead_ref" and len(target) > MAX_EXTERNAL_ID:
+        return None, f"'lead_ref' is longer than {MAX_EXTERNAL_ID} characters"
+    value = item.get("value")
+    if value is not None:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            return None, "'value' must be a number"
+        if value < 0:
+            return None, "'value' must not be negative"
+    url = item.get("url")
+    if url is not None and (not isinstance(url, str) or len(url) > MAX_URL):
+        return None, f"'url' must be a string of at most {MAX_URL} characters"
+    agent = item.get("user_agent")
+    if agent is not None and (not isinstance(agent, str) or len(agent) > MAX_USER_AGENT):
+        return None, f"'user_agent' must be a string of at most {MAX_USER_AGENT} characters"
+    reason = OK
+    if agent and rules.bot is not None and rules.bot.search(agent):
+        reason = BOT
+    elif code in rules.dwell_types and value is not None and value < rules.min_dwell:
+        reason = DWELL
+    return {
+        "type": code,
+        "occurred_at": occurred_at,
+        key: target.strip().lower() if key == "email" else target,
+        "external_id": external_id,
+        "value": float(value) if value is not None else None,
+        "url": url or None,
+        "filter": reason,
+    }, None
+
+
+# ------------------------------------------------------------
+# Filtering at apply time: bursts and daily caps
+# ------------------------------------------------------------
+
+def _dense_rank(values):
+    _unique, inverse = np.unique(np.asarray(values, dtype=np.int64), return_inverse=True)
+    return inverse.astype(np.int64)
+
+
+def flag_events(lead, type_index, ts, daily_caps, prior_lead=(), prior_type=(), prior_ts=(),
+                burst_count=0, burst_seconds=0.0):
+    """Flag the new events of a chunk that exceed a daily cap or come in a burst.
+
+    Counted (``prior``) events of the same leads give the context: the events
+    already counted that day, and those just before a burst.
+
+    A *burst* is ``burst_count`` or more events of one lead within
+    ``burst_seconds`` (all types together): each event that completes such a
+    window is flagged. The *daily cap* of a type counts, per lead and UTC day,
+    the events counted so far; the ones beyond it are flagged. Bursts are
+    checked first, so a flagged burst does not use the cap.
+
+    :param lead, type_index, ts: (n,) the new events: lead id, index of their
+        type in ``daily_caps``, time in POSIX seconds
+    :param daily_caps: (k,) ints, 0 for no cap
+    :param prior_*: (m,) the counted events of these leads on the days concerned
+    :return: (n,) int array of reason codes: ``OK``, ``BURST`` or ``CAP``
+    """
+    lead = np.asarray(lead, dtype=np.int64)
+    type_index = np.asarray(type_index, dtype=np.int64)
+    ts = np.asarray(ts, dtype=np.float64)
+    n = len(lead)
+    reasons = np.zeros(n, dtype=np.int64)
+    if not n:
+        return reasons
+    prior_lead = np.asarray(prior_lead, dtype=np.int64)
+    prior_type = np.asarray(prior_type, dtype=np.int64)
+    prior_ts = np.asarray(prior_ts, dtype=np.float64)
+    all_lead = np.concatenate([lead, prior_lead])
+    all_type = np.concatenate([type_index, prior_type])
+    all_ts = np.concatenate([ts, prior_ts])
+    is_new = np.concatenate([np.ones(n, dtype=bool), np.zeros(len(prior_lead), dtype=bool)])
+    position = np.concatenate([np.arange(n), np.full(len(prior_lead), -1)])
+    # one sort key per lead then time: ranks of leads times a span wider than the times
+    rank = _dense_rank(all_lead)
+    seconds = np.floor(all_ts - all_ts.min()).astype(np.int64)
+    span = int(seconds.max()) + int(max(burst_seconds, 0)) + 2
+    # prior events first at equal times: they happened before
+    order = np.lexsort((position, ~is_new, seconds, rank))
+    key = rank[order] * span + seconds[order]
+    if burst_count and burst_count > 1 and burst_seconds > 0:
+        # events of the same lead in [t - window, t]: index of the first of them
+        first = np.searchsorted(key, key - int(burst_seconds), side="left")
+        in_window = np.arange(len(key)) - first + 1
+        burst = (in_window >= burst_count) & is_new[order]
+        reasons[position[order][burst]] = BURST
+    daily_caps = np.asarray(daily_caps, dtype=np.int64)
+    caps = daily_caps[all_type] if len(daily_caps) else np.zeros(len(all_type), dtype=np.int64)
+    capped = caps > 0
+    if capped.any():
+        day = np.floor(all_ts / SECONDS_PER_DAY).astype(np.int64)
+        counted = ~is_new | (reasons[np.maximum(position, 0)] == OK) & is_new
+        candidate = capped & counted
+        idx = np.flatnonzero(candidate)
+        if len(idx):
+            # group by lead, type and day, prior events first, then by time
+            group_order = np.lexsort((position[idx], ~is_new[idx], all_ts[idx], day[idx], all_type[idx], rank[idx]))
+            sorted_idx = idx[group_order]
+            group_key = np.stack([rank[sorted_idx], all_type[sorted_idx], day[sorted_idx]], axis=1)
+            starts = np.ones(len(sorted_idx), dtype=bool)
+            starts[1:] = (group_key[1:] != group_key[:-1]).any(axis=1)
+            group_start = np.maximum.accumulate(np.where(starts, np.arange(len(sorted_idx)), 0))
+            rank_in_group = np.arange(len(sorted_idx)) - group_start  # 0-based, prior events included
+            over = (rank_in_group >= caps[sorted_idx]) & is_new[sorted_idx]
+            reasons[position[sorted_idx][over]] = CAP
+    return reasons
+
+
+# ------------------------------------------------------------
+# Points and decay
+# ------------------------------------------------------------
+
+def event_points(points, per_minute, values):
+    """Points earned by each event: per occurrence, or per minute of a value in seconds.
+
+    :param points, per_minute: (n,) the points of each event's type and whether
+        they are per minute of ``value`` (time on site) rather than per event
+    :param values: (n,) event values (NaN when absent: worth nothing per minute)
+    """
+    points = np.asarray(points, dtype=np.float64)
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    return np.where(np.asarray(per_minute, dtype=bool), points * values / 60.0, points)
+
+
+def decay_factor(age_seconds, half_life_days):
+    """``0.5 ** (age / half-life)``; a half-life of 0 or less means no decay,
+    and a negative age (a time ahead of the reference) counts as no age."""
+    age = np.maximum(np.asarray(age_seconds, dtype=np.float64), 0.0)
+    half_life = np.asarray(half_life_days, dtype=np.float64) * SECONDS_PER_DAY
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.exp2(-age / np.where(half_life > 0, half_life, 1.0))
+    return np.where(half_life > 0, factor, 1.0)
+
+
+def accumulate(group, points, ts, half_lives, old_value, old_ref):
+    """Add new events to decayed per-(lead, type) sums.
+
+    Each group's reference time moves to the latest of its old reference and
+    its new events; old value and each event are decayed to it. Events may
+    arrive late or out of order: the result does not depend on their order.
+
+    :param group: (n,) group index (0..g-1) of each new event
+    :param points, ts: (n,) its points and time (POSIX seconds)
+    :param half_lives: (g,) half-life in days of each group's event type
+    :param old_value, old_ref: (g,) stored sum and its reference time (ref is
+        ignored where the value is 0: a new group)
+    :return: (new_value (g,), new_ref (g,))
+    """
+    group = np.asarray(group, dtype=np.int64)
+    ts = np.asarray(ts, dtype=np.float64)
+    half_lives = np.asarray(half_lives, dtype=np.float64)
+    old_value = np.asarray(old_value, dtype=np.float64)
+    has_old = old_value != 0
+    old_ref = np.where(has_old, np.asarray(old_ref, dtype=np.float64), -np.inf)
+    latest = np.full(len(old_value), -np.inf)
+    np.maximum.at(latest, group, ts)
+    new_ref = np.maximum(old_ref, latest)
+    new_ref = np.where(np.isfinite(new_ref), new_ref, 0.0)  # a group with neither: stays empty
+    value = np.where(has_old, old_value * decay_factor(new_ref - np.where(has_old, old_ref, 0.0), half_lives), 0.0)
+    np.add.at(value, group, np.asarray(points, dtype=np.float64) * decay_factor(
+        new_ref[group] - ts, half_lives[group]))
+    return value, new_ref
+
+
+def decayed_points(values, refs, half_lives, now):
+    """Worth at ``now`` (POSIX seconds) of decayed sums kept at times ``refs``."""
+    return np.asarray(values, dtype=np.float64) * decay_factor(
+        now - np.asarray(refs, dtype=np.float64), half_lives)
+
+
+def engagement_points(lead_index, values, refs, half_lives, now, n_leads):
+    """Total decayed engagement points of each lead at ``now``.
+
+    :param lead_index: (m,) index (0..n_leads-1) of the lead of each stored sum
+    :return: (n_leads,) float
+    """
+    total = np.zeros(n_leads, dtype=np.float64)
+    np.add.at(total, np.asarray(lead_index, dtype=np.int64), decayed_points(values, refs, half_lives, now))
+    return total
+
+
+def engagement_score(points, ceiling):
+    """0-100 engagement: linear from 0 points to ``ceiling`` points, clipped;
+    negative totals (bounces, unsubscribes) give 0."""
+    if ceiling <= 0:
+        raise ValueError(f"the engagement ceiling must be positive, not {ceiling}")
+    return np.clip(np.asarray(points, dtype=np.float64) / ceiling, 0.0, 1.0) * 100.0

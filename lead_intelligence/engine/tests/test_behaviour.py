@@ -1,0 +1,202 @@
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from engine import behaviour, scoring
+from engine.behaviour import BOT, BURST, CAP, DWELL, OK
+
+NOW = datetime(2026, 11, 24, 12, 0, 0)
+DAY = behaviour.SECONDS_PER_DAY
+RULES = behaviour.EventRules(
+    type_codes=frozenset({"visit", "download", "email_open"}), dwell_types=frozenset({"visit"}),
+    min_dwell=5.0, now=NOW, bot=behaviour.bot_matcher())
+
+
+def event(**values):
+    return {"type": "download", "occurred_at": "2026-11-24T09:30:00Z", "lead_id": 7, "external_id": "e1"} | values
+
+
+# ------------------------------------------------------------ validation
+
+def test_valid_event_is_normalised():
+    result, reason = behaviour.validate_event(event(occurred_at="2026-11-24T10:30:00+01:00", value=3), RULES)
+    assert reason is None
+    assert result["occurred_at"] == datetime(2026, 11, 24, 9, 30)
+    assert result["lead_id"] == 7 and result["value"] == 3.0 and result["filter"] == OK
+
+
+def test_email_is_normalised_and_integer_external_id_accepted():
+    result, reason = behaviour.validate_event(
+        event(lead_id=None, email=" Anna@Example.COM ", external_id=42), RULES)
+    assert reason is None
+    assert result["email"] == "anna@example.com" and result["external_id"] == "42"
+
+
+@pytest.mark.parametrize("item, message", [
+    ("not an object", "JSON object"),
+    (event(type=None), "'type' is required"),
+    (event(type="teleport"), "unknown event type 'teleport'"),
+    ({k: v for k, v in event().items() if k != "occurred_at"}, "'occurred_at' is required"),
+    (event(occurred_at="yesterday"), "ISO 8601"),
+    (event(occurred_at=1732440000), "ISO 8601"),
+    (event(occurred_at="2027-01-01T00:00:00Z"), "in the future"),
+    (event(occurred_at="1999-12-31T00:00:00Z"), "before 2000"),
+    (event(external_id=""), "'external_id' is required"),
+    (event(external_id="x" * 200), "longer than 128"),
+    (event(email="a@b.c"), "exactly one of"),
+    (event(lead_id=None), "exactly one of"),
+    (event(lead_id="7"), "positive integer"),
+    (event(lead_id=True), "positive integer"),
+    (event(lead_id=None, email="nobody"), "not an email"),
+    (event(lead_id=None, lead_ref=12), "must be a string"),
+    (event(value="3"), "'value' must be a number"),
+    (event(value=float("nan")), "'value' must be a number"),
+    (event(value=-1), "must not be negative"),
+    (event(url=["x"]), "'url' must be a string"),
+    (event(user_agent="x" * 2000), "'user_agent' must be a string"),
+])
+def test_rejections_name_the_problem(item, message):
+    result, reason = behaviour.validate_event(item, RULES)
+    assert result is None
+    assert message in reason
+
+
+def test_clock_skew_of_minutes_is_tolerated():
+    future = (NOW + timedelta(hours=2)).isoformat()
+    assert behaviour.validate_event(event(occurred_at=future), RULES)[1] is None
+
+
+@pytest.mark.parametrize("agent, reason", [
+    ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", BOT),
+    ("python-requests/2.31", BOT),
+    ("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0", BOT),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36", OK),
+])
+def test_bot_user_agents_are_flagged(agent, reason):
+    assert behaviour.validate_event(event(user_agent=agent), RULES)[0]["filter"] == reason
+
+
+def test_extra_bot_patterns_and_bad_pattern():
+    rules = behaviour.EventRules(**{**RULES.__dict__, "bot": behaviour.bot_matcher("AcmeScanner\n")})
+    assert behaviour.validate_event(event(user_agent="acmescanner 1.0"), rules)[0]["filter"] == BOT
+    with pytest.raises(ValueError, match="invalid bot user agent pattern"):
+        behaviour.bot_matcher("(unclosed")
+
+
+def test_short_visits_are_flagged_but_unknown_dwell_is_not():
+    assert behaviour.validate_event(event(type="visit", value=2), RULES)[0]["filter"] == DWELL
+    assert behaviour.validate_event(event(type="visit", value=30), RULES)[0]["filter"] == OK
+    assert behaviour.validate_event(event(type="visit"), RULES)[0]["filter"] == OK
+    assert behaviour.validate_event(event(type="download", value=1), RULES)[0]["filter"] == OK
+
+
+# ------------------------------------------------------------ bursts and caps
+
+def test_daily_cap_counts_prior_events_of_the_day():
+    t0 = 100 * DAY + 3600
+    reasons = behaviour.flag_events(
+        lead=[1, 1, 1, 2], type_index=[0, 0, 0, 0], ts=[t0 + 10, t0 + 20, t0 + 30, t0 + 40], daily_caps=[3],
+        prior_lead=[1], prior_type=[0], prior_ts=[t0])
+    assert reasons.tolist() == [OK, OK, CAP, OK]
+
+
+def test_cap_is_per_day_and_per_type_and_zero_means_none():
+    t0 = 100 * DAY
+    reasons = behaviour.flag_events(
+        lead=[1, 1, 1, 1, 1], type_index=[0, 0, 0, 1, 1], ts=[t0 + 10, t0 + 20, t0 + DAY + 5, t0 + 30, t0 + 40],
+        daily_caps=[1, 0])
+    assert reasons.tolist() == [OK, CAP, OK, OK, OK]
+
+
+def test_cap_keeps_the_earliest_whatever_the_input_order():
+    t0 = 100 * DAY
+    reasons = behaviour.flag_events(lead=[1, 1, 1], type_index=[0, 0, 0], ts=[t0 + 30, t0 + 10, t0 + 20],
+                                    daily_caps=[2])
+    assert reasons.tolist() == [CAP, OK, OK]
+
+
+def test_burst_flags_events_completing_a_dense_window():
+    t0 = 100 * DAY
+    ts = [t0, t0 + 1, t0 + 2, t0 + 3, t0 + 60]
+    reasons = behaviour.flag_events(lead=[1] * 5, type_index=[0] * 5, ts=ts, daily_caps=[0],
+                                    burst_count=3, burst_seconds=10)
+    assert reasons.tolist() == [OK, OK, BURST, BURST, OK]
+    # another lead's events never make a burst together
+    reasons = behaviour.flag_events(lead=[1, 2, 3], type_index=[0] * 3, ts=[t0, t0, t0], daily_caps=[0],
+                                    burst_count=2, burst_seconds=10)
+    assert reasons.tolist() == [OK, OK, OK]
+
+
+def test_burst_counts_events_already_counted_and_does_not_use_the_cap():
+    t0 = 100 * DAY
+    reasons = behaviour.flag_events(
+        lead=[1, 1], type_index=[0, 0], ts=[t0 + 2, t0 + 500], daily_caps=[2],
+        prior_lead=[1], prior_type=[0], prior_ts=[t0], burst_count=2, burst_seconds=5)
+    assert reasons.tolist() == [BURST, OK]
+
+
+def test_flag_events_is_vectorised():
+    rng = np.random.default_rng(3)
+    n = 200_000
+    reasons = behaviour.flag_events(rng.integers(1, 20_000, n), rng.integers(0, 5, n),
+                                    rng.uniform(0, 30 * DAY, n), [3, 0, 5, 0, 1], burst_count=10,
+                                    burst_seconds=30)
+    assert reasons.shape == (n,)
+    assert set(np.unique(reasons).tolist()) <= {OK, BURST, CAP}
+
+
+# ------------------------------------------------------------ points and decay
+
+def test_points_per_event_and_per_minute():
+    points = behaviour.event_points([5, 2, 2], [False, True, True], [np.nan, 90, np.nan])
+    assert points.tolist() == [5, 3, 0]
+
+
+def test_decay_halves_each_half_life_and_zero_means_none():
+    factor = behaviour.decay_factor([0, 7 * DAY, 14 * DAY, 14 * DAY, -DAY], [7, 7, 7, 0, 7])
+    assert np.allclose(factor, [1, 0.5, 0.25, 1, 1])
+
+
+def test_accumulate_is_order_independent_and_matches_rescanning():
+    rng = np.random.default_rng(5)
+    ts = rng.uniform(0, 90 * DAY, 50)
+    points = rng.uniform(1, 10, 50)
+    group = rng.integers(0, 3, 50)
+    half_lives = np.array([7.0, 30.0, 0.0])
+    now = 100 * DAY
+    # all at once
+    value, ref = behaviour.accumulate(group, points, ts, half_lives, np.zeros(3), np.zeros(3))
+    at_once = behaviour.decayed_points(value, ref, half_lives, now)
+    # in two batches, the second one older (late events)
+    late = ts < 45 * DAY
+    value1, ref1 = behaviour.accumulate(group[~late], points[~late], ts[~late], half_lives, np.zeros(3), np.zeros(3))
+    value2, ref2 = behaviour.accumulate(group[late], points[late], ts[late], half_lives, value1, ref1)
+    in_two = behaviour.decayed_points(value2, ref2, half_lives, now)
+    rescanned = np.zeros(3)
+    np.add.at(rescanned, group, points * behaviour.decay_factor(now - ts, half_lives[group]))
+    assert np.allclose(at_once, rescanned)
+    assert np.allclose(in_two, rescanned)
+
+
+def test_accumulate_leaves_groups_without_events_unchanged():
+    value, ref = behaviour.accumulate([0], [4.0], [10 * DAY], [7.0, 7.0], [0.0, 8.0], [0.0, 3 * DAY])
+    assert value.tolist() == [4.0, 8.0]
+    assert ref.tolist() == [10 * DAY, 3 * DAY]
+
+
+def test_engagement_points_and_score():
+    points = behaviour.engagement_points([0, 0, 2], [10.0, 20.0, 50.0], [0.0, 0.0, 0.0], [0.0, 7.0, 7.0],
+                                         7 * DAY, 3)
+    assert points.tolist() == [20.0, 0.0, 25.0]
+    assert behaviour.engagement_score(np.array([-5.0, 20.0, 250.0]), 50).tolist() == [0.0, 40.0, 100.0]
+    with pytest.raises(ValueError):
+        behaviour.engagement_score(points, 0)
+
+
+def test_score_blends_fit_and_engagement():
+    result = scoring.score_leads(np.array([[True], [False]]), [80], [0, 0], [([0, 50], [1, 2])],
+                                 weights={"fit": 60, "engagement": 40}, engagement=np.array([0.0, 100.0]))
+    assert result.fit_score.tolist() == [80, 0]
+    assert result.engagement_score.tolist() == [0, 100]
+    assert result.score.tolist() == [48, 40]
+    assert result.tier_id.tolist() == [1, 1]
