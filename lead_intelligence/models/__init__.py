@@ -4,5 +4,10 @@ from . import crm_lead_fit_rule
 from . import crm_lead_score_history
 from . import crm_lead_score_run
 from . import crm_lead_score
+from . import crm_lead_event_type
+from . import crm_lead_event
+from . import crm_lead_engagement
 from . import crm_lead
 from . import res_config_settings
+from . import mail_activity
+from . import calendar_event

@@ -2,6 +2,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
+from datetime import UTC
 
 import numpy as np
 import psycopg2
@@ -11,7 +12,7 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ..engine import scoring
+from ..engine import behaviour, scoring
 
 _logger = logging.getLogger(__name__)
 
@@ -20,10 +21,11 @@ SCORE_CHUNK_SIZE = 20000  # leads scored, written and committed together
 FIELDS_NOT_SCORED = frozenset({
     'score_line_id', 'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
     'color', 'date_automation_last', 'message_main_attachment_id', 'message_follower_ids',
-    'activity_ids', 'message_ids', 'duplicate_lead_ids',
+    'activity_ids', 'message_ids', 'duplicate_lead_ids', 'engagement_score', 'event_ids',
 })
 # columns read per lead before the rule matches, all as integers (-1 / 0 stand for NULL)
-STATE_COLUMNS = ('id', 'company_id', 'fit_score', 'score', 'tier_id', 'score_dirty', 'score_line_id')
+STATE_COLUMNS = ('id', 'company_id', 'fit_score', 'score', 'tier_id', 'score_dirty', 'score_line_id',
+                 'engagement_score')
 # causes of a score change that a user asked for: the history names the user
 USER_CAUSES = ('user', 'manual')
 
@@ -61,6 +63,10 @@ class ScoringConfig:
     points_low: float
     points_high: float
     weights: dict
+    type_ids: np.ndarray  # event types, by id, archived ones included
+    type_points: np.ndarray  # points per unit (0 for archived types)
+    type_half_lives: np.ndarray  # days
+    engagement_high: float  # decayed points that make a 100 engagement
 
 
 class CrmLead(models.Model):
@@ -75,6 +81,32 @@ class CrmLead(models.Model):
         'Lead Score', related='score_line_id.score',
         help="0-100: the blend of the score components, weighted as set in the CRM settings.")
     score_date = fields.Datetime(related='score_line_id.score_date')
+    engagement_score = fields.Integer(
+        related='score_line_id.engagement_score',
+        help="0-100: the lead's behaviour (visits, downloads, emails, calls...), each event's points "
+             "decaying with its type's half-life.")
+    # Behaviour counters: written in bulk by the event job (see crm.lead.event), never indexed
+    visit_count = fields.Integer('Website Visits', readonly=True, copy=False)
+    time_on_site = fields.Integer('Time on Site (s)', readonly=True, copy=False,
+                                  help="Total time spent on the website, in seconds.")
+    key_page_count = fields.Integer('Key Pages', readonly=True, copy=False)
+    download_count = fields.Integer('Downloads', readonly=True, copy=False)
+    webinar_count = fields.Integer('Webinars & Events', readonly=True, copy=False)
+    email_open_count = fields.Integer('Email Opens', readonly=True, copy=False)
+    email_click_count = fields.Integer('Email Clicks', readonly=True, copy=False)
+    email_reply_count = fields.Integer('Email Replies', readonly=True, copy=False)
+    form_count = fields.Integer('Forms', readonly=True, copy=False)
+    call_count = fields.Integer('Calls Made', readonly=True, copy=False)
+    meeting_count = fields.Integer('Meetings Held', readonly=True, copy=False)
+    buying_signal_count = fields.Integer('Buying Signals', readonly=True, copy=False,
+                                         help="Quote requests, demo requests, pricing page views.")
+    last_engagement_date = fields.Datetime('Last Engagement', readonly=True, copy=False)
+    lead_ref = fields.Char(
+        'External Reference', copy=False, index='btree_not_null',
+        help="The lead's identifier in another system (website, marketing tool): events may name the lead by it.")
+    event_ids = fields.One2many('crm.lead.event', 'lead_id', string='Behaviour')
+    filtered_event_count = fields.Integer(compute='_compute_filtered_events', string='Filtered Events')
+    filtered_event_summary = fields.Char(compute='_compute_filtered_events', string='Filtered Because')
     # Tier: on crm_lead, the kanban groups by it. No index: four values, none selective.
     tier_id = fields.Many2one(
         'crm.lead.tier', readonly=True, copy=False,
@@ -89,19 +121,55 @@ class CrmLead(models.Model):
 
     _score_dirty_idx = models.Index('(id) WHERE score_dirty')
 
-    @api.depends('fit_score', 'score', 'tier_id', 'score_dirty')
+    @api.depends('fit_score', 'score', 'tier_id', 'score_dirty', 'engagement_score')
     def _compute_score_explanation(self):
         config = self._get_scoring_config()
         saved_ids = [lead_id for lead_id in self.ids if isinstance(lead_id, int)]
         ids, _state, matches = self._read_scoring_rows(self._query_leads(saved_ids), config)
         matches_by_lead = dict(zip(ids.tolist(), matches, strict=True))
+        contributions = self._read_engagement_contributions(ids, config)
         # sudo: whoever reads a lead may know that a configuration pass has yet to reach it
         config_pass = self.env['crm.lead.score.run'].sudo().search(
             [('state', '=', 'running'), ('cause', '=', 'config')], limit=1)
         for lead in self:
             lead.score_explanation = lead._format_score_explanation(
                 config, matches_by_lead.get(lead.id, ()),
-                pending_config=bool(config_pass) and lead.id > config_pass.last_lead_id)
+                pending_config=bool(config_pass) and lead.id > config_pass.last_lead_id,
+                contributions=contributions.get(lead.id, []))
+
+    def _read_engagement_contributions(self, ids, config):
+        """Decayed points of each event type for the leads ``ids``, now: {lead id: [(type, points)]}."""
+        rows = self.env.execute_query(SQL(
+            """SELECT lead_id, type_id, units, extract(epoch FROM ref_date)::float8
+                 FROM crm_lead_engagement WHERE lead_id = ANY(%s) ORDER BY lead_id, type_id""", ids.tolist()))
+        if not rows:
+            return {}
+        data = np.array(rows, dtype=np.float64)
+        type_index = np.searchsorted(config.type_ids, data[:, 1].astype(np.int64))
+        now = fields.Datetime.now().replace(tzinfo=UTC).timestamp()
+        points = behaviour.decayed_points(data[:, 2] * config.type_points[type_index], data[:, 3],
+                                          config.type_half_lives[type_index], now)
+        # sudo: the explanation names the types, whoever reads it
+        types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False).browse(
+            config.type_ids.tolist())
+        result = {}
+        for (lead_id, _type_id, _units, _ref), index, value in zip(rows, type_index.tolist(), points.tolist(),
+                                                                   strict=True):
+            result.setdefault(lead_id, []).append((types[index], value))
+        return result
+
+    def _compute_filtered_events(self):
+        reasons = dict(self.env['crm.lead.event']._fields['filter_reason']._description_selection(self.env))
+        groups = self.env['crm.lead.event']._read_group(
+            [('lead_id', 'in', self.ids), ('state', '=', 'filtered')], ['lead_id', 'filter_reason'], ['__count'])
+        by_lead = {}
+        for lead, reason, count in groups:
+            by_lead.setdefault(lead.id, []).append((reason, count))
+        for lead in self:
+            counts = by_lead.get(lead.id, [])
+            lead.filtered_event_count = sum(count for _reason, count in counts)
+            lead.filtered_event_summary = ', '.join(
+                f'{reasons.get(reason, reason)}: {count}' for reason, count in sorted(counts)) or False
 
     @api.model
     def _read_group_tier_ids(self, tiers, domain):
@@ -127,6 +195,18 @@ class CrmLead(models.Model):
         if self.env.context.get('lead_intelligence_score_now'):
             leads._score_now()
         return leads
+
+    def _message_post_after_hook(self, message, msg_vals):
+        """An email from outside replying on the lead's thread is an email reply of the lead."""
+        res = super()._message_post_after_hook(message, msg_vals)
+        if message.message_type == 'email' and message.parent_id and self.id \
+                and not message.author_id.user_ids.filtered(lambda user: not user.share):
+            # sudo: the mail gateway logs the lead's behaviour, whoever posts
+            self.env['crm.lead.event'].sudo()._log_odoo_events([{
+                'lead_id': self.id, 'type': 'email_reply', 'occurred_at': message.date or fields.Datetime.now(),
+                'external_id': f'mail.message-{message.id}',
+            }], 'mail')
+        return res
 
     def web_save(self, vals, specification, next_id=None):
         """A form saved in the UI is scored at once, so the user sees the effect."""
@@ -304,6 +384,8 @@ class CrmLead(models.Model):
         rules = self.env['crm.lead.fit.rule'].sudo().search([])  # pylint: disable=no-search-all
         default_tiers, company_tiers = self.env['crm.lead.tier'].sudo()._get_tier_sets()
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+        # sudo: as above; archived types keep their stored engagement but are worth no points
+        types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False).search([], order='id')
         return ScoringConfig(
             rules=rules,
             points=np.array(rules.mapped('points'), dtype=np.float64),
@@ -312,14 +394,18 @@ class CrmLead(models.Model):
             mapping=settings['fit_mapping'],
             points_low=settings['fit_points_low'],
             points_high=settings['fit_points_high'],
-            weights={'fit': settings['weight_fit']},
+            weights={'fit': settings['weight_fit'], 'engagement': settings['weight_engagement']},
+            type_ids=np.array(types.ids, dtype=np.int64),
+            type_points=np.array([event_type.points if event_type.active else 0.0 for event_type in types]),
+            type_half_lives=np.array(types.mapped('half_life'), dtype=np.float64),
+            engagement_high=float(settings['engagement_points_high']),
         )
 
     def _read_scoring_rows(self, query, config):
         """Read the stored scores of the leads of ``query`` and match every rule on them, in one query.
 
         :param query: a :class:`Query` on ``crm_lead``, as ``_search`` returns
-        :return: (ids (n,), state (n, 6) ints laid out as STATE_COLUMNS[1:],
+        :return: (ids (n,), state (n, 7) ints laid out as STATE_COLUMNS[1:],
             matches (n, n_rules) bools)
         """
         match_sql = config.rules._get_match_sql(query)
@@ -332,11 +418,32 @@ class CrmLead(models.Model):
             SQL('COALESCE(crm_lead.tier_id, 0)'),
             SQL('crm_lead.score_dirty IS TRUE'),
             SQL('COALESCE(crm_lead.score_line_id, 0)'),
+            SQL('COALESCE(%s, -1)', SQL.identifier(line, 'engagement_score')),
             *match_sql,
         ))
         data = np.array(rows, dtype=np.int64).reshape(len(rows), len(STATE_COLUMNS) + len(match_sql))
         matches = scoring.unpack_matches(data[:, len(STATE_COLUMNS):], len(config.rules))
         return data[:, 0], data[:, 1:len(STATE_COLUMNS)], matches
+
+    def _read_engagement(self, ids, config, now=None):
+        """0-100 engagement of the leads ``ids`` at ``now``, from their stored decayed sums.
+
+        :return: float array aligned with ``ids``
+        """
+        rows = self.env.execute_query(SQL(
+            """SELECT lead_id, type_id, units, extract(epoch FROM ref_date)::float8
+                 FROM crm_lead_engagement WHERE lead_id = ANY(%s)""", ids.tolist()))
+        if not rows:
+            return np.zeros(len(ids))
+        data = np.array(rows, dtype=np.float64)
+        lead_index = np.searchsorted(ids, data[:, 0].astype(np.int64))
+        type_index = np.searchsorted(config.type_ids, data[:, 1].astype(np.int64))
+        # the Python clock, naive UTC as Odoo keeps it
+        now = (now or fields.Datetime.now()).replace(tzinfo=UTC).timestamp()
+        points = behaviour.engagement_points(
+            lead_index, data[:, 2] * config.type_points[type_index], data[:, 3],
+            config.type_half_lives[type_index], now, len(ids))
+        return behaviour.engagement_score(points, config.engagement_high)
 
     @api.model
     def _query_leads(self, lead_ids):
@@ -374,15 +481,18 @@ class CrmLead(models.Model):
         for company_id, pair in config.company_tiers.items():
             group_index[company_ids == company_id] = len(tier_sets)
             tier_sets.append(pair)
+        engagement = self._read_engagement(ids, config)
         result = scoring.score_leads(
             matches, config.points, group_index, tier_sets,
-            config.mapping, config.points_low, config.points_high, config.weights)
-        old = state[:, 1:4]
-        new = np.column_stack([result.fit_score, result.score, result.tier_id])
-        changed = scoring.changed_rows(old, new)
+            config.mapping, config.points_low, config.points_high, config.weights, engagement)
+        old = state[:, [1, 2, 3, 6]]
+        new = np.column_stack([result.fit_score, result.score, result.tier_id, result.engagement_score])
+        # the history follows fit score, score and tier; engagement alone decays daily
+        changed = scoring.changed_rows(old[:, :3], new[:, :3])
         self._write_scores(ids, state, new, changed, cause)
         self.env['crm.lead.score'].invalidate_model()
         self.invalidate_model(['score_line_id', 'fit_score', 'score', 'score_date', 'tier_id', 'score_dirty',
+                               'engagement_score',
                                'score_explanation', 'score_history_ids'])
         return ids.tolist(), int(changed.sum())
 
@@ -393,23 +503,26 @@ class CrmLead(models.Model):
         A lead is rewritten only when its tier moves, it was flagged dirty or it
         gets its first scores; score changes alone touch only ``crm_lead_score``.
 
-        :param ids: (n,) lead ids; ``state``: (n, 6) as read by ``_read_scoring_rows``;
-            ``new``: (n, 3) fit score, score, tier (0 for none); ``changed``: (n,) bool
+        :param ids: (n,) lead ids; ``state``: (n, 7) as read by ``_read_scoring_rows``;
+            ``new``: (n, 4) fit score, score, tier (0 for none), engagement score;
+            ``changed``: (n,) bool, the fit score, score or tier changed
         """
         now = self.env.cr.now()
-        old = state[:, 1:4]
+        old = state[:, [1, 2, 3, 6]]
         line_ids = state[:, 5].copy()
-        new_scores = (old[:, :2] != new[:, :2]).any(axis=1) | (line_ids == 0)
+        new_scores = (old[:, [0, 1, 3]] != new[:, [0, 1, 3]]).any(axis=1) | (line_ids == 0)
         if new_scores.any():
             rows = self.env.execute_query(SQL(
-                """INSERT INTO crm_lead_score (lead_id, fit_score, score, score_date)
-                   SELECT v.lead_id, v.fit_score, v.score, %(now)s
-                     FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[]) AS v(lead_id, fit_score, score)
+                """INSERT INTO crm_lead_score (lead_id, fit_score, score, engagement_score, score_date)
+                   SELECT v.lead_id, v.fit_score, v.score, v.engagement_score, %(now)s
+                     FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[], %(engagement)s::int[])
+                          AS v(lead_id, fit_score, score, engagement_score)
                    ON CONFLICT (lead_id) DO UPDATE
-                      SET fit_score = EXCLUDED.fit_score, score = EXCLUDED.score, score_date = EXCLUDED.score_date
+                      SET fit_score = EXCLUDED.fit_score, score = EXCLUDED.score,
+                          engagement_score = EXCLUDED.engagement_score, score_date = EXCLUDED.score_date
                    RETURNING lead_id, id""",
                 now=now, ids=ids[new_scores].tolist(), fit=new[new_scores, 0].tolist(),
-                score=new[new_scores, 1].tolist(),
+                score=new[new_scores, 1].tolist(), engagement=new[new_scores, 3].tolist(),
             ))
             line_by_lead = dict(rows)
             missing = line_ids == 0
@@ -432,22 +545,27 @@ class CrmLead(models.Model):
     def _log_score_history(self, ids, old, new, cause, now):
         """One history row per lead whose fit score, score or tier changed.
 
-        :param old / new: (n, 3) fit score, score, tier (-1 / 0 for none)
+        :param old / new: (n, 4) fit score, score, tier, engagement score (-1 / 0 for none)
         """
         self.env.execute_query(SQL(
             """INSERT INTO crm_lead_score_history
                    (lead_id, date, user_id, cause, old_fit_score, new_fit_score,
-                    old_score, new_score, score_delta, old_tier_id, new_tier_id, tier_changed)
+                    old_score, new_score, score_delta, old_tier_id, new_tier_id, tier_changed,
+                    old_engagement_score, new_engagement_score)
                SELECT v.id, %(now)s, %(uid)s, %(cause)s,
                       NULLIF(v.old_fit, -1), v.new_fit, NULLIF(v.old_score, -1), v.new_score,
                       v.new_score - COALESCE(NULLIF(v.old_score, -1), 0),
-                      NULLIF(v.old_tier, 0), NULLIF(v.new_tier, 0), v.old_tier <> v.new_tier
+                      NULLIF(v.old_tier, 0), NULLIF(v.new_tier, 0), v.old_tier <> v.new_tier,
+                      NULLIF(v.old_engagement, -1), v.new_engagement
                  FROM unnest(%(ids)s::int[], %(old_fit)s::int[], %(new_fit)s::int[], %(old_score)s::int[],
-                             %(new_score)s::int[], %(old_tier)s::int[], %(new_tier)s::int[])
-                      AS v(id, old_fit, new_fit, old_score, new_score, old_tier, new_tier)""",
+                             %(new_score)s::int[], %(old_tier)s::int[], %(new_tier)s::int[],
+                             %(old_engagement)s::int[], %(new_engagement)s::int[])
+                      AS v(id, old_fit, new_fit, old_score, new_score, old_tier, new_tier,
+                           old_engagement, new_engagement)""",
             now=now, uid=self.env.uid if cause in USER_CAUSES else None, cause=cause, ids=ids.tolist(),
             old_fit=old[:, 0].tolist(), new_fit=new[:, 0].tolist(), old_score=old[:, 1].tolist(),
             new_score=new[:, 1].tolist(), old_tier=old[:, 2].tolist(), new_tier=new[:, 2].tolist(),
+            old_engagement=old[:, 3].tolist(), new_engagement=new[:, 3].tolist(),
         ))
 
     def _log_tier_moves(self, ids, old_tier_ids, new_tier_ids, now):
@@ -489,8 +607,9 @@ class CrmLead(models.Model):
         self.env['mail.message'].invalidate_model()
         self.invalidate_model(['message_ids'])
 
-    def _format_score_explanation(self, config, matches, pending_config=False):
-        """Readable 'why' of the score: each matched rule with its points."""
+    def _format_score_explanation(self, config, matches, pending_config=False, contributions=()):
+        """Readable 'why' of the score: each matched rule with its points, each
+        event type with its decayed points, and how they make the score."""
         self.ensure_one()
         rows = [
             Markup('<tr><td>%s</td><td class="text-end">%+d</td></tr>') % (rule.name, rule.points)
@@ -509,6 +628,26 @@ class CrmLead(models.Model):
             fit=self.fit_score, mapping=mapping_labels.get(config.mapping, config.mapping),
             low=config.points_low, high=config.points_high,
             score=self.score, tier=self.tier_id.display_name or '-'))
+        parts.append(Markup('<table class="table table-sm o_lead_engagement_explanation mt-2 mb-1"><tbody>'))
+        shown = [(event_type, points) for event_type, points in contributions if round(points, 1)]
+        parts += [
+            Markup('<tr><td>%s</td><td class="text-end">%+.1f</td></tr>') % (event_type.name, points)
+            for event_type, points in sorted(shown, key=lambda pair: -abs(pair[1]))
+        ] or [Markup('<tr><td colspan="2">%s</td></tr>') % self.env._('No counted behaviour.')]
+        parts.append(Markup('<tr class="fw-bold"><td>%s</td><td class="text-end">%+.1f</td></tr>') % (
+            self.env._('Engagement points (decayed to today)'), sum(points for _type, points in contributions)))
+        weights = config.weights
+        total_weight = sum(weight for weight in weights.values() if weight > 0) or 1
+        parts.append(Markup('</tbody></table><p class="mb-0">%s</p>') % self.env._(
+            'Engagement points map to an engagement score of %(engagement)s / 100 (%(high)s points make 100). '
+            'Score = %(fit_weight)s%% fit %(fit)s + %(engagement_weight)s%% engagement %(engagement)s = %(score)s.',
+            engagement=self.engagement_score, high=config.engagement_high, fit=self.fit_score,
+            fit_weight=round(100 * weights.get('fit', 0) / total_weight),
+            engagement_weight=round(100 * weights.get('engagement', 0) / total_weight), score=self.score))
+        if self.filtered_event_count:
+            parts.append(Markup('<p class="text-muted mb-0">%s</p>') % self.env._(
+                '%(count)s events were kept out of the score (%(why)s).',
+                count=self.filtered_event_count, why=self.filtered_event_summary))
         if self.score_dirty:
             parts.append(Markup('<p class="text-warning mb-0">%s</p>') % self.env._(
                 'The lead changed since it was scored: it will be rescored within minutes.'))

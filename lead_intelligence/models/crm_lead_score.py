@@ -19,6 +19,7 @@ class CrmLeadScore(models.Model):
     lead_id = fields.Many2one('crm.lead', required=True, ondelete='cascade')
     fit_score = fields.Integer(aggregator='avg')
     score = fields.Integer(aggregator='avg')
+    engagement_score = fields.Integer(aggregator='avg')
     score_date = fields.Datetime('Score Changed On')
 
     _lead_id_uniq = models.UniqueIndex('(lead_id)')

@@ -2,6 +2,7 @@ from odoo import fields, models
 
 SCORE_CAUSES = [
     ('lead', 'Lead changed'),
+    ('event', 'New behaviour'),
     ('user', 'Edited by a user'),
     ('config', 'Scoring configuration changed'),
     ('nightly', 'Nightly pass'),
@@ -24,6 +25,8 @@ class CrmLeadScoreHistory(models.Model):
     new_fit_score = fields.Integer()
     old_score = fields.Integer()
     new_score = fields.Integer()
+    old_engagement_score = fields.Integer()
+    new_engagement_score = fields.Integer()
     score_delta = fields.Integer('Score Change', aggregator='avg')
     old_tier_id = fields.Many2one('crm.lead.tier', ondelete='set null')
     new_tier_id = fields.Many2one('crm.lead.tier', ondelete='set null')

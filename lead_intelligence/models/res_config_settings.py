@@ -1,15 +1,26 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..engine import scoring
+from ..engine import behaviour, scoring
 
 SETTINGS_DEFAULTS = {
     'fit_mapping': 'linear',
     'fit_points_low': 0,
     'fit_points_high': 100,
-    'weight_fit': 100,
+    'weight_fit': 60,
+    'weight_engagement': 40,
+    'engagement_points_high': 100,
     'score_on_save': 'now',
+    'min_dwell': 5,
+    'burst_count': 20,
+    'burst_seconds': 10,
+    'api_create_leads': False,
+    'api_max_events': 1000,
+    'bot_user_agents': '',
 }
+# settings that move scores: changing them rescores every open lead
+RESCORE_KEYS = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit', 'weight_engagement',
+                'engagement_points_high')
 PARAM_PREFIX = 'lead_intelligence.'
 
 
@@ -18,43 +29,118 @@ class ResConfigSettings(models.TransientModel):
 
     lead_intelligence_fit_mapping = fields.Selection(
         [('linear', 'Linear'), ('logistic', 'S-curve')], string='Fit Points to Score',
-        default=SETTINGS_DEFAULTS['fit_mapping'], config_parameter=PARAM_PREFIX + 'fit_mapping',
+        default=SETTINGS_DEFAULTS['fit_mapping'],
         help="Linear: the floor gives 0 and the ceiling 100, clipped outside. "
              "S-curve: a smooth curve from about 5 at the floor to about 95 at the ceiling.")
     lead_intelligence_fit_points_low = fields.Integer(
-        'Fit Points Floor', default=SETTINGS_DEFAULTS['fit_points_low'],
-        config_parameter=PARAM_PREFIX + 'fit_points_low')
+        'Fit Points Floor', default=SETTINGS_DEFAULTS['fit_points_low'])
     lead_intelligence_fit_points_high = fields.Integer(
-        'Fit Points Ceiling', default=SETTINGS_DEFAULTS['fit_points_high'],
-        config_parameter=PARAM_PREFIX + 'fit_points_high')
+        'Fit Points Ceiling', default=SETTINGS_DEFAULTS['fit_points_high'])
     lead_intelligence_weight_fit = fields.Integer(
         'Profile Fit Weight', default=SETTINGS_DEFAULTS['weight_fit'],
-        config_parameter=PARAM_PREFIX + 'weight_fit',
         help="Weight of the profile-fit score in the lead score.")
+    lead_intelligence_weight_engagement = fields.Integer(
+        'Engagement Weight', default=SETTINGS_DEFAULTS['weight_engagement'],
+        help="Weight of the behaviour (engagement) score in the lead score.")
+    lead_intelligence_engagement_points_high = fields.Integer(
+        'Engagement Points for 100', default=SETTINGS_DEFAULTS['engagement_points_high'],
+        help="Decayed engagement points that make an engagement score of 100; fewer points scale linearly.")
+    lead_intelligence_min_dwell = fields.Integer(
+        'Minimum Visit Time (s)', default=SETTINGS_DEFAULTS['min_dwell'],
+        help="A visit shorter than this is kept in the log but not counted: likely an accident or a bot.")
+    lead_intelligence_burst_count = fields.Integer(
+        'Burst: Events', default=SETTINGS_DEFAULTS['burst_count'],
+        help="This many events of one lead within the burst window are a burst: the ones completing it are "
+             "kept but not counted. 0: no burst filter.")
+    lead_intelligence_burst_seconds = fields.Integer(
+        'Burst: Window (s)', default=SETTINGS_DEFAULTS['burst_seconds'])
+    lead_intelligence_api_create_leads = fields.Boolean(
+        'Create Leads for Unknown Emails',
+        help="An event sent to the API for an email that no lead has creates a new lead; otherwise the event "
+             "is rejected.")
+    lead_intelligence_api_max_events = fields.Integer(
+        'Events per API Request', default=SETTINGS_DEFAULTS['api_max_events'],
+        help="Larger batches are refused with HTTP 413.")
+    lead_intelligence_bot_user_agents = fields.Char(
+        'More Bot User Agents',
+        help="A regular expression (separate patterns with |) of user agents to treat as bots, besides the "
+             "known crawlers, monitors and HTTP libraries; matched case-insensitively.")
     lead_intelligence_score_on_save = fields.Selection(
         [('now', 'At once'), ('batch', 'By the scoring job')], string='Score Edited Leads',
-        default=SETTINGS_DEFAULTS['score_on_save'], config_parameter=PARAM_PREFIX + 'score_on_save',
+        default=SETTINGS_DEFAULTS['score_on_save'],
         help="At once: a lead saved in its form is rescored before the form reloads. "
              "By the scoring job: within minutes, like imports and other large writes.")
 
     @api.constrains('lead_intelligence_fit_points_low', 'lead_intelligence_fit_points_high',
-                    'lead_intelligence_weight_fit')
+                    'lead_intelligence_weight_fit', 'lead_intelligence_weight_engagement',
+                    'lead_intelligence_engagement_points_high', 'lead_intelligence_min_dwell',
+                    'lead_intelligence_burst_count', 'lead_intelligence_burst_seconds',
+                    'lead_intelligence_api_max_events', 'lead_intelligence_bot_user_agents')
     def _check_lead_intelligence_settings(self):
         for settings in self:
             if settings.lead_intelligence_fit_points_high <= settings.lead_intelligence_fit_points_low:
                 raise ValidationError(self.env._(
                     'The fit points ceiling (%(high)s) must be above the floor (%(low)s).',
                     high=settings.lead_intelligence_fit_points_high, low=settings.lead_intelligence_fit_points_low))
-            if settings.lead_intelligence_weight_fit <= 0:
-                raise ValidationError(self.env._('The profile fit weight must be positive.'))
+            weights = (settings.lead_intelligence_weight_fit, settings.lead_intelligence_weight_engagement)
+            if min(weights) < 0 or not sum(weights):
+                raise ValidationError(self.env._(
+                    'The score weights cannot be negative, and at least one must be positive.'))
+            if settings.lead_intelligence_engagement_points_high <= 0:
+                raise ValidationError(self.env._('The engagement points for a score of 100 must be positive.'))
+            if min(settings.lead_intelligence_min_dwell, settings.lead_intelligence_burst_count,
+                   settings.lead_intelligence_burst_seconds) < 0:
+                raise ValidationError(self.env._(
+                    'The minimum visit time and the burst filter cannot be negative.'))
+            if not 1 <= settings.lead_intelligence_api_max_events <= 10000:
+                raise ValidationError(self.env._('The events per API request must be between 1 and 10,000.'))
+            try:
+                behaviour.bot_matcher(settings.lead_intelligence_bot_user_agents)
+            except ValueError as error:
+                raise ValidationError(self.env._('The bot user agents are not valid: %s', error)) from error
+
+    @api.model
+    def get_values(self):
+        # not ``config_parameter=``: Odoo drops a parameter set to 0 and reads
+        # the default back, and 0 is a meaningful weight, minimum or burst size
+        res = super().get_values()
+        values = self._read_lead_intelligence_params()
+        res.update({f'lead_intelligence_{key}': value for key, value in values.items()})
+        return res
 
     def set_values(self):
-        keys = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit')
         before = self._get_lead_intelligence_settings()
         res = super().set_values()
-        if any(before[key] != self._get_lead_intelligence_settings()[key] for key in keys):
+        # sudo: writing the settings' own parameters, as Odoo's config_parameter fields do
+        params = self.env['ir.config_parameter'].sudo()
+        for key, default in SETTINGS_DEFAULTS.items():
+            value = self[f'lead_intelligence_{key}']
+            params.set_param(PARAM_PREFIX + key, str(value) if not isinstance(default, str) else (value or '').strip())
+        if any(before[key] != self._get_lead_intelligence_settings()[key] for key in RESCORE_KEYS):
             self.env['crm.lead']._trigger_full_rescore()
         return res
+
+    @api.model
+    def _read_lead_intelligence_params(self):
+        """The settings as stored, each parameter that cannot be read replaced by its default."""
+        # sudo: as in _get_lead_intelligence_settings
+        params = self.env['ir.config_parameter'].sudo()
+        values = {}
+        for key, default in SETTINGS_DEFAULTS.items():
+            try:
+                raw = params.get_param(PARAM_PREFIX + key, default)
+                values[key] = self._parse_lead_intelligence_param(raw, default)
+            except (TypeError, ValueError):
+                values[key] = default
+        return values
+
+    @api.model
+    def _parse_lead_intelligence_param(self, raw, default):
+        if isinstance(default, bool):
+            return raw in (True, 'True', 'true', '1')
+        if isinstance(default, str):
+            return default if raw in (None, False) else str(raw)
+        return type(default)(raw)
 
     @api.model
     def _get_lead_intelligence_settings(self):
@@ -69,13 +155,17 @@ class ResConfigSettings(models.TransientModel):
         for key, default in SETTINGS_DEFAULTS.items():
             raw = params.get_param(PARAM_PREFIX + key, default)
             try:
-                values[key] = type(default)(raw)
+                values[key] = self._parse_lead_intelligence_param(raw, default)
             except (TypeError, ValueError) as error:
                 raise UserError(self.env._(
                     'The system parameter %(key)s holds %(value)r, which is not a valid value.',
                     key=PARAM_PREFIX + key, value=raw)) from error
         if values['fit_mapping'] not in scoring.FIT_MAPPINGS or values['score_on_save'] not in ('now', 'batch') \
-                or values['fit_points_high'] <= values['fit_points_low'] or values['weight_fit'] <= 0:
+                or values['fit_points_high'] <= values['fit_points_low'] \
+                or min(values['weight_fit'], values['weight_engagement']) < 0 \
+                or values['weight_fit'] + values['weight_engagement'] <= 0 or values['engagement_points_high'] <= 0 \
+                or min(values['min_dwell'], values['burst_count'], values['burst_seconds']) < 0 \
+                or not 1 <= values['api_max_events'] <= 10000:
             raise UserError(self.env._(
                 'The Lead Intelligence settings are inconsistent (%s): fix them in CRM settings.', values))
         return values

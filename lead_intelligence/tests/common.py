@@ -16,7 +16,11 @@ class TestLeadIntelligenceCommon(TestCrmCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env['ir.config_parameter'].sudo().set_param('lead_intelligence.score_on_save', 'now')
+        params = cls.env['ir.config_parameter'].sudo()
+        params.set_param('lead_intelligence.score_on_save', 'now')
+        # profile fit only, unless a test says otherwise: expected scores are the fit scores
+        params.set_param('lead_intelligence.weight_fit', 100)
+        params.set_param('lead_intelligence.weight_engagement', 0)
         cls.env['crm.lead.fit.rule'].search([]).action_archive()
         cls.rule_revenue = cls.env['crm.lead.fit.rule'].create({
             'name': 'Big deal', 'domain': "[('expected_revenue', '>=', 50000)]", 'points': 40, 'sequence': 1,

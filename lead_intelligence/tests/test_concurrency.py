@@ -58,6 +58,24 @@ class TestConcurrentWorkers(TransactionCase):
         self.assertEqual(rows, [(lead_id, False, 1) for lead_id in lead_ids],
                          'every lead scored exactly once, none left dirty')
 
+    def _fit_only_scores(self):
+        """Score on profile fit alone (committed, restored after the test): the
+        leads below reach the top tier without any behaviour."""
+        keys = ('lead_intelligence.weight_fit', 'lead_intelligence.weight_engagement')
+        with self._worker() as env:
+            params = env['ir.config_parameter']
+            before = {key: params.get_param(key) for key in keys}
+            params.set_param(keys[0], '100')
+            params.set_param(keys[1], '0')
+            env.cr.commit()
+
+        def restore():
+            with self._worker() as env:
+                for key, value in before.items():
+                    env['ir.config_parameter'].set_param(key, value)
+                env.cr.commit()
+        self.addCleanup(restore)
+
     def _edit_while_the_pass_scores(self, lead_id):
         """Score ``lead_id`` as the full pass does, from a snapshot taken before a
         user's edit commits; return how many attempts it took."""
@@ -82,6 +100,7 @@ class TestConcurrentWorkers(TransactionCase):
         """The full pass takes no row lock. A lead edited after its snapshot is
         either left alone, still flagged dirty for the 5-minute job, or, when the
         pass must write it, fails to serialize and is scored again."""
+        self._fit_only_scores()
         with self._worker() as env:
             leads = env['crm.lead'].create([{'name': 'Left alone'}, {'name': 'Written by the pass'}])
             env['crm.lead']._score_leads(leads.ids, 'manual')

@@ -12,9 +12,30 @@ class TestSettings(TestLeadIntelligenceCommon):
             self.env['res.config.settings'].create({
                 'lead_intelligence_fit_points_low': 50, 'lead_intelligence_fit_points_high': 40})
 
-    def test_weight_must_be_positive(self):
-        with self.assertRaisesRegex(ValidationError, 'weight must be positive'):
+    def test_weights_cannot_be_negative_nor_all_zero(self):
+        with self.assertRaisesRegex(ValidationError, 'weights cannot be negative'):
             self.env['res.config.settings'].create({'lead_intelligence_weight_fit': -1})
+        with self.assertRaisesRegex(ValidationError, 'at least one must be positive'):
+            self.env['res.config.settings'].create({
+                'lead_intelligence_weight_fit': 0, 'lead_intelligence_weight_engagement': 0})
+
+    def test_zero_is_a_setting_not_a_missing_one(self):
+        self.env['res.config.settings'].create({
+            'lead_intelligence_weight_engagement': 0, 'lead_intelligence_burst_count': 0,
+            'lead_intelligence_min_dwell': 0}).execute()
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+        self.assertEqual((settings['weight_engagement'], settings['burst_count'], settings['min_dwell']), (0, 0, 0))
+        self.assertEqual(self.env['res.config.settings'].create({}).lead_intelligence_burst_count, 0)
+
+    def test_behaviour_settings_are_checked(self):
+        for values, message in [
+            ({'lead_intelligence_engagement_points_high': 0}, 'engagement points for a score of 100'),
+            ({'lead_intelligence_min_dwell': -1}, 'cannot be negative'),
+            ({'lead_intelligence_api_max_events': 20000}, 'between 1 and 10,000'),
+            ({'lead_intelligence_bot_user_agents': 'crawler|(unclosed'}, 'bot user agents are not valid'),
+        ]:
+            with self.subTest(values=values), self.assertRaisesRegex(ValidationError, message):
+                self.env['res.config.settings'].create(values)
 
     def test_mapping_settings_change_scores_and_start_a_full_pass(self):
         lead = self._create_lead(function='CEO')

@@ -1,0 +1,51 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+WATERMARK_PARAM = 'lead_intelligence.meetings_logged_until'
+FIRST_LOOKBACK = timedelta(days=30)  # meetings held before the first run that are still counted
+OVERLAP = timedelta(days=1)  # meetings whose end moved slightly back are not missed
+
+
+class CalendarEvent(models.Model):
+    _inherit = 'calendar.event'
+
+    @api.model
+    def _cron_log_lead_meetings(self):
+        """Log a meeting event for each lead met in a calendar event that has ended.
+
+        A lead is met when the calendar event is its meeting (``opportunity_id``)
+        or has the lead's customer among the attendees (open leads only). One
+        set-based INSERT from the last run's time on; the external id is the
+        calendar event and the lead, so a meeting counts once per lead whatever
+        is edited later, and rerunning over the same period adds nothing.
+        """
+        params = self.env['ir.config_parameter'].sudo()
+        now = fields.Datetime.now()
+        since = fields.Datetime.to_datetime(params.get_param(WATERMARK_PARAM)) or now - FIRST_LOOKBACK + OVERLAP
+        self.env.flush_all()
+        rows = self.env.execute_query(SQL(
+            """WITH met AS (
+                   SELECT ev.id AS event_id, ev.stop, ev.opportunity_id AS lead_id
+                     FROM calendar_event ev
+                    WHERE ev.active AND ev.opportunity_id IS NOT NULL AND ev.stop > %(since)s AND ev.stop <= %(now)s
+                   UNION
+                   SELECT ev.id, ev.stop, lead.id
+                     FROM calendar_event ev
+                     JOIN calendar_event_res_partner_rel rel ON rel.calendar_event_id = ev.id
+                     JOIN crm_lead lead ON lead.partner_id = rel.res_partner_id
+                                       AND lead.active AND lead.won_status = 'pending'
+                    WHERE ev.active AND ev.stop > %(since)s AND ev.stop <= %(now)s
+               )
+               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, state)
+               SELECT met.lead_id, t.id, met.stop, 'calendar',
+                      'calendar.event-' || met.event_id || '-lead-' || met.lead_id, 'pending'
+                 FROM met JOIN crm_lead_event_type t ON t.code = 'meeting' AND t.active
+               ON CONFLICT (source, external_id) DO NOTHING
+               RETURNING id""",
+            since=since - OVERLAP, now=now))
+        params.set_param(WATERMARK_PARAM, fields.Datetime.to_string(now))
+        if rows:
+            self.env['crm.lead.event']._trigger_count_job()
+        return len(rows)

@@ -1,0 +1,425 @@
+import logging
+
+import numpy as np
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from ..engine import behaviour
+from .crm_lead_event_type import COUNTER_FIELDS
+
+_logger = logging.getLogger(__name__)
+
+FILTER_REASONS = {behaviour.BOT: 'bot', behaviour.DWELL: 'dwell', behaviour.BURST: 'burst', behaviour.CAP: 'cap'}
+
+
+class CrmLeadEvent(models.Model):
+    """The behaviour event log: one row per thing a lead did, from any source.
+
+    Rows are small and written in bulk; ``(source, external_id)`` is unique, so
+    an event sent twice, imported twice or seen by two workers is logged once.
+    New events are ``pending`` until the event job counts them: it adds them to
+    the lead's counters and decayed engagement, or flags them (bot, visit too
+    short, burst, daily cap), and rescores the leads concerned.
+    """
+
+    _name = 'crm.lead.event'
+    _description = 'Lead Behaviour Event'
+    _order = 'occurred_at desc, id desc'
+    _rec_name = 'type_id'
+    _log_access = False  # tens of millions of rows: keep them narrow
+
+    lead_id = fields.Many2one('crm.lead', 'Lead', required=True, ondelete='cascade', index=False)
+    type_id = fields.Many2one('crm.lead.event.type', 'Event Type', required=True, ondelete='restrict')
+    occurred_at = fields.Datetime('Date', required=True)
+    source = fields.Selection(
+        [('api', 'API'), ('import', 'Import'), ('mail', 'Email'), ('activity', 'Activity'),
+         ('calendar', 'Calendar')], required=True, default='import')
+    external_id = fields.Char(
+        'External ID', required=True,
+        help="Identifies the event at its source: the same event sent again is recognised and not counted twice.")
+    value = fields.Float(help="Seconds for visits and time on site; otherwise as the source sends it.")
+    url = fields.Char('URL')
+    state = fields.Selection(
+        [('pending', 'To Count'), ('counted', 'Counted'), ('filtered', 'Filtered')],
+        default='pending', required=True, readonly=True)
+    filter_reason = fields.Selection(
+        [('bot', 'Bot user agent'), ('dwell', 'Visit too short'), ('burst', 'Burst of events'),
+         ('cap', 'Daily cap reached')], readonly=True,
+        help="Why the event is kept but not counted.")
+    company_id = fields.Many2one(related='lead_id.company_id')
+
+    _source_external_id_uniq = models.UniqueIndex(
+        '(source, external_id)', "This event is already in the log (same source and external ID).")
+    _lead_date_idx = models.Index('(lead_id, occurred_at)')
+    _pending_idx = models.Index("(lead_id) WHERE state = 'pending'")
+
+    # ------------------------------------------------------------
+    # ORM: imports
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Log events given as field values (CSV import, code): idempotent.
+
+        An event already logged (same source and external ID), or repeated in
+        the same batch, is not created again: the logged one is returned in its
+        place, so importing a file twice adds nothing. Events are validated as
+        the API's are; new ones wait for the event job like every other event.
+        """
+        rules = self._get_event_rules()
+        types = self.env['crm.lead.event.type'].with_context(active_test=False).browse(
+            {vals['type_id'] for vals in vals_list if vals.get('type_id')})
+        codes = {event_type.id: event_type.code for event_type in types}
+        keys = []
+        for vals in vals_list:
+            vals['source'] = vals.get('source') or 'import'
+            if not vals.get('external_id') or not vals.get('lead_id') or not vals.get('type_id'):
+                raise ValidationError(self.env._('An event needs a lead, an event type and an external ID.'))
+            vals['external_id'] = str(vals['external_id']).strip()
+            occurred_at = fields.Datetime.to_datetime(vals.get('occurred_at'))
+            if not occurred_at:
+                raise ValidationError(self.env._('Event %s has no date.', vals['external_id']))
+            item = {'type': codes.get(vals['type_id']), 'occurred_at': occurred_at.isoformat(),
+                    'lead_id': vals['lead_id'], 'external_id': vals['external_id'], 'value': vals.get('value')}
+            event, reason = behaviour.validate_event(item, rules)
+            if reason:
+                raise ValidationError(self.env._('Event %(external_id)s is refused: %(reason)s',
+                                                 external_id=vals['external_id'], reason=reason))
+            vals['state'] = 'filtered' if event['filter'] else 'pending'
+            vals['filter_reason'] = FILTER_REASONS.get(event['filter'], False)
+            keys.append((vals['source'], vals['external_id']))
+        existing = self._find_logged(keys)
+        new_vals, seen = [], set(existing)
+        for key, vals in zip(keys, vals_list, strict=True):
+            if key not in seen:
+                seen.add(key)
+                new_vals.append(vals)
+        created = super().create(new_vals)
+        by_key = existing | {(event.source, event.external_id): event.id for event in created}
+        if created.filtered(lambda event: event.state == 'pending'):
+            self._trigger_count_job()
+        return self.browse([by_key[key] for key in keys])
+
+    def write(self, vals):
+        # the log is append-only: what was counted stays as it was counted
+        if set(vals) - {'url'}:
+            raise UserError(self.env._('Logged events cannot be changed; log a new event instead.'))
+        return super().write(vals)
+
+    @api.model
+    def _find_logged(self, keys):
+        """Ids of the events already logged under the (source, external id) ``keys``."""
+        if not keys:
+            return {}
+        rows = self.env.execute_query(SQL(
+            """SELECT e.source, e.external_id, e.id FROM crm_lead_event e
+                 JOIN unnest(%s::varchar[], %s::varchar[]) AS k(source, external_id)
+                   ON e.source = k.source AND e.external_id = k.external_id""",
+            [key[0] for key in keys], [key[1] for key in keys]))
+        return {(source, external_id): event_id for source, external_id, event_id in rows}
+
+    # ------------------------------------------------------------
+    # INGESTION
+    # ------------------------------------------------------------
+
+    @api.model
+    def _get_event_rules(self):
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+        # sudo: the API user and importers check events against every type, whoever they are
+        types = self.env['crm.lead.event.type'].sudo().search([])  # pylint: disable=no-search-all
+        try:
+            bot = behaviour.bot_matcher(settings['bot_user_agents'])
+        except ValueError as error:
+            raise UserError(self.env._(
+                'The bot user agent patterns in the Lead Intelligence settings are not valid: %s', error)) from error
+        return behaviour.EventRules(
+            type_codes=frozenset(types.mapped('code')),
+            dwell_types=frozenset(types.filtered('is_dwell').mapped('code')),
+            min_dwell=settings['min_dwell'], now=fields.Datetime.now(), bot=bot)
+
+    @api.model
+    def _ingest(self, items, source='api', create_leads=False):
+        """Validate, resolve and log a batch of incoming events (the HTTP API's work).
+
+        Each item is checked on its own: the valid items of a partly bad batch
+        are logged. An event already logged, or repeated in the batch, is a
+        duplicate. Bots and too-short visits are logged but flagged at once.
+
+        :param items: events as decoded from JSON (see ``behaviour.validate_event``)
+        :param create_leads: a new lead is created for an unknown email
+            (otherwise the event is rejected)
+        :return: one ``{'index', 'status', 'reason'}`` per item, status
+            ``accepted``, ``duplicate`` or ``rejected``
+        """
+        rules = self._get_event_rules()
+        results = [None] * len(items)
+        valid = []
+        for index, item in enumerate(items):
+            event, reason = behaviour.validate_event(item, rules)
+            if reason:
+                results[index] = {'index': index, 'status': 'rejected', 'reason': reason}
+            else:
+                valid.append((index, event))
+        lead_ids = self._resolve_leads([event for _index, event in valid], create_leads)
+        rows = []
+        for (index, event), lead_id in zip(valid, lead_ids, strict=True):
+            if not lead_id:
+                key = next(key for key in ('lead_id', 'email', 'lead_ref') if key in event)
+                results[index] = {'index': index, 'status': 'rejected',
+                                  'reason': f'no lead with {key} {event[key]!r}'}
+            else:
+                rows.append((index, dict(event, lead_id=lead_id)))
+        inserted = self._insert_events([row for _index, row in rows], source)
+        for index, row in rows:
+            if row['external_id'] in inserted:
+                inserted.discard(row['external_id'])  # a repeat later in the batch is a duplicate
+                results[index] = {'index': index, 'status': 'accepted', 'reason': None}
+            else:
+                results[index] = {'index': index, 'status': 'duplicate', 'reason': 'already logged'}
+        return results
+
+    @api.model
+    def _resolve_leads(self, events, create_leads=False):
+        """Lead id of each event, found by id, email or external reference in
+        the companies of the current user; 0 where there is none.
+
+        Three queries at most, whatever the batch size; plus one batched create
+        of the leads for unknown emails when ``create_leads``.
+        """
+        company_ids = self.env.user.company_ids.ids
+        found = {}
+        for key, column in (('lead_id', 'id'), ('email', 'email_normalized'), ('lead_ref', 'lead_ref')):
+            values = list({event[key] for event in events if key in event})
+            if not values:
+                continue
+            # open leads first, then the most recent: an email may be on several leads
+            rows = self.env.execute_query(SQL(
+                """SELECT DISTINCT ON (%(column)s) %(column)s, id FROM crm_lead
+                    WHERE %(column)s = ANY(%(values)s) AND (company_id IS NULL OR company_id = ANY(%(companies)s))
+                    ORDER BY %(column)s, active DESC, won_status = 'pending' DESC, id DESC""",
+                column=SQL.identifier(column), values=values, companies=company_ids))
+            found[key] = dict(rows)
+        if create_leads:
+            emails = sorted({event['email'] for event in events if 'email' in event} - set(found.get('email', {})))
+            if emails:
+                # sudo: the API user logs behaviour; the leads it needs are created as the system's own
+                leads = self.env['crm.lead'].sudo().with_company(self.env.company).create([
+                    {'name': email, 'email_from': email, 'type': 'lead', 'company_id': self.env.company.id}
+                    for email in emails])
+                found.setdefault('email', {}).update(zip(emails, leads.ids, strict=True))
+        return [
+            next(found.get(key, {}).get(event[key], 0) for key in ('lead_id', 'email', 'lead_ref') if key in event)
+            for event in events
+        ]
+
+    @api.model
+    def _insert_events(self, rows, source):
+        """Log validated events in one statement; the ones already logged are left out.
+
+        :param rows: dicts with ``lead_id``, ``type`` (code), ``occurred_at``,
+            ``external_id`` and optionally ``value``, ``url``, ``filter``
+        :return: the set of external ids inserted
+        """
+        if not rows:
+            return set()
+        self.env.flush_all()
+        inserted = {external_id for (external_id,) in self.env.execute_query(SQL(
+            """INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, value, url,
+                                           state, filter_reason)
+               SELECT v.lead_id, t.id, v.occurred_at, %(source)s, v.external_id, v.value, v.url,
+                      CASE WHEN v.reason IS NULL THEN 'pending' ELSE 'filtered' END, v.reason
+                 FROM unnest(%(leads)s::int[], %(codes)s::varchar[], %(dates)s::timestamp[], %(ids)s::varchar[],
+                             %(values)s::float8[], %(urls)s::varchar[], %(reasons)s::varchar[])
+                      WITH ORDINALITY AS v(lead_id, code, occurred_at, external_id, value, url, reason, n)
+                 JOIN crm_lead_event_type t ON t.code = v.code AND t.active
+                ORDER BY v.n
+               ON CONFLICT (source, external_id) DO NOTHING
+               RETURNING external_id""",
+            source=source, leads=[row['lead_id'] for row in rows], codes=[row['type'] for row in rows],
+            dates=[row['occurred_at'] for row in rows], ids=[row['external_id'] for row in rows],
+            values=[row.get('value') for row in rows], urls=[row.get('url') for row in rows],
+            reasons=[FILTER_REASONS.get(row.get('filter')) for row in rows],
+        ))}
+        if inserted:
+            self._trigger_count_job()
+        return inserted
+
+    @api.model
+    def _log_odoo_events(self, rows, source):
+        """Log events seen in Odoo's own records (emails, activities, meetings).
+
+        :param rows: dicts as for :meth:`_insert_events`; a type code that does
+            not exist or is archived is left out
+        """
+        return self._insert_events(rows, source)
+
+    @api.model
+    def _trigger_count_job(self):
+        cron = self.env.ref('lead_intelligence.ir_cron_count_events', raise_if_not_found=False)
+        if cron:
+            # sudo: whoever logs an event asks the system's job to count it
+            cron.sudo()._trigger()
+
+    # ------------------------------------------------------------
+    # COUNTING
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_count_events(self):
+        """Count the pending events, one claimed chunk of leads per transaction.
+
+        Leads are claimed with ``FOR NO KEY UPDATE SKIP LOCKED`` so that several
+        workers split the work; their pending events are then switched to
+        counted by an UPDATE whose rows no concurrent transaction may have
+        changed since this one's snapshot (REPEATABLE READ), so an event is
+        never counted twice: the later worker's chunk fails to serialize and is
+        redone on a fresh snapshot, where the events are no longer pending.
+        """
+        self.env.flush_all()
+        IrCron = self.env['ir.cron']
+        Lead = self.env['crm.lead']
+        pending = self.env.execute_query(SQL("SELECT count(*) FROM crm_lead_event WHERE state = 'pending'"))[0][0]
+        IrCron._commit_progress(remaining=pending)
+        chunk = Lead._get_chunk_size()
+        after = 0
+        config = None
+        while True:
+            candidates = [row[0] for row in self.env.execute_query(SQL(
+                """SELECT DISTINCT lead_id FROM crm_lead_event
+                    WHERE state = 'pending' AND lead_id > %s ORDER BY lead_id LIMIT %s""", after, chunk))]
+            if not candidates:
+                break
+            after = candidates[-1]
+            config = config or Lead._get_scoring_config()
+            counted = Lead._retry_on_conflict(
+                lambda candidates=candidates, config=config: self._count_chunk(candidates, config))
+            if not IrCron._commit_progress(counted):
+                return
+        IrCron._commit_progress(remaining=0)
+
+    @api.model
+    def _count_chunk(self, candidate_lead_ids, config):
+        """Count the pending events of the leads ``candidate_lead_ids`` this worker can lock.
+
+        Reads and writes are one statement each for the whole chunk: claim the
+        events, read the counted ones of the same days (caps and bursts), flag,
+        fold the counted ones into the decayed engagement, add them to the
+        counters (one UPDATE of each lead touched), then rescore those leads.
+
+        :return: the number of events handled (counted or flagged)
+        """
+        lead_ids = [row[0] for row in self.env.execute_query(SQL(
+            'SELECT id FROM crm_lead WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED',
+            candidate_lead_ids))]
+        if not lead_ids:
+            return 0
+        rows = self.env.execute_query(SQL(
+            """UPDATE crm_lead_event SET state = 'counted'
+                WHERE lead_id = ANY(%s) AND state = 'pending'
+            RETURNING id, lead_id, type_id, extract(epoch FROM occurred_at)::float8, COALESCE(value, 'NaN')""",
+            lead_ids))
+        if not rows:
+            return 0
+        data = np.array(rows, dtype=np.float64)
+        event_ids = data[:, 0].astype(np.int64)
+        lead = data[:, 1].astype(np.int64)
+        type_id = data[:, 2].astype(np.int64)
+        ts, values = data[:, 3], data[:, 4]
+        # sudo: counting runs over every event type, archived ones included
+        types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False).search([], order='id')
+        type_ids = np.array(types.ids, dtype=np.int64)
+        type_index = np.searchsorted(type_ids, type_id)
+        caps = np.array(types.mapped('daily_cap'), dtype=np.int64)
+        half_lives = np.array(types.mapped('half_life'), dtype=np.float64)
+        per_minute = np.array([event_type.points_per == 'minute' for event_type in types], dtype=bool)
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+
+        # counted events of the same leads and days: the context of caps and bursts
+        day = np.floor(ts / behaviour.SECONDS_PER_DAY).astype(np.int64)
+        pairs = np.unique(np.column_stack([lead, day]), axis=0)
+        prior = self.env.execute_query(SQL(
+            """SELECT e.lead_id, e.type_id, extract(epoch FROM e.occurred_at)::float8
+                 FROM unnest(%(leads)s::int[], %(days)s::float8[]) AS d(lead_id, day)
+                 JOIN crm_lead_event e ON e.lead_id = d.lead_id
+                  AND e.occurred_at >= to_timestamp(d.day * 86400 - %(window)s) AT TIME ZONE 'UTC'
+                  AND e.occurred_at < to_timestamp((d.day + 1) * 86400) AT TIME ZONE 'UTC'
+                WHERE e.state = 'counted' AND NOT e.id = ANY(%(new)s)""",
+            leads=pairs[:, 0].tolist(), days=pairs[:, 1].astype(np.float64).tolist(),
+            window=settings['burst_seconds'], new=event_ids.tolist()))
+        prior = np.array(prior, dtype=np.float64).reshape(len(prior), 3)
+        reasons = behaviour.flag_events(
+            lead, type_index, ts, caps, prior[:, 0], np.searchsorted(type_ids, prior[:, 1].astype(np.int64)),
+            prior[:, 2], burst_count=settings['burst_count'], burst_seconds=settings['burst_seconds'])
+        flagged = reasons != behaviour.OK
+        if flagged.any():
+            self.env.execute_query(SQL(
+                """UPDATE crm_lead_event SET state = 'filtered', filter_reason = v.reason
+                     FROM unnest(%s::int[], %s::varchar[]) AS v(id, reason) WHERE crm_lead_event.id = v.id""",
+                event_ids[flagged].tolist(), [FILTER_REASONS[reason] for reason in reasons[flagged].tolist()]))
+        ok = ~flagged
+        if ok.any():
+            self._fold_counted(lead[ok], type_index[ok], ts[ok], values[ok], types, half_lives, per_minute)
+        touched = np.unique(lead[ok]).tolist()
+        if touched:
+            self.env['crm.lead']._score_leads(touched, 'event', config)
+        self.invalidate_model(['state', 'filter_reason'])
+        return len(rows)
+
+    @api.model
+    def _fold_counted(self, lead, type_index, ts, values, types, half_lives, per_minute):
+        """Add counted events to the engagement sums (one upsert) and to the
+        leads' counters (one UPDATE, each lead once)."""
+        pairs, group = np.unique(np.column_stack([lead, type_index]), axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        pair_type_ids = np.array(types.ids, dtype=np.int64)[pairs[:, 1]]
+        stored = self.env.execute_query(SQL(
+            """SELECT s.lead_id, s.type_id, s.units, extract(epoch FROM s.ref_date)::float8
+                 FROM unnest(%s::int[], %s::int[]) AS p(lead_id, type_id)
+                 JOIN crm_lead_engagement s ON s.lead_id = p.lead_id AND s.type_id = p.type_id""",
+            pairs[:, 0].tolist(), pair_type_ids.tolist()))
+        old_units = np.zeros(len(pairs))
+        old_ref = np.zeros(len(pairs))
+        if stored:
+            position = {(row[0], row[1]): index for index, row in enumerate(zip(
+                pairs[:, 0].tolist(), pair_type_ids.tolist(), strict=True))}
+            for lead_id, type_id, units, ref in stored:
+                old_units[position[lead_id, type_id]] = units
+                old_ref[position[lead_id, type_id]] = ref
+        units = np.where(per_minute[type_index], np.nan_to_num(values, nan=0.0) / 60.0, 1.0)
+        new_units, new_ref = behaviour.accumulate(group, units, ts, half_lives[pairs[:, 1]], old_units, old_ref)
+        self.env.execute_query(SQL(
+            """INSERT INTO crm_lead_engagement (lead_id, type_id, units, ref_date)
+               SELECT v.lead_id, v.type_id, v.units, to_timestamp(v.ref) AT TIME ZONE 'UTC'
+                 FROM unnest(%s::int[], %s::int[], %s::float8[], %s::float8[]) AS v(lead_id, type_id, units, ref)
+               ON CONFLICT (lead_id, type_id) DO UPDATE SET units = EXCLUDED.units, ref_date = EXCLUDED.ref_date""",
+            pairs[:, 0].tolist(), pair_type_ids.tolist(), new_units.tolist(), new_ref.tolist()))
+        # counters: one column of increments per counter field, one row per lead
+        leads, lead_index = np.unique(lead, return_inverse=True)
+        lead_index = lead_index.reshape(-1)
+        counter_of_type = [event_type.counter_field or '' for event_type in types]
+        columns = {}
+        for counter, mode in COUNTER_FIELDS.items():
+            mask = np.array([field == counter for field in counter_of_type], dtype=bool)[type_index]
+            if mask.any():
+                increments = np.zeros(len(leads))
+                added = np.nan_to_num(values[mask], nan=0.0) if mode == 'value' else np.ones(int(mask.sum()))
+                np.add.at(increments, lead_index[mask], added)
+                columns[counter] = np.rint(increments).astype(np.int64).tolist()
+        latest = np.full(len(leads), -np.inf)
+        np.maximum.at(latest, lead_index, ts)
+        names = list(columns)
+        self.env.execute_query(SQL(
+            """UPDATE crm_lead SET last_engagement_date = GREATEST(crm_lead.last_engagement_date,
+                                       to_timestamp(v.latest) AT TIME ZONE 'UTC')%(sets)s
+                 FROM unnest(%(ids)s::int[], %(latest)s::float8[]%(arrays)s) AS v(id, latest%(aliases)s)
+                WHERE crm_lead.id = v.id""",
+            sets=SQL('').join(SQL(', %s = COALESCE(crm_lead.%s, 0) + v.%s', SQL.identifier(name),
+                                  SQL.identifier(name), SQL.identifier(name)) for name in names),
+            ids=leads.tolist(), latest=latest.tolist(),
+            arrays=SQL('').join(SQL(', %s::int[]', columns[name]) for name in names),
+            aliases=SQL('').join(SQL(', %s', SQL.identifier(name)) for name in names),
+        ))
+        self.env['crm.lead'].invalidate_model(['last_engagement_date', *COUNTER_FIELDS])
+        self.env['crm.lead.engagement'].invalidate_model()

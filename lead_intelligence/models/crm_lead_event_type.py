@@ -1,0 +1,132 @@
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+# behaviour counters on crm.lead an event type may feed, and what an event adds to them
+COUNTER_FIELDS = {
+    'visit_count': 'count',
+    'time_on_site': 'value',  # seconds: the event's value
+    'key_page_count': 'count',
+    'download_count': 'count',
+    'webinar_count': 'count',
+    'email_open_count': 'count',
+    'email_click_count': 'count',
+    'email_reply_count': 'count',
+    'form_count': 'count',
+    'call_count': 'count',
+    'meeting_count': 'count',
+    'buying_signal_count': 'count',
+}
+
+
+class CrmLeadEventType(models.Model):
+    """A kind of behaviour (a visit, a download, a demo request...) and what it is worth."""
+
+    _name = 'crm.lead.event.type'
+    _inherit = ['crm.lead.scoring.config']
+    _description = 'Lead Behaviour Event Type'
+    _order = 'sequence, id'
+    _rec_names_search = ['name', 'code']
+    # points are applied at scoring time: changing them rescores every open lead
+    _rescore_fields = ('active', 'points', 'points_per', 'half_life')
+
+    name = fields.Char(required=True, translate=True)
+    code = fields.Char(required=True, help="Identifies the type in the event API and in imports, e.g. 'visit'.")
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    counter_field = fields.Selection(
+        [('visit_count', 'Website Visits'), ('time_on_site', 'Time on Site'), ('key_page_count', 'Key Pages'),
+         ('download_count', 'Downloads'), ('webinar_count', 'Webinars & Events'),
+         ('email_open_count', 'Email Opens'), ('email_click_count', 'Email Clicks'),
+         ('email_reply_count', 'Email Replies'), ('form_count', 'Forms'), ('call_count', 'Calls'),
+         ('meeting_count', 'Meetings'), ('buying_signal_count', 'Buying Signals')],
+        string='Lead Counter',
+        help="The behaviour counter of the lead that each counted event increments (time on site adds the "
+             "event's value, in seconds). Empty: the event scores without a counter.")
+    points = fields.Float(
+        required=True, default=1.0,
+        help="Engagement points per event, or per minute when the value is a duration; negative points "
+             "(a bounce) lower the engagement.")
+    points_per = fields.Selection(
+        [('event', 'Event'), ('minute', 'Minute (value in seconds)')], string='Points Per',
+        default='event', required=True)
+    half_life = fields.Float(
+        'Half-Life (days)', default=30.0, required=True,
+        help="An event's points halve every this many days; 0: they never decay.")
+    daily_cap = fields.Integer(
+        'Daily Cap per Lead', default=0,
+        help="Events of this type counted per lead and day at most; the ones beyond are kept but not "
+             "counted. 0: no cap.")
+    is_buying_signal = fields.Boolean(
+        'Buying Signal', help="Quote, demo or pricing requests: a strong sign of intent to buy.")
+    is_dwell = fields.Boolean(
+        'Value Is Dwell Time',
+        help="The event's value is the seconds spent: events shorter than the minimum dwell time in "
+             "the settings are kept but not counted.")
+    description = fields.Text(translate=True)
+    event_count = fields.Integer(compute='_compute_event_count', string='Events')
+
+    _code_uniq = models.UniqueIndex('(code)', "An event type with this code already exists.")
+
+    @api.constrains('code')
+    def _check_code(self):
+        for event_type in self:
+            if not event_type.code.replace('_', '').isalnum() or event_type.code != event_type.code.strip().lower():
+                raise ValidationError(self.env._(
+                    'The code %s must be lower case letters, digits and underscores, e.g. demo_request.',
+                    event_type.code))
+
+    @api.constrains('half_life', 'daily_cap')
+    def _check_limits(self):
+        for event_type in self:
+            if event_type.half_life < 0:
+                raise ValidationError(self.env._('The half-life of %s cannot be negative.', event_type.name))
+            if event_type.daily_cap < 0:
+                raise ValidationError(self.env._('The daily cap of %s cannot be negative.', event_type.name))
+
+    def _compute_event_count(self):
+        counts = dict(self.env['crm.lead.event']._read_group(
+            [('type_id', 'in', self.ids)], ['type_id'], ['__count']))
+        for event_type in self:
+            event_type.event_count = counts.get(event_type, 0)
+
+    def write(self, vals):
+        old_half_lives = {event_type: event_type.half_life for event_type in self} if 'half_life' in vals else {}
+        res = super().write(vals)
+        changed = self.filtered(lambda event_type: event_type in old_half_lives
+                                and old_half_lives[event_type] != event_type.half_life)
+        if changed:
+            changed._rebuild_engagement()
+        return res
+
+    def action_open_events(self):
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id('lead_intelligence.crm_lead_event_action')
+        action.update({'domain': [('type_id', '=', self.id)], 'context': {}})
+        return action
+
+    def _rebuild_engagement(self):
+        """Recompute the decayed sums of these types from the event log.
+
+        The stored sums were decayed with the old half-life; a new one needs the
+        events again. It is the only time the log is rescanned, in one statement.
+        """
+        self.env.flush_all()
+        self.env.execute_query(SQL(
+            """DELETE FROM crm_lead_engagement WHERE type_id = ANY(%(types)s);
+               INSERT INTO crm_lead_engagement (lead_id, type_id, units, ref_date)
+               SELECT e.lead_id, e.type_id,
+                      sum(CASE WHEN t.points_per = 'minute' THEN COALESCE(e.value, 0) / 60.0 ELSE 1 END
+                          * CASE WHEN t.half_life > 0
+                                 THEN power(0.5, extract(epoch FROM (m.ref - e.occurred_at)) / 86400.0 / t.half_life)
+                                 ELSE 1 END),
+                      m.ref
+                 FROM crm_lead_event e
+                 JOIN crm_lead_event_type t ON t.id = e.type_id
+                 JOIN (SELECT lead_id, type_id, max(occurred_at) AS ref FROM crm_lead_event
+                        WHERE type_id = ANY(%(types)s) AND state = 'counted' GROUP BY lead_id, type_id) m
+                   ON m.lead_id = e.lead_id AND m.type_id = e.type_id
+                WHERE e.type_id = ANY(%(types)s) AND e.state = 'counted'
+                GROUP BY e.lead_id, e.type_id, m.ref""",
+            types=self.ids))
+        self.env['crm.lead.engagement'].invalidate_model()
