@@ -81,8 +81,10 @@ class CrmLeadEvent(models.Model):
             occurred_at = fields.Datetime.to_datetime(vals.get('occurred_at'))
             if not occurred_at:
                 raise ValidationError(self.env._('Event %s has no date.', vals['external_id']))
+            value = vals.get('value')
             item = {'type': codes.get(vals['type_id']), 'occurred_at': occurred_at.isoformat(),
-                    'lead_id': vals['lead_id'], 'external_id': vals['external_id'], 'value': vals.get('value')}
+                    'lead_id': vals['lead_id'], 'external_id': vals['external_id'],
+                    'value': None if value is False else value}
             event, reason = behaviour.validate_event(item, rules)
             if reason:
                 raise ValidationError(self.env._('Event %(external_id)s is refused: %(reason)s',
