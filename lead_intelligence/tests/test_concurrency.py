@@ -121,3 +121,45 @@ class TestConcurrentWorkers(TransactionCase):
             self.assertEqual((written.tier_id, written.score_dirty), (top_tier, False), 'scored from the edit')
             env['crm.lead']._cron_rescore_dirty_leads()
             self.assertEqual((quiet.tier_id, quiet.score_dirty), (top_tier, False))
+
+    @mute_logger('odoo.sql_db')  # the stale worker's failed lock is logged as a bad query
+    def test_two_workers_count_each_event_once(self):
+        """Counting jobs in three workers: one holding a chunk, one running
+        meanwhile, one whose snapshot predates the first one's commit."""
+        with self._worker() as env:
+            leads = env['crm.lead'].create([{'name': f'Counted {i}'} for i in range(4)])
+            lead_ids = leads.ids
+            results = env['crm.lead.event']._ingest([
+                {'type': 'download', 'occurred_at': '2026-01-05T10:00:00Z', 'lead_id': lead_id,
+                 'external_id': f'concurrency-{lead_id}-{n}'}
+                for lead_id in lead_ids for n in range(2)])
+            self.assertEqual({result['status'] for result in results}, {'accepted'})
+            env.cr.commit()
+        self.addCleanup(self._cleanup, lead_ids)
+
+        with self._worker() as worker_a, self._worker() as worker_b, self._worker() as worker_c:
+            config = worker_a['crm.lead']._get_scoring_config()
+            # A counts the first two leads' events and has not committed yet
+            self.assertEqual(worker_a['crm.lead.event']._count_chunk(lead_ids[:2], config), 4)
+            # B runs the whole job meanwhile: it skips A's leads instead of waiting for them
+            worker_b['crm.lead.event']._cron_count_events()
+            # C takes its snapshot before A commits: A's events still look pending to it
+            config_c = worker_c['crm.lead']._get_scoring_config()
+            worker_a.cr.commit()
+            attempts = []
+
+            def count_as_c():
+                attempts.append(True)
+                return worker_c['crm.lead.event']._count_chunk(lead_ids[:2], config_c)
+
+            self.assertEqual(worker_c['crm.lead']._retry_on_conflict(count_as_c), 0, 'nothing left to count')
+            self.assertEqual(len(attempts), 2, "the stale snapshot's claim failed to serialize, then found nothing")
+            worker_c.cr.commit()
+
+        with self._worker() as env:
+            rows = env.execute_query(SQL(
+                """SELECT l.id, l.download_count,
+                          (SELECT count(*) FROM crm_lead_event e WHERE e.lead_id = l.id AND e.state = 'counted'),
+                          (SELECT round(units) FROM crm_lead_engagement g WHERE g.lead_id = l.id)
+                     FROM crm_lead l WHERE l.id = ANY(%s) ORDER BY l.id""", lead_ids))
+        self.assertEqual(rows, [(lead_id, 2, 2, 2) for lead_id in lead_ids], 'each event counted exactly once')
