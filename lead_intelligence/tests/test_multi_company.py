@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from odoo.tests import tagged, users
 
 from .common import TestLeadIntelligenceCommon
@@ -45,3 +47,36 @@ class TestMultiCompany(TestLeadIntelligenceCommon):
         own = self._create_lead(function='CEO')
         self.env['crm.lead']._score_leads(own.ids, 'manual')
         self.assertEqual(self.env['crm.lead'].search([('id', '=', own.id), ('score', '>=', 30)]), own)
+
+    @users('user_sales_leads')
+    def test_behaviour_of_other_companies_is_hidden(self):
+        lead_2 = self.env['crm.lead'].sudo().create({
+            'name': 'C2 lead', 'company_id': self.company_2.id, 'user_id': False, 'email_from': 'c2@example.com'})
+        own = self._create_lead(email_from='own@example.com')
+        # sudo: events are logged by the system, not by salespeople
+        Event = self.env['crm.lead.event'].sudo()
+        inserted = Event._log_odoo_events([
+            {'type': 'download', 'occurred_at': datetime(2026, 1, 5, 10), 'lead_id': lead.id,
+             'external_id': f'mc-{lead.id}'} for lead in (lead_2, own)], 'import')
+        self.assertEqual(len(inserted), 2)
+        with self._mock_commit_progress():
+            Event._cron_count_events()
+        self.assertEqual(self.env['crm.lead.event'].search([('lead_id', 'in', (lead_2 + own).ids)]).lead_id, own)
+        self.assertEqual(self.env['crm.lead.engagement'].search([('lead_id', 'in', (lead_2 + own).ids)]).lead_id,
+                         own)
+
+    def test_api_user_resolves_leads_of_its_companies_only(self):
+        lead_2 = self.env['crm.lead'].create({
+            'name': 'C2 lead', 'company_id': self.company_2.id, 'email_from': 'shared@example.com'})
+        api_user = self.env['res.users'].create({
+            'name': 'API main company', 'login': 'api_main', 'company_id': self.company_main.id,
+            'company_ids': [(6, 0, self.company_main.ids)],
+            'group_ids': [(6, 0, [self.env.ref('lead_intelligence.group_lead_intelligence_api').id,
+                                  self.env.ref('base.group_user').id])]})
+        results = self.env['crm.lead.event'].with_user(api_user)._ingest([
+            {'type': 'download', 'occurred_at': '2026-01-05T10:00:00Z', 'email': 'shared@example.com',
+             'external_id': 'mc-email'},
+            {'type': 'download', 'occurred_at': '2026-01-05T10:00:00Z', 'lead_id': lead_2.id,
+             'external_id': 'mc-id'}])
+        self.assertEqual([result['status'] for result in results], ['rejected', 'rejected'])
+        self.assertIn('no lead with email', results[0]['reason'])

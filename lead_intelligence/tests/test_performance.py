@@ -32,7 +32,35 @@ class TestQueryCounts(TestLeadIntelligenceCommon):
             {'name': f'Ten {i}', 'function': 'CEO' if i % 2 else 'Student'} for i in range(10)])
         two_hundred = self.env['crm.lead'].create([
             {'name': f'Many {i}', 'function': 'CEO' if i % 2 else 'Student'} for i in range(200)])
+        warm_up = self.env['crm.lead'].create([{'name': 'Warm-up', 'function': 'CEO'}])
+        self.env['crm.lead']._score_leads(warm_up.ids, 'manual')  # registry caches filled once
         ten_count = self._count_queries(lambda: self.env['crm.lead']._score_leads(ten.ids, 'manual'))
         many_count = self._count_queries(lambda: self.env['crm.lead']._score_leads(two_hundred.ids, 'manual'))
         self.assertEqual(ten_count, many_count)
         self.assertTrue(all(two_hundred.mapped('tier_id')))
+
+    def test_counting_costs_the_same_queries_for_50_or_200_events(self):
+        warm_up = self.env['crm.lead'].create([{'name': 'Warm-up'}])
+        few = self.env['crm.lead'].create([{'name': f'Few {i}'} for i in range(10)])
+        many = self.env['crm.lead'].create([{'name': f'Many {i}'} for i in range(40)])
+        self.env['crm.lead']._score_leads((warm_up + few + many).ids, 'manual')
+        # some events of each batch capped, so that both batches run the same statements
+        self.env['crm.lead.event.type'].search([]).write({'daily_cap': 1})
+        Event = self.env['crm.lead.event']
+        codes = ['visit', 'download', 'email_open', 'demo_request', 'call']
+
+        def send(leads, count):
+            return Event._ingest([
+                {'type': codes[i % len(codes)], 'occurred_at': f'2026-01-05T{10 + i % 8:02d}:{i % 60:02d}:00Z',
+                 'lead_id': leads[i % len(leads)].id, 'external_id': f'perf-{leads[0].name}-{i}', 'value': 60}
+                for i in range(count)])
+
+        config = self.env['crm.lead']._get_scoring_config()
+        send(warm_up, 5)
+        Event._count_chunk(warm_up.ids, config)
+        self.assertEqual(self._count_queries(lambda: send(few, 50)), self._count_queries(lambda: send(many, 200)))
+        few_count = self._count_queries(lambda: Event._count_chunk(few.ids, config))
+        many_count = self._count_queries(lambda: Event._count_chunk(many.ids, config))
+        self.assertEqual(few_count, many_count)
+        self.assertEqual(sum(many.mapped('visit_count')), 8, 'one a day per lead: the 8 leads sent visits')
+        self.assertEqual(Event.search_count([('lead_id', 'in', many.ids), ('filter_reason', '=', 'cap')]), 160)
