@@ -2,7 +2,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import numpy as np
 import psycopg2
@@ -705,6 +705,37 @@ class CrmLead(models.Model):
                  FROM unnest(%s::int[], %s::int[]) AS v(id, age) WHERE crm_lead.id = v.id""",
             leads.ids, ages))
         leads.invalidate_recordset(['create_date'])
+        self._generate_lead_intelligence_demo_events(leads, outcomes, rng)
         # score every lead of the demo database, crm's own demo leads included
         self._score_leads(self.with_context(active_test=False).search([('score_dirty', '=', True)]).ids, 'manual')
         return leads
+
+    @api.model
+    def _generate_lead_intelligence_demo_events(self, leads, outcomes, rng):
+        """Behaviour of the demo leads over the last 90 days, through the event API's
+        own path: more of it, and more buying signals, for the leads that were won;
+        a few bot and too-short visits show the filters at work."""
+        now = fields.Datetime.now()
+        # well-fitting leads tend to engage more: score the fit first
+        self._score_leads(leads.ids, 'manual')
+        items = []
+        for lead, outcome in zip(leads, outcomes, strict=True):
+            interest = min(1.5, rng.random() * 0.6 + lead.fit_score / 100 + (0.3 if outcome < 0.2 else 0))
+            for n in range(int(interest * 22)):
+                code = rng.choices(
+                    ['visit', 'time_on_site', 'key_page', 'download', 'email_open', 'email_click', 'email_reply',
+                     'webinar_registration', 'webinar_attendance', 'form', 'pricing_page', 'demo_request',
+                     'quote_request'],
+                    weights=[30, 10, 14, 6, 20, 8, 3, 2, 2, 2, 3 * interest, 2 * interest, interest])[0]
+                when = now - timedelta(days=rng.random() * 90 * (1.2 - interest / 2), minutes=rng.randint(0, 600))
+                item = {'type': code, 'occurred_at': when.isoformat() + 'Z', 'lead_id': lead.id,
+                        'external_id': f'demo-{lead.id}-{n}'}
+                if code in ('visit', 'time_on_site'):
+                    item['value'] = rng.choice([2, 45, 90, 180, 420, 600, 900, 1200])
+                if code == 'visit' and rng.random() < 0.05:
+                    item['user_agent'] = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
+                items.append(item)
+        Event = self.env['crm.lead.event']
+        Event._ingest(items, source='api')
+        # counted here rather than by the job, which commits: demo data loads in one transaction
+        Event._count_chunk(leads.ids, self._get_scoring_config())
