@@ -2,6 +2,7 @@ import json
 import logging
 
 from odoo import http
+from odoo.exceptions import UserError
 from odoo.http import request
 
 _logger = logging.getLogger(__name__)
@@ -36,12 +37,21 @@ class LeadIntelligenceEventApi(http.Controller):
         if not isinstance(payload, dict) or not isinstance(payload.get('events'), list):
             return self._error(400, 'The body must be a JSON object with a list of events: {"events": [...]}')
         events = payload['events']
-        settings = request.env['res.config.settings']._get_lead_intelligence_settings()
-        if len(events) > settings['api_max_events']:
-            return self._error(413, f'{len(events)} events in one request; at most {settings["api_max_events"]} '
-                                    'are accepted: split the batch.')
-        results = request.env['crm.lead.event']._ingest(
-            events, source='api', create_leads=settings['api_create_leads'])
+        try:
+            settings = request.env['res.config.settings']._get_lead_intelligence_settings()
+            if len(events) > settings['api_max_events']:
+                return self._error(413, f'{len(events)} events in one request; at most {settings["api_max_events"]} '
+                                        'are accepted: split the batch.')
+            # a savepoint: an error answered below must not leave half a batch logged
+            with request.env.cr.savepoint():
+                results = request.env['crm.lead.event']._ingest(
+                    events, source='api', create_leads=settings['api_create_leads'])
+        except UserError as error:
+            # the settings cannot be used (e.g. an invalid bot pattern): the integrator
+            # gets a JSON answer and retries later, once an administrator fixed them
+            _logger.warning('Event API: batch refused, the Lead Intelligence settings are not usable: %s', error)
+            return self._error(503, f'Events cannot be logged now, nothing was logged: {error} '
+                                    'Send the batch again later.')
         summary = {status: sum(1 for result in results if result['status'] == status)
                    for status in ('accepted', 'duplicate', 'rejected')}
         return request.make_json_response({'results': results, **summary})

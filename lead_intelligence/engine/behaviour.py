@@ -31,6 +31,7 @@ BOT_AGENT_PATTERN = (
 MAX_EXTERNAL_ID = 128
 MAX_URL = 2048
 MAX_USER_AGENT = 1024
+MAX_VALUE = 1_000_000  # seconds (11 days) or units: more is a sender's bug, and would overflow counters
 
 
 def bot_matcher(extra_patterns=""):
@@ -75,7 +76,10 @@ def parse_time(value):
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError as error:  # e.g. year 9999 at -12:00
+            raise ValueError("out of range") from error
     return parsed
 
 
@@ -111,6 +115,8 @@ def validate_event(item, rules):
     if not isinstance(external_id, str) or not external_id.strip():
         return None, "'external_id' is required: a string identifying the event at its source"
     external_id = external_id.strip()
+    if "\x00" in external_id:
+        return None, "'external_id' must not contain NUL characters"
     if len(external_id) > MAX_EXTERNAL_ID:
         return None, f"'external_id' is longer than {MAX_EXTERNAL_ID} characters"
     keys = [key for key in ("lead_id", "email", "lead_ref") if item.get(key) not in (None, "")]
@@ -122,6 +128,8 @@ def validate_event(item, rules):
         return None, "'lead_id' must be a positive integer"
     if key in ("email", "lead_ref") and not isinstance(target, str):
         return None, f"'{key}' must be a string"
+    if key in ("email", "lead_ref") and "\x00" in target:
+        return None, f"'{key}' must not contain NUL characters"
     if key == "email" and "@" not in target:
         return None, "'email' is not an email address"
     if key == "lead_ref" and len(target) > MAX_EXTERNAL_ID:
@@ -132,9 +140,11 @@ def validate_event(item, rules):
             return None, "'value' must be a number"
         if value < 0:
             return None, "'value' must not be negative"
+        if value > MAX_VALUE:
+            return None, f"'value' must be at most {MAX_VALUE}"
     url = item.get("url")
-    if url is not None and (not isinstance(url, str) or len(url) > MAX_URL):
-        return None, f"'url' must be a string of at most {MAX_URL} characters"
+    if url is not None and (not isinstance(url, str) or len(url) > MAX_URL or "\x00" in url):
+        return None, f"'url' must be a string of at most {MAX_URL} characters, without NUL characters"
     agent = item.get("user_agent")
     if agent is not None and (not isinstance(agent, str) or len(agent) > MAX_USER_AGENT):
         return None, f"'user_agent' must be a string of at most {MAX_USER_AGENT} characters"

@@ -417,10 +417,12 @@ class CrmLeadEvent(models.Model):
                                        to_timestamp(v.latest) AT TIME ZONE 'UTC')%(sets)s
                  FROM unnest(%(ids)s::int[], %(latest)s::float8[]%(arrays)s) AS v(id, latest%(aliases)s)
                 WHERE crm_lead.id = v.id""",
-            sets=SQL('').join(SQL(', %s = COALESCE(crm_lead.%s, 0) + v.%s', SQL.identifier(name),
-                                  SQL.identifier(name), SQL.identifier(name)) for name in names),
+            # clamped: a counter saturates rather than failing the whole chunk
+            sets=SQL('').join(SQL(', %s = LEAST(COALESCE(crm_lead.%s, 0)::bigint + v.%s, 2147483647)',
+                                  SQL.identifier(name), SQL.identifier(name), SQL.identifier(name))
+                              for name in names),
             ids=leads.tolist(), latest=latest.tolist(),
-            arrays=SQL('').join(SQL(', %s::int[]', columns[name]) for name in names),
+            arrays=SQL('').join(SQL(', %s::bigint[]', columns[name]) for name in names),
             aliases=SQL('').join(SQL(', %s', SQL.identifier(name)) for name in names),
         ))
         self.env['crm.lead'].invalidate_model(['last_engagement_date', *COUNTER_FIELDS])

@@ -6,4 +6,5 @@ from . import test_settings
 from . import test_multi_company
 from . import test_concurrency
 from . import test_ui
+from . import test_event_api
 from . import test_events

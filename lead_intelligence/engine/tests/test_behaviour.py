@@ -53,6 +53,11 @@ def test_email_is_normalised_and_integer_external_id_accepted():
     (event(value=float("nan")), "'value' must be a number"),
     (event(value=-1), "must not be negative"),
     (event(url=["x"]), "'url' must be a string"),
+    (event(url="https://x\x00y"), "without NUL"),
+    (event(external_id="a\x00b"), "must not contain NUL"),
+    (event(lead_id=None, lead_ref="R\x00"), "must not contain NUL"),
+    (event(value=3e9), "at most 1000000"),
+    (event(occurred_at="9999-12-31T23:59:59-12:00"), "ISO 8601"),
     (event(user_agent="x" * 2000), "'user_agent' must be a string"),
 ])
 def test_rejections_name_the_problem(item, message):
