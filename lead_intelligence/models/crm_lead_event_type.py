@@ -48,7 +48,7 @@ class CrmLeadEventType(models.Model):
         help="Engagement points per event, or per minute when the value is a duration; negative points "
              "(a bounce) lower the engagement.")
     points_per = fields.Selection(
-        [('event', 'Event'), ('minute', 'Minute (value in seconds)')], string='Points Per',
+        [('event', 'Event'), ('minute', 'Minute (value in seconds)')],
         default='event', required=True)
     half_life = fields.Float(
         'Half-Life (days)', default=30.0, required=True,
