@@ -385,8 +385,8 @@ class CrmLead(models.Model):
         default_tiers, company_tiers = self.env['crm.lead.tier'].sudo()._get_tier_sets()
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
         # sudo: as above; archived types keep their stored engagement but are worth no points
-        types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False).search(
-            [], order='id')  # pylint: disable=no-search-all
+        all_types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False)
+        types = all_types.search([], order='id')  # pylint: disable=no-search-all
         return ScoringConfig(
             rules=rules,
             points=np.array(rules.mapped('points'), dtype=np.float64),

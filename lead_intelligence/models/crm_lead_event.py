@@ -330,8 +330,8 @@ class CrmLeadEvent(models.Model):
         type_id = data[:, 2].astype(np.int64)
         ts, values = data[:, 3], data[:, 4]
         # sudo: counting runs over every event type, archived ones included
-        types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False).search(
-            [], order='id')  # pylint: disable=no-search-all
+        all_types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False)
+        types = all_types.search([], order='id')  # pylint: disable=no-search-all
         type_ids = np.array(types.ids, dtype=np.int64)
         type_index = np.searchsorted(type_ids, type_id)
         caps = np.array(types.mapped('daily_cap'), dtype=np.int64)
