@@ -199,13 +199,39 @@ class CrmLead(models.Model):
     def _message_post_after_hook(self, message, msg_vals):
         """An email from outside replying on the lead's thread is an email reply of the lead."""
         res = super()._message_post_after_hook(message, msg_vals)
-        if message.message_type == 'email' and message.parent_id and self.id \
-                and not message.author_id.user_ids.filtered(lambda user: not user.share):
+        if self.id and self._lead_intelligence_is_reply(message):
             # sudo: the mail gateway logs the lead's behaviour, whoever posts
             self.env['crm.lead.event'].sudo()._log_odoo_events([{
                 'lead_id': self.id, 'type': 'email_reply', 'occurred_at': message.date or fields.Datetime.now(),
                 'external_id': f'mail.message-{message.id}',
             }], 'mail')
+        return res
+
+    def _lead_intelligence_is_reply(self, message):
+        """Whether ``message``, just posted on the lead, is an email reply of the
+        lead: an email from outside answering a message of the thread. Bridges
+        that log the same reply from elsewhere (a mailing's trace) leave it out."""
+        self.ensure_one()
+        return message.message_type == 'email' and bool(message.parent_id) \
+            and not message.author_id.user_ids.filtered(lambda user: not user.share)
+
+    def _merge_dependences(self, opportunities):
+        """The behaviour of merged leads moves to the lead they are merged into.
+
+        Their events would otherwise be deleted with them. Counted events are
+        counted again on this lead (its caps and bursts apply), so that its
+        counters and engagement include them; the engagement rows of the merged
+        leads go with them.
+        """
+        res = super()._merge_dependences(opportunities)
+        self.env.flush_all()
+        moved = self.env.execute_query(SQL(
+            """UPDATE crm_lead_event
+                  SET lead_id = %s, state = CASE WHEN state = 'counted' THEN 'pending' ELSE state END
+                WHERE lead_id = ANY(%s) RETURNING state""", self.id, opportunities.ids))
+        if any(state == 'pending' for (state,) in moved):
+            self.env['crm.lead.event'].invalidate_model(['lead_id', 'state'])
+            self.env['crm.lead.event']._trigger_count_job()
         return res
 
     def web_save(self, vals, specification, next_id=None):

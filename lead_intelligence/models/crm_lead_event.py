@@ -236,6 +236,7 @@ class CrmLeadEvent(models.Model):
                              %(values)s::float8[], %(urls)s::varchar[], %(reasons)s::varchar[])
                       WITH ORDINALITY AS v(lead_id, code, occurred_at, external_id, value, url, reason, n)
                  JOIN crm_lead_event_type t ON t.code = v.code AND t.active
+                 JOIN crm_lead lead ON lead.id = v.lead_id  -- a lead deleted meanwhile: nothing to log
                 ORDER BY v.n
                ON CONFLICT (source, external_id) DO NOTHING
                RETURNING external_id""",
@@ -410,8 +411,11 @@ class CrmLeadEvent(models.Model):
                 added = np.nan_to_num(values[mask], nan=0.0) if mode == 'value' else np.ones(int(mask.sum()))
                 np.add.at(increments, lead_index[mask], added)
                 columns[counter] = np.rint(increments).astype(np.int64).tolist()
+        # engagement is what earns points: a bounce is counted, but is no engagement
+        engaging = np.array([event_type.points > 0 for event_type in types], dtype=bool)[type_index]
         latest = np.full(len(leads), -np.inf)
-        np.maximum.at(latest, lead_index, ts)
+        np.maximum.at(latest, lead_index[engaging], ts[engaging])
+        latest = [value if np.isfinite(value) else None for value in latest.tolist()]
         names = list(columns)
         self.env.execute_query(SQL(
             """UPDATE crm_lead SET last_engagement_date = GREATEST(crm_lead.last_engagement_date,
@@ -422,7 +426,7 @@ class CrmLeadEvent(models.Model):
             sets=SQL('').join(SQL(', %s = LEAST(COALESCE(crm_lead.%s, 0)::bigint + v.%s, 2147483647)',
                                   SQL.identifier(name), SQL.identifier(name), SQL.identifier(name))
                               for name in names),
-            ids=leads.tolist(), latest=latest.tolist(),
+            ids=leads.tolist(), latest=latest,
             arrays=SQL('').join(SQL(', %s::bigint[]', columns[name]) for name in names),
             aliases=SQL('').join(SQL(', %s', SQL.identifier(name)) for name in names),
         ))

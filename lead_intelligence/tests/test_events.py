@@ -201,6 +201,33 @@ class TestEventCounting(TestBehaviourCommon):
             self.env['crm.lead.event.type'].create({'name': 'Again', 'code': 'download'})
 
     @freeze_time(NOW)
+    def test_merged_leads_bring_their_behaviour(self):
+        kept = self._create_lead(expected_revenue=90000, partner_name='Big Co')
+        merged = self._create_lead()
+        self._send(kept, 'download', NOW - timedelta(hours=1), 'kept-1')
+        self._send(merged, 'download', NOW - timedelta(hours=2), 'merged-1')
+        self._send(merged, 'visit', NOW - timedelta(hours=3), 'merged-short', value=1)
+        self._count()
+        self.assertEqual((kept.download_count, merged.download_count), (1, 1))
+        result = (kept | merged)._merge_opportunity(max_length=None)
+        self.assertEqual(result, kept)
+        self._count()
+        self.assertEqual(self.Event.search([('external_id', 'like', 'merged-')]).lead_id, kept)
+        self.assertEqual((kept.download_count, kept.filtered_event_count), (2, 1))
+        self.assertEqual(kept.engagement_score, round(decayed(8, 1 / 24, 30) + decayed(8, 2 / 24, 30)))
+
+    def test_bounces_are_counted_but_are_no_engagement(self):
+        bounce = self.env['crm.lead.event.type'].create({
+            'name': 'Bounce', 'code': 'test_bounce', 'points': -5, 'half_life': 30})
+        with freeze_time(NOW):
+            lead = self._create_lead()
+            self._send(lead, 'download', NOW - timedelta(days=2), 'd1')
+            self._send(lead, bounce.code, NOW, 'b1')
+            self._count()
+            self.assertEqual(lead.last_engagement_date, NOW - timedelta(days=2))
+            self.assertEqual(lead.engagement_score, round(decayed(8, 2, 30) - 5))
+
+    @freeze_time(NOW)
     def test_the_log_is_append_only(self):
         lead = self._create_lead()
         self._send(lead, 'download', NOW, 'd1')
