@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -45,6 +46,12 @@ def bot_matcher(extra_patterns=""):
         return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.IGNORECASE)
     except re.error as error:
         raise ValueError(f"invalid bot user agent pattern: {error}") from error
+
+
+@lru_cache(maxsize=4096)
+def _is_bot(matcher, agent):
+    """Cached: a batch comes from a few user agents, and the pattern is long."""
+    return matcher.search(agent) is not None
 
 
 # ------------------------------------------------------------
@@ -149,7 +156,7 @@ def validate_event(item, rules):
     if agent is not None and (not isinstance(agent, str) or len(agent) > MAX_USER_AGENT):
         return None, f"'user_agent' must be a string of at most {MAX_USER_AGENT} characters"
     reason = OK
-    if agent and rules.bot is not None and rules.bot.search(agent):
+    if agent and rules.bot is not None and _is_bot(rules.bot, agent):
         reason = BOT
     elif code in rules.dwell_types and value is not None and value < rules.min_dwell:
         reason = DWELL

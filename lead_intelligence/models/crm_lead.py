@@ -514,16 +514,18 @@ class CrmLead(models.Model):
             config.mapping, config.points_low, config.points_high, config.weights, engagement)
         old = state[:, [1, 2, 3, 6]]
         new = np.column_stack([result.fit_score, result.score, result.tier_id, result.engagement_score])
-        # the history follows fit score, score and tier; engagement alone decays daily
         changed = scoring.changed_rows(old[:, :3], new[:, :3])
-        self._write_scores(ids, state, new, changed, cause)
+        # the history follows fit score, score and tier; at night, when decay moves many
+        # scores by a point or two, it records only what matters: tier moves and fit changes
+        logged = changed if cause != 'nightly' else (old[:, 0] != new[:, 0]) | (old[:, 2] != new[:, 2])
+        self._write_scores(ids, state, new, changed, cause, logged)
         self.env['crm.lead.score'].invalidate_model()
         self.invalidate_model(['score_line_id', 'fit_score', 'score', 'score_date', 'tier_id', 'score_dirty',
                                'engagement_score',
                                'score_explanation', 'score_history_ids'])
         return ids.tolist(), int(changed.sum())
 
-    def _write_scores(self, ids, state, new, changed, cause):
+    def _write_scores(self, ids, state, new, changed, cause, logged=None):
         """Write what changed: scores beside the lead, the tier and the dirty flag
         on it, the history of every change and the tier moves in the chatter.
 
@@ -532,7 +534,8 @@ class CrmLead(models.Model):
 
         :param ids: (n,) lead ids; ``state``: (n, 7) as read by ``_read_scoring_rows``;
             ``new``: (n, 4) fit score, score, tier (0 for none), engagement score;
-            ``changed``: (n,) bool, the fit score, score or tier changed
+            ``changed``: (n,) bool, the fit score, score or tier changed;
+            ``logged``: (n,) bool, the changes to record in the history (default: ``changed``)
         """
         now = self.env.cr.now()
         old = state[:, [1, 2, 3, 6]]
@@ -563,8 +566,9 @@ class CrmLead(models.Model):
                     WHERE crm_lead.id = v.id""",
                 ids=ids[on_lead].tolist(), tier=new[on_lead, 2].tolist(), line=line_ids[on_lead].tolist(),
             ))
-        if changed.any():
-            self._log_score_history(ids[changed], old[changed], new[changed], cause, now)
+        logged = changed if logged is None else logged
+        if logged.any():
+            self._log_score_history(ids[logged], old[logged], new[logged], cause, now)
         moved = old[:, 2] != new[:, 2]
         if moved.any():
             self._log_tier_moves(ids[moved], old[moved, 2], new[moved, 2], now)

@@ -1,6 +1,7 @@
 import logging
 
 import numpy as np
+import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -11,6 +12,7 @@ from .crm_lead_event_type import COUNTER_FIELDS
 
 _logger = logging.getLogger(__name__)
 
+EVENT_CHUNK_SIZE = 200000  # events counted together, at most (about 0.5 KB each in memory)
 FILTER_REASONS = {behaviour.BOT: 'bot', behaviour.DWELL: 'dwell', behaviour.BURST: 'burst', behaviour.CAP: 'cap'}
 
 
@@ -259,6 +261,11 @@ class CrmLeadEvent(models.Model):
         return self._insert_events(rows, source)
 
     @api.model
+    def _get_event_chunk_size(self):
+        return int(self.env['ir.config_parameter'].sudo().get_param(
+            'lead_intelligence.event_chunk_size', EVENT_CHUNK_SIZE)) or EVENT_CHUNK_SIZE
+
+    @api.model
     def _trigger_count_job(self):
         cron = self.env.ref('lead_intelligence.ir_cron_count_events', raise_if_not_found=False)
         if cron:
@@ -286,14 +293,21 @@ class CrmLeadEvent(models.Model):
         pending = self.env.execute_query(SQL("SELECT count(*) FROM crm_lead_event WHERE state = 'pending'"))[0][0]
         IrCron._commit_progress(remaining=pending)
         chunk = Lead._get_chunk_size()
+        max_events = self._get_event_chunk_size()
         after = 0
         config = None
         while True:
-            candidates = [row[0] for row in self.env.execute_query(SQL(
-                """SELECT DISTINCT lead_id FROM crm_lead_event
-                    WHERE state = 'pending' AND lead_id > %s ORDER BY lead_id LIMIT %s""", after, chunk))]
-            if not candidates:
+            # a chunk is at most ``chunk`` leads and about ``max_events`` events: memory stays
+            # bounded whatever a lead's backlog (one lead with more is a chunk of its own)
+            pending_by_lead = self.env.execute_query(SQL(
+                """SELECT lead_id, count(*) FROM crm_lead_event
+                    WHERE state = 'pending' AND lead_id > %s GROUP BY lead_id ORDER BY lead_id LIMIT %s""",
+                after, chunk))
+            if not pending_by_lead:
                 break
+            counts = np.cumsum([count for _lead_id, count in pending_by_lead])
+            keep = max(int(np.searchsorted(counts, max_events, side='right')), 1)
+            candidates = [lead_id for lead_id, _count in pending_by_lead[:keep]]
             after = candidates[-1]
             config = config or Lead._get_scoring_config()
             counted = Lead._retry_on_conflict(
@@ -306,10 +320,11 @@ class CrmLeadEvent(models.Model):
     def _count_chunk(self, candidate_lead_ids, config):
         """Count the pending events of the leads ``candidate_lead_ids`` this worker can lock.
 
-        Reads and writes are one statement each for the whole chunk: claim the
-        events, read the counted ones of the same days (caps and bursts), flag,
-        fold the counted ones into the decayed engagement, add them to the
-        counters (one UPDATE of each lead touched), then rescore those leads.
+        Reads and writes are one statement each for the whole chunk: read the
+        pending events and the counted ones of the same days (caps and bursts),
+        flag, switch them all to counted or filtered (the claim), fold the
+        counted ones into the decayed engagement, add them to the counters (one
+        UPDATE of each lead touched), then rescore those leads.
 
         :return: the number of events handled (counted or flagged)
         """
@@ -319,9 +334,8 @@ class CrmLeadEvent(models.Model):
         if not lead_ids:
             return 0
         rows = self.env.execute_query(SQL(
-            """UPDATE crm_lead_event SET state = 'counted'
-                WHERE lead_id = ANY(%s) AND state = 'pending'
-            RETURNING id, lead_id, type_id, extract(epoch FROM occurred_at)::float8, COALESCE(value, 'NaN')""",
+            """SELECT id, lead_id, type_id, extract(epoch FROM occurred_at)::float8, COALESCE(value, 'NaN')
+                 FROM crm_lead_event WHERE lead_id = ANY(%s) AND state = 'pending'""",
             lead_ids))
         if not rows:
             return 0
@@ -349,19 +363,24 @@ class CrmLeadEvent(models.Model):
                  JOIN crm_lead_event e ON e.lead_id = d.lead_id
                   AND e.occurred_at >= to_timestamp(d.day * 86400 - %(window)s) AT TIME ZONE 'UTC'
                   AND e.occurred_at < to_timestamp((d.day + 1) * 86400) AT TIME ZONE 'UTC'
-                WHERE e.state = 'counted' AND NOT e.id = ANY(%(new)s)""",
+                WHERE e.state = 'counted'""",
             leads=pairs[:, 0].tolist(), days=pairs[:, 1].astype(np.float64).tolist(),
-            window=settings['burst_seconds'], new=event_ids.tolist()))
+            window=settings['burst_seconds']))
         prior = np.array(prior, dtype=np.float64).reshape(len(prior), 3)
         reasons = behaviour.flag_events(
             lead, type_index, ts, caps, prior[:, 0], np.searchsorted(type_ids, prior[:, 1].astype(np.int64)),
             prior[:, 2], burst_count=settings['burst_count'], burst_seconds=settings['burst_seconds'])
         flagged = reasons != behaviour.OK
-        if flagged.any():
-            self.env.execute_query(SQL(
-                """UPDATE crm_lead_event SET state = 'filtered', filter_reason = v.reason
-                     FROM unnest(%s::int[], %s::varchar[]) AS v(id, reason) WHERE crm_lead_event.id = v.id""",
-                event_ids[flagged].tolist(), [FILTER_REASONS[reason] for reason in reasons[flagged].tolist()]))
+        # the claim: an event another transaction counted since this one's snapshot makes
+        # this UPDATE fail to serialize (REPEATABLE READ), so it can never be counted twice
+        self.env.cr.execute(SQL(
+            """UPDATE crm_lead_event
+                  SET state = CASE WHEN v.reason IS NULL THEN 'counted' ELSE 'filtered' END, filter_reason = v.reason
+                 FROM unnest(%s::int[], %s::varchar[]) AS v(id, reason)
+                WHERE crm_lead_event.id = v.id AND crm_lead_event.state = 'pending'""",
+            event_ids.tolist(), [FILTER_REASONS.get(reason) for reason in reasons.tolist()]))
+        if self.env.cr.rowcount != len(event_ids):
+            raise psycopg2.errors.SerializationFailure('events changed state since they were read')
         ok = ~flagged
         if ok.any():
             self._fold_counted(lead[ok], type_index[ok], ts[ok], values[ok], types, half_lives, per_minute)

@@ -94,6 +94,18 @@ class TestEventCounting(TestBehaviourCommon):
         self.assertEqual(self.Event.search_count([('lead_id', '=', lead.id)]), 3)
 
     @freeze_time(NOW)
+    def test_chunks_hold_a_bounded_number_of_events(self):
+        leads = self._create_lead() | self._create_lead() | self._create_lead()
+        for lead in leads:
+            for i in range(2):
+                self._send(lead, 'download', NOW - timedelta(minutes=i), f'chunk-{lead.id}-{i}')
+        self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.event_chunk_size', 5)
+        with self._mock_commit_progress() as commits:
+            self.Event._cron_count_events()
+        self.assertEqual(commits, [0, 4, 2, 0], 'two leads (4 events) fit in 5, the third waits for the next chunk')
+        self.assertEqual(leads.mapped('download_count'), [2, 2, 2])
+
+    @freeze_time(NOW)
     def test_daily_cap_counts_across_runs_and_resets_each_day(self):
         lead = self._create_lead()
         day = NOW.replace(hour=8)
@@ -148,6 +160,20 @@ class TestEventCounting(TestBehaviourCommon):
             self.assertEqual(lead.engagement_score, round(30 / 2 + 8 / 4))
             self.assertEqual(lead.score, int(0.5 * 30 + 0.5 * 17 + 0.5))
             self.assertEqual(lead.score_history_ids[0].cause, 'nightly')
+
+    def test_nightly_decay_records_tier_moves_only(self):
+        with freeze_time(NOW):
+            lead = self._create_lead()
+            self._send(lead, 'download', NOW, 'd1')
+            self._count()
+            self.assertEqual((lead.engagement_score, lead.score, lead.tier_id), (8, 4, self.tier_d))
+            history = lead.score_history_ids
+        self.env['crm.lead.score.run'].search([]).write({'state': 'done'})
+        with freeze_time(NOW + timedelta(days=10)), self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_all_leads()
+            self.env.invalidate_all()
+            self.assertEqual((lead.engagement_score, lead.score), (round(decayed(8, 10, 30)), 3))
+            self.assertEqual(lead.score_history_ids, history, 'a point of decay is no news')
 
     def test_late_events_fold_in_as_if_sent_in_order(self):
         with freeze_time(NOW):

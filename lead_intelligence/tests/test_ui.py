@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 from .common import TestLeadIntelligenceCommon
@@ -37,6 +40,13 @@ class TestUi(HttpCase):
         lead = self.env['crm.lead'].create({
             'name': 'Tour lead from Shenzhen', 'function': '总经理', 'expected_revenue': 80000, 'phone': '+86 755 0000',
             'type': 'opportunity', 'partner_name': 'Shenzhen Bright Electronics'})
+        yesterday = (fields.Datetime.now() - timedelta(days=1)).isoformat()
+        self.env['crm.lead.event']._ingest([
+            {'type': 'download', 'occurred_at': yesterday, 'lead_id': lead.id, 'external_id': 'tour-1'},
+            {'type': 'visit', 'occurred_at': yesterday, 'lead_id': lead.id, 'external_id': 'tour-2',
+             'value': 60, 'user_agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)'},
+        ])
+        self.env['crm.lead.event']._count_chunk(lead.ids, self.env['crm.lead']._get_scoring_config())
         self.env['crm.lead']._score_leads(lead.ids, 'manual')
         self.assertTrue(lead.tier_id)
         self.start_tour('/odoo/action-lead_intelligence.crm_lead_action_by_tier', 'lead_intelligence_tour',

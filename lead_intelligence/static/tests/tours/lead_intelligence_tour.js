@@ -46,5 +46,26 @@ registry.category("web_tour.tours").add("lead_intelligence_tour", {
             trigger: ".o_lead_score_explanation:contains('Decision maker'):contains('Fit points')",
             content: "The explanation lists the matched rules",
         },
+        {
+            trigger: ".o_lead_engagement_explanation:contains('Content download')",
+            content: "... and each event type's decayed points",
+        },
+        {
+            trigger: ".o_notebook_headers a[name='lead_intelligence_behaviour']",
+            content: "Open the Behaviour tab",
+            run: "click",
+        },
+        {
+            trigger: ".o_field_widget[name=download_count]:contains('1')",
+            content: "The download is counted",
+        },
+        {
+            trigger: ".o_field_widget[name=event_ids] .o_data_row:contains('Content download'):contains('Counted')",
+            content: "The timeline shows the counted download",
+        },
+        {
+            trigger: ".o_field_widget[name=event_ids] .o_data_row:contains('Website visit'):contains('Bot user agent')",
+            content: "... and the bot's visit, filtered, with the reason",
+        },
     ],
 });
