@@ -1,6 +1,9 @@
-"""Benchmarks of lead_intelligence against Odoo's own scoring and the floor PostgreSQL allows.
+"""Benchmarks of lead_intelligence against Odoo's own machinery and the floor PostgreSQL allows.
 
     python bench/run.py rescore --leads N [--db NAME] [--rules 30] [--keep]
+    python bench/run.py ingest --leads N [--batches 150] [--baseline-batches 20] [--clients 3] [--server-workers 2]
+    python bench/run.py events --leads N [--events 1000000] [--touched K] [--sample 2000]
+    python bench/run.py decay --leads N [--engaged 1.0]
 
 Creates (or reuses) a scratch database, prints one JSON line per measurement on
 stdout and logs on stderr. See bench/README.md for what each line means.
@@ -14,9 +17,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import rescore
+from bench import decay, events, ingest, rescore
 
-SCENARIOS = {"rescore": rescore.run}
+SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run}
 
 
 def parse_args(argv):
@@ -27,6 +30,20 @@ def parse_args(argv):
     parser.add_argument("--rules", type=int, default=30, help="number of fit rules (default: 30)")
     parser.add_argument("--keep", action="store_true",
                         help="keep a database this run created, so that the next run reuses it")
+    behaviour = parser.add_argument_group("events")
+    behaviour.add_argument("--events", type=int, help="pending events to count (default: 1,000,000)")
+    behaviour.add_argument("--touched", type=int, help="open leads the events go to (default: 60 %% of them)")
+    behaviour.add_argument("--sample", type=int, help="leads written through the ORM (default: 2,000)")
+    decaying = parser.add_argument_group("decay")
+    decaying.add_argument("--engaged", type=float, help="share of the open leads with engagement (default: 1.0)")
+    http = parser.add_argument_group("ingest")
+    http.add_argument("--batches", type=int, default=150, help="batches sent to our API (default: 150)")
+    http.add_argument("--baseline-batches", type=int, default=20,
+                      help="batches sent to Odoo's JSON-2 API (default: 20)")
+    http.add_argument("--batch-size", type=int, default=1000, help="events per request (default: 1,000)")
+    http.add_argument("--clients", type=int, default=3, help="client threads sending at once (default: 3)")
+    http.add_argument("--server-workers", type=int, default=2,
+                      help="odoo-bin --workers (default: 2; 0: threaded server)")
     return parser.parse_args(argv)
 
 

@@ -38,9 +38,11 @@ def cursor(db, autocommit=False):
         conn.close()  # uncommitted work is rolled back
 
 
-def run_worker(task, db, rules):
+def run_worker(task, db, rules, params=None):
     """Run ``bench.worker TASK`` in a fresh interpreter and return the JSON it prints."""
     command = [sys.executable, "-m", "bench.worker", task, "--db", db, "--rules", str(rules)]
+    if params:
+        command += ["--params", json.dumps(params)]
     done = subprocess.run(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -1,6 +1,6 @@
 """One step of a benchmark in a process of its own, so that its peak RSS is its own.
 
-    python -m bench.worker TASK --db NAME [--rules N]     (from the repository root)
+    python -m bench.worker TASK --db NAME [--rules N] [--params JSON]     (from the repository root)
 
 Prints one JSON object on stdout: ``seconds`` (the timed call only, not the
 start-up), ``peak_rss_mb`` (the process's peak resident memory, start-up
@@ -14,6 +14,7 @@ import re
 import time
 from pathlib import Path
 
+from bench import event_tasks
 from bench.fixtures import create_fixtures
 from bench.floor import run_floor
 from bench.odoo_env import environment
@@ -45,11 +46,25 @@ def in_odoo(db, call):
     return measure
 
 
+def in_odoo_measured(db, call):
+    """``call(env)`` measures itself (a dict with ``seconds``…); Odoo's start-up is not in it."""
+    with environment(db) as env:
+        return call(env)
+
+
+# task name -> function(db, rules, params) returning the JSON object to print
 TASKS = {
-    "fixtures": lambda db, rules: in_odoo(db, lambda env: create_fixtures(env, rules)),
-    "rescore_all": lambda db, _rules: in_odoo(db, lambda env: env["crm.lead"]._cron_rescore_all_leads()),
-    "odoo_pls": lambda db, _rules: in_odoo(db, lambda env: env["crm.lead"]._cron_update_automated_probabilities()),
-    "sql_floor": lambda db, rules: timed(lambda: run_floor(db, rules)),
+    "fixtures": lambda db, rules, _params: in_odoo(db, lambda env: create_fixtures(env, rules)),
+    "rescore_all": lambda db, _rules, _params: in_odoo(db, lambda env: env["crm.lead"]._cron_rescore_all_leads()),
+    "odoo_pls": lambda db, _rules, _params: in_odoo(
+        db, lambda env: env["crm.lead"]._cron_update_automated_probabilities()),
+    "sql_floor": lambda db, rules, _params: timed(lambda: run_floor(db, rules)),
+    "rescore_phases": lambda db, _rules, _params: in_odoo_measured(db, event_tasks.full_pass),
+    "count_events": lambda db, _rules, _params: in_odoo_measured(db, event_tasks.count_events),
+    "counter_floor": lambda db, _rules, _params: timed(lambda: event_tasks.counter_floor(db)),
+    "orm_counters": lambda db, _rules, params: in_odoo_measured(
+        db, lambda env: event_tasks.orm_counter_writes(env, params["sample"])),
+    "api_key": lambda db, _rules, _params: in_odoo_measured(db, event_tasks.create_api_key),
 }
 
 
@@ -58,8 +73,9 @@ def main():
     parser.add_argument("task", choices=sorted(TASKS))
     parser.add_argument("--db", required=True)
     parser.add_argument("--rules", type=int, default=30)
+    parser.add_argument("--params", type=json.loads, default={}, help="the task's parameters, a JSON object")
     args = parser.parse_args()
-    print(json.dumps(TASKS[args.task](args.db, args.rules)))
+    print(json.dumps(TASKS[args.task](args.db, args.rules, args.params)))
 
 
 if __name__ == "__main__":
