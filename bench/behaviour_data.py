@@ -87,7 +87,7 @@ def reset_behaviour(db):
     counters_set = " OR ".join(f"{column} IS NOT NULL" for column in ("last_engagement_date", *COUNTER_COLUMNS))
     clear = ", ".join(f"{column} = NULL" for column in ("last_engagement_date", *COUNTER_COLUMNS))
     with cursor(db) as cr:
-        cr.execute("TRUNCATE crm_lead_event, crm_lead_engagement")
+        cr.execute("TRUNCATE crm_lead_event, crm_lead_event_queue, crm_lead_engagement")
         cr.execute(f"UPDATE crm_lead SET {clear} WHERE {counters_set}")  # pylint: disable=sql-injection  # module constants only
         cleared = cr.rowcount
         # the count job is never run by a server of the bench: forget the triggers earlier runs left
@@ -136,10 +136,13 @@ def generate_events(db, count, touched, seed=7):
                 lead_ids.astype(str).tolist(), types.ids[type_index].astype(str).tolist(), occurred.tolist(),
                 ["api"] * n, [f"bench-{i}" for i in range(start, stop)],
                 text(event_values(rng, codes).tolist(), "{:.0f}"), text(event_urls(codes, lead_ids).tolist()),
-                ["pending"] * n, strict=True)
+                strict=True)
             copy_rows(cr, "crm_lead_event",
-                      ("lead_id", "type_id", "occurred_at", "source", "external_id", "value", "url", "state"), rows)
+                      ("lead_id", "type_id", "occurred_at", "source", "external_id", "value", "url"), rows)
             _logger.info("logged %d / %d pending events", stop, count)
+        # queued for counting, as the addon's API does in the same statement
+        cr.execute("INSERT INTO crm_lead_event_queue (event_id, lead_id, type_id, occurred_at, value) "
+                   "SELECT id, lead_id, type_id, occurred_at, value FROM crm_lead_event WHERE source = 'api'")
     return touched
 
 

@@ -26,9 +26,11 @@ API_LOGIN = "bench.events.api@example.com"
 
 # statements of the count job outside the rescore, by their first words
 STATEMENTS = [
-    ("candidates", re.compile(r"\s*SELECT DISTINCT lead_id FROM crm_lead_event")),
+    ("candidates", re.compile(r"\s*SELECT lead_id, count\(\*\) FROM crm_lead_event_queue")),
     ("claim", re.compile(r"\s*SELECT id FROM crm_lead WHERE id = ANY\(.*FOR NO KEY UPDATE", re.DOTALL)),
-    ("claim", re.compile(r"\s*UPDATE crm_lead_event SET state = 'counted'")),
+    ("claim", re.compile(r"\s*SELECT event_id, lead_id, type_id, extract\(epoch FROM occurred_at\)")),
+    ("claim", re.compile(r"\s*DELETE FROM crm_lead_event_queue")),
+    ("claim", re.compile(r"\s*UPDATE crm_lead_event SET filter_reason")),
     ("prior", re.compile(r"\s*SELECT e\.lead_id, e\.type_id, extract")),
     ("counters", re.compile(r"\s*UPDATE crm_lead SET last_engagement_date")),
 ]
@@ -38,7 +40,8 @@ class PhaseClock:
     """Where ``_cron_count_events`` spends its time, measured by wrapping its methods.
 
     * ``candidates``: the query picking the next chunk's leads among the pending events;
-    * ``claim``: locking the chunk's leads and switching their events to counted (RETURNING them);
+    * ``claim``: locking the chunk's leads, reading their queued events, taking them off the
+      queue and recording the reason of the flagged ones;
     * ``prior``: reading the counted events of the chunk's leads on the same days (caps, bursts);
     * ``flag``: the rest of ``_count_chunk`` outside the other phases: reading the event types
       and settings, the caps and bursts (numpy) and flagging the events over them;

@@ -136,8 +136,8 @@ def keep_increments(db):
         cr.execute(f"DROP TABLE IF EXISTS {INCREMENTS_TABLE}")  # pylint: disable=sql-injection  # module constants only
         cr.execute(f"CREATE UNLOGGED TABLE {INCREMENTS_TABLE} AS "  # pylint: disable=sql-injection  # module constants only
                    f"SELECT e.lead_id, {counters}, extract(epoch FROM max(e.occurred_at))::float8 AS latest "
-                   "FROM crm_lead_event e JOIN crm_lead_event_type t ON t.id = e.type_id "
-                   "WHERE e.state = 'pending' GROUP BY e.lead_id")
+                   "FROM crm_lead_event_queue e JOIN crm_lead_event_type t ON t.id = e.type_id "
+                   "GROUP BY e.lead_id")
         cr.execute(f"ALTER TABLE {INCREMENTS_TABLE} ADD PRIMARY KEY (lead_id)")  # pylint: disable=sql-injection  # module constants only
     _logger.info("events spread over the last %d days; increments per lead kept in %s", SPAN_DAYS, INCREMENTS_TABLE)
 
@@ -149,5 +149,7 @@ def drop_increments(db):
 
 def count_outcome(db):
     with scratchdb.cursor(db) as cr:
-        cr.execute("SELECT state, count(*) FROM crm_lead_event GROUP BY state")
+        cr.execute("SELECT CASE WHEN e.filter_reason IS NOT NULL THEN 'filtered' "
+                   "WHEN q.id IS NOT NULL THEN 'pending' ELSE 'counted' END, count(*) "
+                   "FROM crm_lead_event e LEFT JOIN crm_lead_event_queue q ON q.event_id = e.id GROUP BY 1")
         return dict(cr.fetchall())

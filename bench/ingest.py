@@ -234,7 +234,10 @@ def count_answer(answer):
 
 def count_logged(db):
     with scratchdb.cursor(db) as cr:
-        cr.execute("SELECT source, state, count(*) FROM crm_lead_event GROUP BY source, state ORDER BY 1, 2")
+        cr.execute("SELECT e.source, CASE WHEN e.filter_reason IS NOT NULL THEN 'filtered' "
+                   "WHEN q.id IS NOT NULL THEN 'pending' ELSE 'counted' END AS state, count(*) "
+                   "FROM crm_lead_event e LEFT JOIN crm_lead_event_queue q ON q.event_id = e.id "
+                   "GROUP BY 1, 2 ORDER BY 1, 2")
         return cr.fetchall()
 
 

@@ -6,6 +6,7 @@ from . import crm_lead_score_run
 from . import crm_lead_score
 from . import crm_lead_event_type
 from . import crm_lead_event
+from . import crm_lead_event_queue
 from . import crm_lead_engagement
 from . import crm_lead
 from . import res_config_settings

@@ -38,14 +38,13 @@ class CalendarEvent(models.Model):
                                        AND lead.active AND lead.won_status = 'pending'
                     WHERE ev.active AND ev.stop > %(since)s AND ev.stop <= %(now)s
                )
-               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, state)
+               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id)
                SELECT met.lead_id, t.id, met.stop, 'calendar',
-                      'calendar.event-' || met.event_id || '-lead-' || met.lead_id, 'pending'
+                      'calendar.event-' || met.event_id || '-lead-' || met.lead_id
                  FROM met JOIN crm_lead_event_type t ON t.code = 'meeting' AND t.active
                ON CONFLICT (source, external_id) DO NOTHING
                RETURNING id""",
             since=since - OVERLAP, now=now))
         params.set_param(WATERMARK_PARAM, fields.Datetime.to_string(now))
-        if rows:
-            self.env['crm.lead.event']._trigger_count_job()
+        self.env['crm.lead.event']._enqueue([row[0] for row in rows])
         return len(rows)

@@ -161,7 +161,7 @@ class CrmLead(models.Model):
     def _compute_filtered_events(self):
         reasons = dict(self.env['crm.lead.event']._fields['filter_reason']._description_selection(self.env))
         groups = self.env['crm.lead.event']._read_group(
-            [('lead_id', 'in', self.ids), ('state', '=', 'filtered')], ['lead_id', 'filter_reason'], ['__count'])
+            [('lead_id', 'in', self.ids), ('filter_reason', '!=', False)], ['lead_id', 'filter_reason'], ['__count'])
         by_lead = {}
         for lead, reason, count in groups:
             by_lead.setdefault(lead.id, []).append((reason, count))
@@ -225,13 +225,17 @@ class CrmLead(models.Model):
         """
         res = super()._merge_dependences(opportunities)
         self.env.flush_all()
-        moved = self.env.execute_query(SQL(
-            """UPDATE crm_lead_event
-                  SET lead_id = %s, state = CASE WHEN state = 'counted' THEN 'pending' ELSE state END
-                WHERE lead_id = ANY(%s) RETURNING state""", self.id, opportunities.ids))
-        if any(state == 'pending' for (state,) in moved):
-            self.env['crm.lead.event'].invalidate_model(['lead_id', 'state'])
-            self.env['crm.lead.event']._trigger_count_job()
+        moved = [row[0] for row in self.env.execute_query(SQL(
+            """UPDATE crm_lead_event SET lead_id = %s WHERE lead_id = ANY(%s) AND filter_reason IS NULL RETURNING id""",
+            self.id, opportunities.ids))]
+        self.env.execute_query(SQL(
+            'UPDATE crm_lead_event SET lead_id = %s WHERE lead_id = ANY(%s)', self.id, opportunities.ids))
+        self.env.execute_query(SQL(
+            'UPDATE crm_lead_event_queue SET lead_id = %s WHERE lead_id = ANY(%s)', self.id, opportunities.ids))
+        self.env['crm.lead.event'].invalidate_model(['lead_id'])
+        self.env['crm.lead.event.queue'].invalidate_model(['lead_id'])
+        # counted again here; the ones still queued stay queued
+        self.env['crm.lead.event']._enqueue(moved)
         return res
 
     def web_save(self, vals, specification, next_id=None):

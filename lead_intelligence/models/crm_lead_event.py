@@ -5,6 +5,7 @@ import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..engine import behaviour
@@ -21,9 +22,11 @@ class CrmLeadEvent(models.Model):
 
     Rows are small and written in bulk; ``(source, external_id)`` is unique, so
     an event sent twice, imported twice or seen by two workers is logged once.
-    New events are ``pending`` until the event job counts them: it adds them to
-    the lead's counters and decayed engagement, or flags them (bot, visit too
-    short, burst, daily cap), and rescores the leads concerned.
+    New events wait in ``crm.lead.event.queue`` until the event job counts them:
+    it adds them to the lead's counters and decayed engagement, or flags them
+    (bot, visit too short, burst, daily cap), and rescores the leads concerned.
+    A row of the log is written once (flagged ones get their reason), so the
+    log never pays for an update per event.
     """
 
     _name = 'crm.lead.event'
@@ -45,7 +48,8 @@ class CrmLeadEvent(models.Model):
     url = fields.Char('URL')
     state = fields.Selection(
         [('pending', 'To Count'), ('counted', 'Counted'), ('filtered', 'Filtered')],
-        default='pending', required=True, readonly=True)
+        compute='_compute_state', search='_search_state',
+        help="To count: waiting for the counting job. Filtered: kept but not counted (see the reason).")
     filter_reason = fields.Selection(
         [('bot', 'Bot user agent'), ('dwell', 'Visit too short'), ('burst', 'Burst of events'),
          ('cap', 'Daily cap reached')], readonly=True,
@@ -55,7 +59,28 @@ class CrmLeadEvent(models.Model):
     _source_external_id_uniq = models.UniqueIndex(
         '(source, external_id)', "This event is already in the log (same source and external ID).")
     _lead_date_idx = models.Index('(lead_id, occurred_at)')
-    _pending_idx = models.Index("(lead_id) WHERE state = 'pending'")
+
+    def _compute_state(self):
+        # sudo: whoever reads an event may know whether it is counted yet
+        queued = set(self.env['crm.lead.event.queue'].sudo().search_fetch(
+            [('event_id', 'in', self.ids)], ['event_id']).event_id.ids)
+        for event in self:
+            event.state = 'filtered' if event.filter_reason else 'pending' if event.id in queued else 'counted'
+
+    def _search_state(self, operator, value):
+        if operator in ('=', '!='):
+            operator, value = ('in' if operator == '=' else 'not in'), [value]
+        if operator not in ('in', 'not in'):
+            return NotImplemented
+        queued = SQL('(SELECT event_id FROM crm_lead_event_queue)')
+        kept = Domain('filter_reason', '=', False)
+        parts = {
+            'filtered': Domain('filter_reason', '!=', False),
+            'pending': kept & Domain('id', 'in', queued),
+            'counted': kept & Domain('id', 'not in', queued),
+        }
+        domain = Domain.OR(parts[state] for state in value if state in parts)
+        return domain if operator == 'in' else ~domain
 
     # ------------------------------------------------------------
     # ORM: imports
@@ -91,7 +116,6 @@ class CrmLeadEvent(models.Model):
             if reason:
                 raise ValidationError(self.env._('Event %(external_id)s is refused: %(reason)s',
                                                  external_id=vals['external_id'], reason=reason))
-            vals['state'] = 'filtered' if event['filter'] else 'pending'
             vals['filter_reason'] = FILTER_REASONS.get(event['filter'], False)
             keys.append((vals['source'], vals['external_id']))
         existing = self._find_logged(keys)
@@ -102,13 +126,12 @@ class CrmLeadEvent(models.Model):
                 new_vals.append(vals)
         created = super().create(new_vals)
         by_key = existing | {(event.source, event.external_id): event.id for event in created}
-        if created.filtered(lambda event: event.state == 'pending'):
-            self._trigger_count_job()
+        self._enqueue(created.filtered(lambda event: not event.filter_reason).ids)
         return self.browse([by_key[key] for key in keys])
 
     def write(self, vals):
         # the log is append-only: what was counted stays as it was counted
-        if set(vals) - {'url'}:
+        if set(vals) - {'url', 'state'}:
             raise UserError(self.env._('Logged events cannot be changed; log a new event instead.'))
         return super().write(vals)
 
@@ -230,18 +253,23 @@ class CrmLeadEvent(models.Model):
             return set()
         self.env.flush_all()
         inserted = {external_id for (external_id,) in self.env.execute_query(SQL(
-            """INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, value, url,
-                                           state, filter_reason)
-               SELECT v.lead_id, t.id, v.occurred_at, %(source)s, v.external_id, v.value, v.url,
-                      CASE WHEN v.reason IS NULL THEN 'pending' ELSE 'filtered' END, v.reason
-                 FROM unnest(%(leads)s::int[], %(codes)s::varchar[], %(dates)s::timestamp[], %(ids)s::varchar[],
-                             %(values)s::float8[], %(urls)s::varchar[], %(reasons)s::varchar[])
-                      WITH ORDINALITY AS v(lead_id, code, occurred_at, external_id, value, url, reason, n)
-                 JOIN crm_lead_event_type t ON t.code = v.code AND t.active
-                 JOIN crm_lead lead ON lead.id = v.lead_id  -- a lead deleted meanwhile: nothing to log
-                ORDER BY v.n
-               ON CONFLICT (source, external_id) DO NOTHING
-               RETURNING external_id""",
+            """WITH logged AS (
+                   INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, value, url,
+                                               filter_reason)
+                   SELECT v.lead_id, t.id, v.occurred_at, %(source)s, v.external_id, v.value, v.url, v.reason
+                     FROM unnest(%(leads)s::int[], %(codes)s::varchar[], %(dates)s::timestamp[],
+                                 %(ids)s::varchar[], %(values)s::float8[], %(urls)s::varchar[], %(reasons)s::varchar[])
+                          WITH ORDINALITY AS v(lead_id, code, occurred_at, external_id, value, url, reason, n)
+                     JOIN crm_lead_event_type t ON t.code = v.code AND t.active
+                     JOIN crm_lead lead ON lead.id = v.lead_id  -- a lead deleted meanwhile: nothing to log
+                    ORDER BY v.n
+                   ON CONFLICT (source, external_id) DO NOTHING
+                   RETURNING id, lead_id, type_id, occurred_at, value, filter_reason, external_id
+               ), queued AS (
+                   INSERT INTO crm_lead_event_queue (event_id, lead_id, type_id, occurred_at, value)
+                   SELECT id, lead_id, type_id, occurred_at, value FROM logged WHERE filter_reason IS NULL
+               )
+               SELECT external_id FROM logged""",
             source=source, leads=[row['lead_id'] for row in rows], codes=[row['type'] for row in rows],
             dates=[row['occurred_at'] for row in rows], ids=[row['external_id'] for row in rows],
             values=[row.get('value') for row in rows], urls=[row.get('url') for row in rows],
@@ -250,6 +278,22 @@ class CrmLeadEvent(models.Model):
         if inserted:
             self._trigger_count_job()
         return inserted
+
+    @api.model
+    def _enqueue(self, event_ids):
+        """Queue the logged events ``event_ids`` for counting (the flagged ones excepted)
+        and wake the counting job; for the paths that log events by other means."""
+        if not event_ids:
+            return
+        self.env.flush_all()
+        self.env.execute_query(SQL(
+            """INSERT INTO crm_lead_event_queue (event_id, lead_id, type_id, occurred_at, value)
+               SELECT id, lead_id, type_id, occurred_at, value FROM crm_lead_event
+                WHERE id = ANY(%s) AND filter_reason IS NULL
+               ON CONFLICT (event_id) DO NOTHING""", list(event_ids)))
+        self.env['crm.lead.event.queue'].invalidate_model()
+        self.invalidate_model(['state'])
+        self._trigger_count_job()
 
     @api.model
     def _log_odoo_events(self, rows, source):
@@ -281,16 +325,16 @@ class CrmLeadEvent(models.Model):
         """Count the pending events, one claimed chunk of leads per transaction.
 
         Leads are claimed with ``FOR NO KEY UPDATE SKIP LOCKED`` so that several
-        workers split the work; their pending events are then switched to
-        counted by an UPDATE whose rows no concurrent transaction may have
-        changed since this one's snapshot (REPEATABLE READ), so an event is
-        never counted twice: the later worker's chunk fails to serialize and is
-        redone on a fresh snapshot, where the events are no longer pending.
+        workers split the work; their queued events are then taken off the
+        queue by a DELETE whose rows no concurrent transaction may have deleted
+        since this one's snapshot (REPEATABLE READ), so an event is never
+        counted twice: the later worker's chunk fails to serialize and is
+        redone on a fresh snapshot, where the events are no longer queued.
         """
         self.env.flush_all()
         IrCron = self.env['ir.cron']
         Lead = self.env['crm.lead']
-        pending = self.env.execute_query(SQL("SELECT count(*) FROM crm_lead_event WHERE state = 'pending'"))[0][0]
+        pending = self.env.execute_query(SQL('SELECT count(*) FROM crm_lead_event_queue'))[0][0]
         IrCron._commit_progress(remaining=pending)
         chunk = Lead._get_chunk_size()
         max_events = self._get_event_chunk_size()
@@ -300,8 +344,8 @@ class CrmLeadEvent(models.Model):
             # a chunk is at most ``chunk`` leads and about ``max_events`` events: memory stays
             # bounded whatever a lead's backlog (one lead with more is a chunk of its own)
             pending_by_lead = self.env.execute_query(SQL(
-                """SELECT lead_id, count(*) FROM crm_lead_event
-                    WHERE state = 'pending' AND lead_id > %s GROUP BY lead_id ORDER BY lead_id LIMIT %s""",
+                """SELECT lead_id, count(*) FROM crm_lead_event_queue
+                    WHERE lead_id > %s GROUP BY lead_id ORDER BY lead_id LIMIT %s""",
                 after, chunk))
             if not pending_by_lead:
                 break
@@ -321,10 +365,11 @@ class CrmLeadEvent(models.Model):
         """Count the pending events of the leads ``candidate_lead_ids`` this worker can lock.
 
         Reads and writes are one statement each for the whole chunk: read the
-        pending events and the counted ones of the same days (caps and bursts),
-        flag, switch them all to counted or filtered (the claim), fold the
-        counted ones into the decayed engagement, add them to the counters (one
-        UPDATE of each lead touched), then rescore those leads.
+        queued events and the counted ones of the same days (caps and bursts),
+        flag, take them off the queue (the claim), record the reason of the
+        flagged ones, fold the counted ones into the decayed engagement, add
+        them to the counters (one UPDATE of each lead touched), then rescore
+        those leads.
 
         :return: the number of events handled (counted or flagged)
         """
@@ -334,8 +379,8 @@ class CrmLeadEvent(models.Model):
         if not lead_ids:
             return 0
         rows = self.env.execute_query(SQL(
-            """SELECT id, lead_id, type_id, extract(epoch FROM occurred_at)::float8, COALESCE(value, 'NaN')
-                 FROM crm_lead_event WHERE lead_id = ANY(%s) AND state = 'pending'""",
+            """SELECT event_id, lead_id, type_id, extract(epoch FROM occurred_at)::float8, COALESCE(value, 'NaN')
+                 FROM crm_lead_event_queue WHERE lead_id = ANY(%s)""",
             lead_ids))
         if not rows:
             return 0
@@ -363,7 +408,8 @@ class CrmLeadEvent(models.Model):
                  JOIN crm_lead_event e ON e.lead_id = d.lead_id
                   AND e.occurred_at >= to_timestamp(d.day * 86400 - %(window)s) AT TIME ZONE 'UTC'
                   AND e.occurred_at < to_timestamp((d.day + 1) * 86400) AT TIME ZONE 'UTC'
-                WHERE e.state = 'counted'""",
+                WHERE e.filter_reason IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)""",
             leads=pairs[:, 0].tolist(), days=pairs[:, 1].astype(np.float64).tolist(),
             window=settings['burst_seconds']))
         prior = np.array(prior, dtype=np.float64).reshape(len(prior), 3)
@@ -372,21 +418,22 @@ class CrmLeadEvent(models.Model):
             prior[:, 2], burst_count=settings['burst_count'], burst_seconds=settings['burst_seconds'])
         flagged = reasons != behaviour.OK
         # the claim: an event another transaction counted since this one's snapshot makes
-        # this UPDATE fail to serialize (REPEATABLE READ), so it can never be counted twice
-        self.env.cr.execute(SQL(
-            """UPDATE crm_lead_event
-                  SET state = CASE WHEN v.reason IS NULL THEN 'counted' ELSE 'filtered' END, filter_reason = v.reason
-                 FROM unnest(%s::int[], %s::varchar[]) AS v(id, reason)
-                WHERE crm_lead_event.id = v.id AND crm_lead_event.state = 'pending'""",
-            event_ids.tolist(), [FILTER_REASONS.get(reason) for reason in reasons.tolist()]))
+        # this DELETE fail to serialize (REPEATABLE READ), so it can never be counted twice
+        self.env.cr.execute(SQL('DELETE FROM crm_lead_event_queue WHERE event_id = ANY(%s)', event_ids.tolist()))
         if self.env.cr.rowcount != len(event_ids):
-            raise psycopg2.errors.SerializationFailure('events changed state since they were read')
+            raise psycopg2.errors.SerializationFailure('events were counted since they were read')
+        if flagged.any():
+            self.env.execute_query(SQL(
+                """UPDATE crm_lead_event SET filter_reason = v.reason
+                     FROM unnest(%s::int[], %s::varchar[]) AS v(id, reason) WHERE crm_lead_event.id = v.id""",
+                event_ids[flagged].tolist(), [FILTER_REASONS[reason] for reason in reasons[flagged].tolist()]))
         ok = ~flagged
         if ok.any():
             self._fold_counted(lead[ok], type_index[ok], ts[ok], values[ok], types, half_lives, per_minute)
         touched = np.unique(lead[ok]).tolist()
         if touched:
             self.env['crm.lead']._score_leads(touched, 'event', config)
+        self.env['crm.lead.event.queue'].invalidate_model()
         self.invalidate_model(['state', 'filter_reason'])
         return len(rows)
 

@@ -123,10 +123,13 @@ class CrmLeadEventType(models.Model):
                       m.ref
                  FROM crm_lead_event e
                  JOIN crm_lead_event_type t ON t.id = e.type_id
-                 JOIN (SELECT lead_id, type_id, max(occurred_at) AS ref FROM crm_lead_event
-                        WHERE type_id = ANY(%(types)s) AND state = 'counted' GROUP BY lead_id, type_id) m
+                 JOIN (SELECT lead_id, type_id, max(occurred_at) AS ref FROM crm_lead_event c
+                        WHERE type_id = ANY(%(types)s) AND filter_reason IS NULL
+                          AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = c.id)
+                        GROUP BY lead_id, type_id) m
                    ON m.lead_id = e.lead_id AND m.type_id = e.type_id
-                WHERE e.type_id = ANY(%(types)s) AND e.state = 'counted'
+                WHERE e.type_id = ANY(%(types)s) AND e.filter_reason IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)
                 GROUP BY e.lead_id, e.type_id, m.ref""",
             types=self.ids))
         self.env['crm.lead.engagement'].invalidate_model()

@@ -159,7 +159,8 @@ class TestConcurrentWorkers(TransactionCase):
         with self._worker() as env:
             rows = env.execute_query(SQL(
                 """SELECT l.id, l.download_count,
-                          (SELECT count(*) FROM crm_lead_event e WHERE e.lead_id = l.id AND e.state = 'counted'),
+                          (SELECT count(*) FROM crm_lead_event e WHERE e.lead_id = l.id AND e.filter_reason IS NULL
+                             AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)),
                           (SELECT round(units) FROM crm_lead_engagement g WHERE g.lead_id = l.id)
                      FROM crm_lead l WHERE l.id = ANY(%s) ORDER BY l.id""", lead_ids))
         self.assertEqual(rows, [(lead_id, 2, 2, 2) for lead_id in lead_ids], 'each event counted exactly once')

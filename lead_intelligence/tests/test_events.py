@@ -88,7 +88,11 @@ class TestEventCounting(TestBehaviourCommon):
                   'external_id': f'dl-{i}'} for i in range(3)]
         self.assertEqual([r['status'] for r in self.Event._ingest(batch)], ['accepted'] * 3)
         self.assertEqual([r['status'] for r in self.Event._ingest(batch)], ['duplicate'] * 3)
+        logged = self.Event.search([('lead_id', '=', lead.id)])
+        self.assertEqual(self.Event.search([('lead_id', '=', lead.id), ('state', '=', 'pending')]), logged)
         self._count()
+        self.assertEqual(self.Event.search([('lead_id', '=', lead.id), ('state', 'in', ['counted'])]), logged)
+        self.assertFalse(self.Event.search([('lead_id', '=', lead.id), ('state', '!=', 'counted')]))
         self._count()
         self.assertEqual(lead.download_count, 3)
         self.assertEqual(self.Event.search_count([('lead_id', '=', lead.id)]), 3)

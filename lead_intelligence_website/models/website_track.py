@@ -68,16 +68,15 @@ class WebsiteTrack(models.Model):
                      JOIN website_track track ON track.id = viewed.track_id
                      LEFT JOIN website_page page ON page.id = track.page_id
                )
-               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, url, state)
+               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, url)
                SELECT classified.lead_id, t.id, classified.visit_datetime, 'website',
                       'website.track-' || classified.track_id || '-lead-' || classified.lead_id,
-                      left(classified.url, 2048), 'pending'
+                      left(classified.url, 2048)
                  FROM classified JOIN crm_lead_event_type t ON t.code = classified.code AND t.active
                ON CONFLICT (source, external_id) DO NOTHING
                RETURNING id""",
             backfill=now - BACKFILL, since=since - OVERLAP, pricing=PRICING_PATH))
         params.set_param(WATERMARK_PARAM, fields.Datetime.to_string(now))
         self.env['crm.lead.visitor.link'].invalidate_model()
-        if rows:
-            self.env['crm.lead.event']._trigger_count_job()
+        self.env['crm.lead.event']._enqueue([row[0] for row in rows])
         return len(rows)
