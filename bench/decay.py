@@ -18,13 +18,12 @@ after day without any event. On the scratch database, with an empty event log:
 its time (``ratio`` = fit-only seconds ÷ with-decay seconds ≥ 0.5).
 """
 
-import json
 import logging
 
 from bench import scratchdb
 from bench.behaviour_data import fill_engagement, reset_behaviour
-from bench.rescore import count_changed, snapshot
-from bench.scratchdb import OPEN_LEADS
+from bench.rescore import count_changed, count_open, snapshot
+from bench.scratchdb import emit
 
 _logger = logging.getLogger(__name__)
 
@@ -33,18 +32,7 @@ RSS_TARGET_MB = 500
 
 
 def run(args):
-    db = args.db or f"li_bench_{args.leads}"
-    created = scratchdb.ensure_database(db, args.leads, args.rules)
-    try:
-        Measurements(db, args).run()
-    finally:
-        if created and not args.keep:
-            scratchdb.drop_database(db)
-
-
-def emit(line):
-    print(json.dumps(line, ensure_ascii=False), flush=True)
-    return line
+    scratchdb.run_scenario(args, lambda db: Measurements(db, args))
 
 
 class Measurements:
@@ -52,9 +40,7 @@ class Measurements:
         self.db = db
         self.rules = args.rules
         self.share = args.engaged if args.engaged is not None else 1.0
-        with scratchdb.cursor(db) as cr:
-            cr.execute(f"SELECT count(*) FROM crm_lead WHERE {OPEN_LEADS.string}")  # pylint: disable=sql-injection  # module constants only
-            self.open = cr.fetchone()[0]
+        self.open = count_open(db)
         self.common = {"scenario": "decay", "leads": args.leads, "open": self.open, "rules": args.rules}
 
     def run(self):
@@ -102,13 +88,9 @@ def age_engagement(db, days):
 
 
 def database_now(db):
-    with scratchdb.cursor(db) as cr:
-        cr.execute("SELECT now() AT TIME ZONE 'UTC'")
-        return cr.fetchone()[0]
+    return scratchdb.scalar(db, "SELECT now() AT TIME ZONE 'UTC'")
 
 
 def count_scores_written(db, since):
     """Score rows the pass rewrote (any of fit, engagement, score changed): stamped after ``since``."""
-    with scratchdb.cursor(db) as cr:
-        cr.execute("SELECT count(*) FROM crm_lead_score WHERE score_date >= %s", [since])
-        return cr.fetchone()[0]
+    return scratchdb.scalar(db, "SELECT count(*) FROM crm_lead_score WHERE score_date >= %s", [since])

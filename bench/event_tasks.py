@@ -116,14 +116,20 @@ class PhaseClock:
 
 def count_events(env):
     """Time the count job on every pending event; return the measure with its phases."""
+    clock = PhaseClock(env)
+    measure = timed_with_clock(env, clock, lambda: env["crm.lead.event"]._cron_count_events())
+    measure["chunks"] = clock.chunks
+    return measure
+
+
+def timed_with_clock(env, clock, call):
+    """Time ``call`` with ``clock`` installed, commit, add the clock's phases to the measure."""
     from bench.worker import timed  # here: the worker imports this module
 
-    clock = PhaseClock(env)
     clock.install()
-    measure = timed(lambda: env["crm.lead.event"]._cron_count_events())
+    measure = timed(call)
     env.cr.commit()
     measure["phases"] = clock.report(measure["seconds"])
-    measure["chunks"] = clock.chunks
     return measure
 
 
@@ -164,14 +170,7 @@ class PassClock:
 
 def full_pass(env):
     """Time the nightly full pass; return the measure with its phases."""
-    from bench.worker import timed  # here: the worker imports this module
-
-    clock = PassClock(env)
-    clock.install()
-    measure = timed(lambda: env["crm.lead"]._cron_rescore_all_leads())
-    env.cr.commit()
-    measure["phases"] = clock.report(measure["seconds"])
-    return measure
+    return timed_with_clock(env, PassClock(env), lambda: env["crm.lead"]._cron_rescore_all_leads())
 
 
 def read_increments(cr, after=0, limit=None, sample_every=1):

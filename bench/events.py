@@ -18,13 +18,13 @@ scored (an untimed full pass):
 The baselines run after ours, on rows ours just rewrote (``VACUUM`` between).
 """
 
-import json
 import logging
 
 from bench import scratchdb
 from bench.behaviour_data import COUNTER_COLUMNS, SPAN_DAYS, generate_events, reset_behaviour
 from bench.event_tasks import INCREMENTS_TABLE
-from bench.scratchdb import OPEN_LEADS
+from bench.rescore import count_open
+from bench.scratchdb import emit
 
 _logger = logging.getLogger(__name__)
 
@@ -36,13 +36,7 @@ RSS_TARGET_MB = 500
 
 
 def run(args):
-    db = args.db or f"li_bench_{args.leads}"
-    created = scratchdb.ensure_database(db, args.leads, args.rules)
-    try:
-        Measurements(db, args).run()
-    finally:
-        if created and not args.keep:
-            scratchdb.drop_database(db)
+    scratchdb.run_scenario(args, lambda db: Measurements(db, args))
 
 
 def prepare(db, rules):
@@ -53,15 +47,6 @@ def prepare(db, rules):
     _logger.info("untimed full pass so that every open lead holds its score: %.1f s", first["seconds"])
 
 
-def emit(line):
-    print(json.dumps(line, ensure_ascii=False), flush=True)
-    return line
-
-
-def count_open(db):
-    with scratchdb.cursor(db) as cr:
-        cr.execute(f"SELECT count(*) FROM crm_lead WHERE {OPEN_LEADS.string}")  # pylint: disable=sql-injection  # module constants only
-        return cr.fetchone()[0]
 
 
 class Measurements:

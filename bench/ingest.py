@@ -39,6 +39,7 @@ import requests
 from bench import scratchdb
 from bench.behaviour_data import event_urls, event_values, load_event_types, open_lead_ids, reset_behaviour
 from bench.odoo_env import odoo_bin_command
+from bench.scratchdb import emit
 
 _logger = logging.getLogger(__name__)
 
@@ -58,18 +59,7 @@ STARTUP_TIMEOUT = 120
 
 
 def run(args):
-    db = args.db or f"li_bench_{args.leads}"
-    created = scratchdb.ensure_database(db, args.leads, args.rules)
-    try:
-        Measurements(db, args).run()
-    finally:
-        if created and not args.keep:
-            scratchdb.drop_database(db)
-
-
-def emit(line):
-    print(json.dumps(line, ensure_ascii=False), flush=True)
-    return line
+    scratchdb.run_scenario(args, lambda db: Measurements(db, args))
 
 
 class Measurements:

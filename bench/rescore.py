@@ -126,15 +126,11 @@ def compare(ours, baseline):
 
 
 def count_open(db):
-    with scratchdb.cursor(db) as cr:
-        cr.execute(COUNT_OPEN)
-        return cr.fetchone()[0]
+    return scratchdb.scalar(db, COUNT_OPEN)
 
 
 def count_indexes(db):
-    with scratchdb.cursor(db) as cr:
-        cr.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'crm_lead'")
-        return cr.fetchone()[0]
+    return scratchdb.scalar(db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'crm_lead'")
 
 
 def set_base_points(db, points):

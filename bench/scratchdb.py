@@ -121,3 +121,28 @@ def build_database(db, leads, rules, marker):
     set_marker(db, marker)
     _logger.info("database %s ready: install %.0f s, %d leads generated in %.0f s, crm_lead has %d indexes",
                  db, installed - started, leads, time.monotonic() - installed, index_count)
+
+
+def scalar(db, query, params=None):
+    """The single value ``query`` returns."""
+    with cursor(db) as cr:
+        cr.execute(query, params)
+        return cr.fetchone()[0]
+
+
+def emit(line):
+    """Print a measurement as one JSON line; return it."""
+    print(json.dumps(line, ensure_ascii=False), flush=True)
+    return line
+
+
+def run_scenario(args, measurements):
+    """Run ``measurements(db).run()`` on the scratch database of ``args``, created if needed
+    and dropped after unless ``--keep``."""
+    db = args.db or f"li_bench_{args.leads}"
+    created = ensure_database(db, args.leads, args.rules)
+    try:
+        measurements(db).run()
+    finally:
+        if created and not args.keep:
+            drop_database(db)
