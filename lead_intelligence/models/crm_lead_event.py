@@ -445,18 +445,16 @@ class CrmLeadEvent(models.Model):
         group = group.reshape(-1)
         pair_type_ids = np.array(types.ids, dtype=np.int64)[pairs[:, 1]]
         stored = self.env.execute_query(SQL(
-            """SELECT s.lead_id, s.type_id, s.units, extract(epoch FROM s.ref_date)::float8
-                 FROM unnest(%s::int[], %s::int[]) AS p(lead_id, type_id)
+            """SELECT p.n - 1, s.units, extract(epoch FROM s.ref_date)::float8
+                 FROM unnest(%s::int[], %s::int[]) WITH ORDINALITY AS p(lead_id, type_id, n)
                  JOIN crm_lead_engagement s ON s.lead_id = p.lead_id AND s.type_id = p.type_id""",
             pairs[:, 0].tolist(), pair_type_ids.tolist()))
         old_units = np.zeros(len(pairs))
         old_ref = np.zeros(len(pairs))
         if stored:
-            position = {(row[0], row[1]): index for index, row in enumerate(zip(
-                pairs[:, 0].tolist(), pair_type_ids.tolist(), strict=True))}
-            for lead_id, type_id, units, ref in stored:
-                old_units[position[lead_id, type_id]] = units
-                old_ref[position[lead_id, type_id]] = ref
+            stored = np.array(stored, dtype=np.float64)
+            position = stored[:, 0].astype(np.int64)
+            old_units[position], old_ref[position] = stored[:, 1], stored[:, 2]
         units = np.where(per_minute[type_index], np.nan_to_num(values, nan=0.0) / 60.0, 1.0)
         new_units, new_ref = behaviour.accumulate(group, units, ts, half_lives[pairs[:, 1]], old_units, old_ref)
         self.env.execute_query(SQL(
