@@ -139,23 +139,14 @@ class CrmLead(models.Model):
 
     def _read_engagement_contributions(self, ids, config):
         """Decayed points of each event type for the leads ``ids``, now: {lead id: [(type, points)]}."""
-        rows = self.env.execute_query(SQL(
-            """SELECT lead_id, type_id, units, extract(epoch FROM ref_date)::float8
-                 FROM crm_lead_engagement WHERE lead_id = ANY(%s) ORDER BY lead_id, type_id""", ids.tolist()))
-        if not rows:
-            return {}
-        data = np.array(rows, dtype=np.float64)
-        type_index = np.searchsorted(config.type_ids, data[:, 1].astype(np.int64))
-        now = fields.Datetime.now().replace(tzinfo=UTC).timestamp()
-        points = behaviour.decayed_points(data[:, 2] * config.type_points[type_index], data[:, 3],
-                                          config.type_half_lives[type_index], now)
+        lead_index, type_index, points, refs, half_lives = self._read_engagement_rows(ids, config)
+        decayed = behaviour.decayed_points(points, refs, half_lives, self._engagement_now())
         # sudo: the explanation names the types, whoever reads it
         types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False).browse(
             config.type_ids.tolist())
         result = {}
-        for (lead_id, _type_id, _units, _ref), index, value in zip(rows, type_index.tolist(), points.tolist(),
-                                                                   strict=True):
-            result.setdefault(lead_id, []).append((types[index], value))
+        for lead, type_, value in zip(ids[lead_index].tolist(), type_index.tolist(), decayed.tolist(), strict=True):
+            result.setdefault(lead, []).append((types[type_], value))
         return result
 
     def _compute_filtered_events(self):
@@ -456,25 +447,34 @@ class CrmLead(models.Model):
         matches = scoring.unpack_matches(data[:, len(STATE_COLUMNS):], len(config.rules))
         return data[:, 0], data[:, 1:len(STATE_COLUMNS)], matches
 
-    def _read_engagement(self, ids, config, now=None):
-        """0-100 engagement of the leads ``ids`` at ``now``, from their stored decayed sums.
+    def _read_engagement_rows(self, ids, config):
+        """The stored engagement of the leads ``ids`` (sorted), one row per lead and event type.
 
-        :return: float array aligned with ``ids``
+        :return: (lead index into ``ids`` (m,), type index into ``config.type_ids`` (m,),
+            points at the reference date (m,), reference dates (m,), half-lives (m,)), by lead then type
         """
         rows = self.env.execute_query(SQL(
             """SELECT lead_id, type_id, units, extract(epoch FROM ref_date)::float8
-                 FROM crm_lead_engagement WHERE lead_id = ANY(%s)""", ids.tolist()))
-        if not rows:
-            return np.zeros(len(ids))
-        data = np.array(rows, dtype=np.float64)
+                 FROM crm_lead_engagement WHERE lead_id = ANY(%s) ORDER BY lead_id, type_id""", ids.tolist()))
+        data = np.array(rows, dtype=np.float64).reshape(len(rows), 4)
         lead_index = np.searchsorted(ids, data[:, 0].astype(np.int64))
         type_index = np.searchsorted(config.type_ids, data[:, 1].astype(np.int64))
-        # the Python clock, naive UTC as Odoo keeps it
-        now = (now or fields.Datetime.now()).replace(tzinfo=UTC).timestamp()
-        points = behaviour.engagement_points(
-            lead_index, data[:, 2] * config.type_points[type_index], data[:, 3],
-            config.type_half_lives[type_index], now, len(ids))
-        return behaviour.engagement_score(points, config.engagement_high)
+        return (lead_index, type_index, data[:, 2] * config.type_points[type_index], data[:, 3],
+                config.type_half_lives[type_index])
+
+    @staticmethod
+    def _engagement_now():
+        """Now in POSIX seconds, from the Python clock (naive UTC, as Odoo keeps it)."""
+        return fields.Datetime.now().replace(tzinfo=UTC).timestamp()
+
+    def _read_engagement(self, ids, config):
+        """0-100 engagement of the leads ``ids`` now, from their stored decayed sums.
+
+        :return: float array aligned with ``ids``
+        """
+        lead_index, _types, points, refs, half_lives = self._read_engagement_rows(ids, config)
+        totals = behaviour.engagement_points(lead_index, points, refs, half_lives, self._engagement_now(), len(ids))
+        return behaviour.engagement_score(totals, config.engagement_high)
 
     @api.model
     def _query_leads(self, lead_ids):
