@@ -467,9 +467,13 @@ class CrmLeadEvent(models.Model):
         leads, lead_index = np.unique(lead, return_inverse=True)
         lead_index = lead_index.reshape(-1)
         counter_of_type = [event_type.counter_field or '' for event_type in types]
+        # a buying signal counts as one whatever its own counter
+        signal = np.array(types.mapped('is_buying_signal'), dtype=bool)[type_index]
         columns = {}
         for counter, mode in COUNTER_FIELDS.items():
             mask = np.array([field == counter for field in counter_of_type], dtype=bool)[type_index]
+            if counter == 'buying_signal_count':
+                mask |= signal
             if mask.any():
                 increments = np.zeros(len(leads))
                 added = np.nan_to_num(values[mask], nan=0.0) if mode == 'value' else np.ones(int(mask.sum()))

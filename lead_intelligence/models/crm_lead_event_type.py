@@ -58,7 +58,9 @@ class CrmLeadEventType(models.Model):
         help="Events of this type counted per lead and day at most; the ones beyond are kept but not "
              "counted. 0: no cap.")
     is_buying_signal = fields.Boolean(
-        'Buying Signal', help="Quote, demo or pricing requests: a strong sign of intent to buy.")
+        'Buying Signal',
+        help="Quote, demo or pricing requests: a strong sign of intent to buy. Each event also adds one to "
+             "the lead's buying signals, whatever its own counter.")
     is_dwell = fields.Boolean(
         'Value Is Dwell Time',
         help="The event's value is the seconds spent: events shorter than the minimum dwell time in "

@@ -246,6 +246,17 @@ class TestEventCounting(TestBehaviourCommon):
         self.assertEqual((kept.download_count, kept.filtered_event_count), (2, 1))
         self.assertEqual(kept.engagement_score, round(decayed(8, 1 / 24, 30) + decayed(8, 2 / 24, 30)))
 
+    @freeze_time(NOW)
+    def test_a_buying_signal_type_feeds_the_buying_signals_too(self):
+        self.env['crm.lead.event.type'].create({
+            'name': 'Trial started', 'code': 'trial', 'counter_field': 'form_count', 'points': 25,
+            'is_buying_signal': True})
+        lead = self._create_lead()
+        self._send(lead, 'trial', NOW, 't1')
+        self._send(lead, 'quote_request', NOW, 'q1')
+        self._count()
+        self.assertEqual((lead.form_count, lead.buying_signal_count), (1, 2))
+
     def test_bounces_are_counted_but_are_no_engagement(self):
         bounce = self.env['crm.lead.event.type'].create({
             'name': 'Bounce', 'code': 'test_bounce', 'points': -5, 'half_life': 30})
