@@ -1,4 +1,5 @@
 import logging
+import re
 
 import numpy as np
 import psycopg2
@@ -6,13 +7,14 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL
+from odoo.tools import SQL, email_normalize
 
 from ..engine import behaviour
 from .crm_lead_event_type import COUNTER_FIELDS
 
 _logger = logging.getLogger(__name__)
 
+EMAIL_SHAPE = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')  # what is left of a normalised email worth looking up
 EVENT_CHUNK_SIZE = 200000  # events counted together, at most (about 0.5 KB each in memory)
 FILTER_REASONS = {behaviour.BOT: 'bot', behaviour.DWELL: 'dwell', behaviour.BURST: 'burst', behaviour.CAP: 'cap'}
 
@@ -185,6 +187,10 @@ class CrmLeadEvent(models.Model):
         valid = []
         for index, item in enumerate(items):
             event, reason = behaviour.validate_event(item, rules)
+            if not reason and 'email' in event:
+                # as Odoo normalises the leads' emails: "Anna <ANNA@x.com>" is anna@x.com
+                event['email'] = email_normalize(event['email']) or ''
+                reason = None if EMAIL_SHAPE.fullmatch(event['email']) else "'email' is not a valid email address"
             if reason:
                 results[index] = {'index': index, 'status': 'rejected', 'reason': reason}
             else:
@@ -215,6 +221,7 @@ class CrmLeadEvent(models.Model):
         Three queries at most, whatever the batch size; plus one batched create
         of the leads for unknown emails when ``create_leads``.
         """
+        self.env.flush_all()  # leads created in this transaction are looked up by SQL
         company_ids = self.env.user.company_ids.ids
         found = {}
         for key, column in (('lead_id', 'id'), ('email', 'email_normalized'), ('lead_ref', 'lead_ref')):

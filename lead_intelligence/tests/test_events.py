@@ -247,6 +247,18 @@ class TestEventCounting(TestBehaviourCommon):
         self.assertEqual(kept.engagement_score, round(decayed(8, 1 / 24, 30) + decayed(8, 2 / 24, 30)))
 
     @freeze_time(NOW)
+    def test_emails_are_matched_as_odoo_normalises_them(self):
+        lead = self._create_lead(email_from='"Anna Li" <Anna.Li@Northwind.example>')
+        results = self.Event._ingest([
+            {'type': 'download', 'occurred_at': '2026-11-24T10:00:00Z', 'email': 'Anna Li <ANNA.LI@northwind.example>',
+             'external_id': 'named'},
+            {'type': 'download', 'occurred_at': '2026-11-24T10:00:00Z', 'email': 'anna@@northwind',
+             'external_id': 'broken'}])
+        self.assertEqual([result['status'] for result in results], ['accepted', 'rejected'])
+        self.assertIn('not a valid email', results[1]['reason'])
+        self.assertEqual(self.Event.search([('external_id', '=', 'named')]).lead_id, lead)
+
+    @freeze_time(NOW)
     def test_a_buying_signal_type_feeds_the_buying_signals_too(self):
         self.env['crm.lead.event.type'].create({
             'name': 'Trial started', 'code': 'trial', 'counter_field': 'form_count', 'points': 25,
