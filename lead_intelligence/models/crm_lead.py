@@ -676,7 +676,7 @@ class CrmLead(models.Model):
         parts.append(Markup('</tbody></table><p class="mb-0">%s</p>') % self.env._(
             'Engagement points map to an engagement score of %(engagement)s / 100 (%(high)s points make 100). '
             'Score = %(fit_weight)s%% fit %(fit)s + %(engagement_weight)s%% engagement %(engagement)s = %(score)s.',
-            engagement=self.engagement_score, high=config.engagement_high, fit=self.fit_score,
+            engagement=self.engagement_score, high=round(config.engagement_high), fit=self.fit_score,
             fit_weight=round(100 * weights.get('fit', 0) / total_weight),
             engagement_weight=round(100 * weights.get('engagement', 0) / total_weight), score=self.score))
         if self.filtered_event_count:
@@ -743,6 +743,9 @@ class CrmLead(models.Model):
         self._generate_lead_intelligence_demo_events(leads, outcomes, rng)
         # score every lead of the demo database, crm's own demo leads included
         self._score_leads(self.with_context(active_test=False).search([('score_dirty', '=', True)]).ids, 'manual')
+        # the passes the demo rules and tiers scheduled have nothing left to do: every lead is scored
+        self.env['crm.lead.score.run'].search([('state', '=', 'running')]).write(
+            {'state': 'cancel', 'date_end': fields.Datetime.now()})
         return leads
 
     @api.model
