@@ -1,8 +1,8 @@
 {
     "name": "Lead Intelligence",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Sales/CRM",
-    "summary": "Score, tier and explain CRM leads with admin-editable fit rules",
+    "summary": "Score, tier and explain CRM leads from admin-editable fit rules and tracked behaviour",
     "website": "https://github.com/lead-intelligence/lead_intelligence",
     "author": "Lead Intelligence founders",
     "maintainers": ["lead-intelligence"],
