@@ -109,6 +109,15 @@ class TestEventCounting(TestBehaviourCommon):
         self.assertEqual(commits, [0, 4, 2, 0], 'two leads (4 events) fit in 5, the third waits for the next chunk')
         self.assertEqual(leads.mapped('download_count'), [2, 2, 2])
 
+    def test_batches_wake_the_counting_job_once(self):
+        cron = self.env.ref('lead_intelligence.ir_cron_count_events')
+        Trigger = self.env['ir.cron.trigger']
+        Trigger.search([('cron_id', '=', cron.id)]).unlink()
+        lead = self._create_lead()
+        for batch in range(3):
+            self._send(lead, 'download', datetime.now() - timedelta(hours=1), f'wake-{batch}')
+        self.assertEqual(Trigger.search_count([('cron_id', '=', cron.id)]), 1)
+
     @freeze_time(NOW)
     def test_daily_cap_counts_across_runs_and_resets_each_day(self):
         lead = self._create_lead()
