@@ -10,43 +10,23 @@ from ..engine import scoring
 MAX_RULE_POINTS = 100
 
 
-class CrmLeadFitRule(models.Model):
-    _name = 'crm.lead.fit.rule'
-    _description = 'Lead Profile-Fit Rule'
-    _inherit = ['crm.lead.scoring.config']
-    _order = 'sequence, id'
-    _rescore_fields = ('domain', 'points', 'company_id', 'active')
+class CrmLeadDomainRule(models.AbstractModel):
+    """A rule whose condition is an Odoo domain on leads, matched in SQL a chunk at a time."""
 
-    name = fields.Char('Rule', required=True, translate=True)
-    sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True)
+    _name = 'crm.lead.domain.rule'
+    _description = 'Lead Rule with a Condition'
+
     domain = fields.Char(
         'Condition', required=True, default='[]',
-        help="Leads matching this condition get the rule's points.")
-    points = fields.Integer(
-        required=True, default=10,
-        help="Added to the lead's fit points when it matches; negative points subtract.")
+        help="The leads the rule applies to.")
     company_id = fields.Many2one(
         'res.company', index=True,
         help="Leave empty to apply the rule to the leads of every company.")
-    description = fields.Text('Why', translate=True)
 
     @api.constrains('domain')
     def _check_domain(self):
         for rule in self:
             rule._parse_domain()
-
-    @api.constrains('points')
-    def _check_points(self):
-        for rule in self:
-            if abs(rule.points) > MAX_RULE_POINTS:
-                raise ValidationError(self.env._(
-                    'Rule "%(rule)s" gives %(points)s points: points must be between -%(max)s and %(max)s.',
-                    rule=rule.name, points=rule.points, max=MAX_RULE_POINTS))
-
-    # ------------------------------------------------------------
-    # ACTIONS
-    # ------------------------------------------------------------
 
     def action_open_matching_leads(self):
         self.ensure_one()
@@ -110,3 +90,27 @@ class CrmLeadFitRule(models.Model):
             SQL(' + ').join(terms[start:start + scoring.RULES_PER_WORD])
             for start in range(0, len(terms), scoring.RULES_PER_WORD)
         ]
+
+
+class CrmLeadFitRule(models.Model):
+    _name = 'crm.lead.fit.rule'
+    _description = 'Lead Profile-Fit Rule'
+    _inherit = ['crm.lead.domain.rule', 'crm.lead.scoring.config']
+    _order = 'sequence, id'
+    _rescore_fields = ('domain', 'points', 'company_id', 'active')
+
+    name = fields.Char('Rule', required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    points = fields.Integer(
+        required=True, default=10,
+        help="Added to the lead's fit points when it matches; negative points subtract.")
+    description = fields.Text('Why', translate=True)
+
+    @api.constrains('points')
+    def _check_points(self):
+        for rule in self:
+            if abs(rule.points) > MAX_RULE_POINTS:
+                raise ValidationError(self.env._(
+                    'Rule "%(rule)s" gives %(points)s points: points must be between -%(max)s and %(max)s.',
+                    rule=rule.name, points=rule.points, max=MAX_RULE_POINTS))

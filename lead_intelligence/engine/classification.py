@@ -1,0 +1,77 @@
+"""Vectorised classification: first matching rule per dimension, company size, changes.
+
+Pure numpy, no Odoo import. Rules arrive as a leads x rules match matrix (see
+``scoring.unpack_matches``) with, per rule, its dimension and the index of the
+value it gives; leads get, per dimension, the value of the first matching rule
+in rule order, all dimensions at once.
+"""
+
+import numpy as np
+
+NO_VALUE = -1
+
+
+def first_match_values(matches, rule_dimension, rule_value, n_dimensions):
+    """Value index of each lead in each dimension: that of its first matching rule.
+
+    :param matches: (n_leads, n_rules) bools, rules in priority order
+    :param rule_dimension: (n_rules,) dimension index of each rule
+    :param rule_value: (n_rules,) value index each rule gives
+    :return: (n_leads, n_dimensions) int array, ``NO_VALUE`` where no rule matches
+    """
+    matches = np.asarray(matches, dtype=bool)
+    rule_dimension = np.asarray(rule_dimension, dtype=np.int64)
+    rule_value = np.asarray(rule_value, dtype=np.int64)
+    n_leads = matches.shape[0]
+    result = np.full((n_leads, n_dimensions), NO_VALUE, dtype=np.int64)
+    for dimension in range(n_dimensions):
+        rules = np.flatnonzero(rule_dimension == dimension)
+        if not len(rules):
+            continue
+        block = matches[:, rules]
+        first = block.argmax(axis=1)  # first True in priority order (0 when none)
+        hit = block[np.arange(n_leads), first]
+        result[hit, dimension] = rule_value[rules[first[hit]]]
+    return result
+
+
+def all_match_values(matches, rule_value):
+    """Every value given by a matching rule (for tags: several apply at once).
+
+    :return: list, per lead, of the sorted distinct value indexes
+    """
+    matches = np.asarray(matches, dtype=bool)
+    rule_value = np.asarray(rule_value, dtype=np.int64)
+    leads, rules = np.nonzero(matches)
+    values = rule_value[rules]
+    result = [[] for _lead in range(matches.shape[0])]
+    for lead, value in zip(leads.tolist(), values.tolist(), strict=True):
+        result[lead].append(value)
+    return [sorted(set(values)) for values in result]
+
+
+def company_size(employees, revenue, employee_thresholds, revenue_thresholds):
+    """Company size from headcount and annual revenue: 0 small, 1 medium, 2 large, ``NO_VALUE`` unknown.
+
+    A company is as large as the larger of its two measures says; a measure
+    that is missing (0 or less, or NaN) says nothing.
+
+    :param employee_thresholds, revenue_thresholds: (medium from, large from)
+    """
+    employees = np.nan_to_num(np.asarray(employees, dtype=np.float64), nan=0.0)
+    revenue = np.nan_to_num(np.asarray(revenue, dtype=np.float64), nan=0.0)
+    by_employees = np.where(employees > 0, np.searchsorted(np.asarray(employee_thresholds, dtype=np.float64),
+                                                           employees, side="right"), NO_VALUE)
+    by_revenue = np.where(revenue > 0, np.searchsorted(np.asarray(revenue_thresholds, dtype=np.float64),
+                                                       revenue, side="right"), NO_VALUE)
+    return np.maximum(by_employees, by_revenue)
+
+
+def changed_values(old, new, manual):
+    """Where a dimension's value changes: rules differ from the stored value and the
+    value was not set by a user.
+
+    :param old, new: (n, d) value indexes; ``manual``: (n, d) bools
+    :return: (n, d) bools
+    """
+    return (np.asarray(old) != np.asarray(new)) & ~np.asarray(manual, dtype=bool)
