@@ -1,4 +1,3 @@
-import json
 import logging
 import random
 from dataclasses import dataclass
@@ -503,6 +502,8 @@ class CrmLead(models.Model):
         """
         self.env.flush_all()
         config = config or self._get_scoring_config()
+        # classes first: the fit rules may use them
+        self._classify_query(query, cause)
         ids, state, matches = self._read_scoring_rows(query, config)
         if not len(ids):
             return [], 0
@@ -604,40 +605,48 @@ class CrmLead(models.Model):
         ))
 
     def _log_tier_moves(self, ids, old_tier_ids, new_tier_ids, now):
-        """Post the tier changes in the chatter as Odoo's own field tracking does.
-
-        One INSERT for the messages and one for their tracking values, however
-        many leads moved: going through ``mail.message.create`` would cost several
-        queries per lead in a nightly pass that moves tens of thousands.
-        """
+        """Post the tier changes in the chatter as Odoo's own field tracking does."""
         field = self.env['ir.model.fields']._get('crm.lead', 'tier_id')
         tiers = self.env['crm.lead.tier'].sudo().with_context(active_test=False).browse(
-            set(old_tier_ids.tolist()) | set(new_tier_ids.tolist()) - {0})
+            (set(old_tier_ids.tolist()) | set(new_tier_ids.tolist())) - {0})
         names = {tier.id: tier.display_name for tier in tiers} | {0: ''}
+        self._log_tracking_bulk(
+            ids.tolist(), [field.id] * len(ids), old_tier_ids.tolist(), new_tier_ids.tolist(),
+            [names[tier_id] for tier_id in old_tier_ids.tolist()],
+            [names[tier_id] for tier_id in new_tier_ids.tolist()], now)
+
+    def _log_tracking_bulk(self, res_ids, field_ids, old_ints, new_ints, old_chars, new_chars, now):
+        """Post field changes made by SQL in the chatter, in Odoo's own tracking format:
+        one note per lead carrying a tracking value per changed field.
+
+        One INSERT for the messages and one for their tracking values, however
+        many leads changed: ``mail.message.create`` would cost several queries
+        per lead in a nightly pass that moves tens of thousands.
+        """
         author = self.env.user.partner_id
         subtype_id = self.env['ir.model.data']._xmlid_to_res_id('mail.mt_note')
         self.env.execute_query(SQL(
-            """WITH moves AS (
-                   SELECT * FROM unnest(%(ids)s::int[], %(old)s::int[], %(new)s::int[])
-                                 AS m(res_id, old_tier, new_tier)
+            """WITH changes AS (
+                   SELECT * FROM unnest(%(ids)s::int[], %(fields)s::int[], %(old_int)s::int[], %(new_int)s::int[],
+                                        %(old_char)s::varchar[], %(new_char)s::varchar[])
+                                 AS c(res_id, field_id, old_int, new_int, old_char, new_char)
                ), messages AS (
                    INSERT INTO mail_message (model, res_id, message_type, subtype_id, is_internal, body, author_id,
                                              email_from, date, create_uid, create_date, write_uid, write_date)
                    SELECT 'crm.lead', res_id, 'notification', %(subtype)s, TRUE, '',
                           %(author)s, %(email_from)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                     FROM moves
+                     FROM (SELECT DISTINCT res_id FROM changes) leads
                    RETURNING id, res_id
                )
                INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, new_value_integer,
                                                 old_value_char, new_value_char,
                                                 create_uid, create_date, write_uid, write_date)
-               SELECT %(field)s, messages.id, moves.old_tier, moves.new_tier,
-                      (%(names)s::jsonb) ->> moves.old_tier::text, (%(names)s::jsonb) ->> moves.new_tier::text,
-                      %(uid)s, %(now)s, %(uid)s, %(now)s
-                 FROM messages JOIN moves ON moves.res_id = messages.res_id""",
-            ids=ids.tolist(), old=old_tier_ids.tolist(), new=new_tier_ids.tolist(), subtype=subtype_id,
+               SELECT changes.field_id, messages.id, NULLIF(changes.old_int, 0), NULLIF(changes.new_int, 0),
+                      changes.old_char, changes.new_char, %(uid)s, %(now)s, %(uid)s, %(now)s
+                 FROM messages JOIN changes ON changes.res_id = messages.res_id""",
+            ids=list(res_ids), fields=list(field_ids), old_int=list(old_ints), new_int=list(new_ints),
+            old_char=list(old_chars), new_char=list(new_chars), subtype=subtype_id,
             author=author.id or None, email_from=author.email_formatted or None, now=now, uid=self.env.uid,
-            field=field.id, names=json.dumps({str(key): value for key, value in names.items()}),
         ))
         self.env['mail.message'].invalidate_model()
         self.invalidate_model(['message_ids'])
@@ -707,6 +716,7 @@ class CrmLead(models.Model):
         stages = self.env['crm.stage'].search([('is_won', '=', False)], order='sequence')
         team = self.env.ref('sales_team.team_sales_department', raise_if_not_found=False)
         users = self.env['res.users'].search([('share', '=', False), ('login', 'in', ['admin', 'demo'])])
+        industries = self.env['res.partner.industry'].search([], limit=12)
         vals_list = []
         for index in range(count):
             company, domain = rng.choice(DEMO_COMPANIES)
@@ -727,6 +737,9 @@ class CrmLead(models.Model):
                 'stage_id': rng.choice(stages).id if stages else False,
                 'team_id': team.id if team else False,
                 'user_id': rng.choice(users).id if users and rng.random() < 0.8 else False,
+                'industry_id': rng.choice(industries).id if industries and rng.random() < 0.7 else False,
+                'employee_count': int(rng.lognormvariate(4.5, 1.6)) if rng.random() < 0.6 else 0,
+                'annual_revenue': round(rng.lognormvariate(15.5, 1.8), -3) if rng.random() < 0.4 else 0,
             })
         leads = self.create(vals_list)
         outcomes = [rng.random() for _lead in leads]

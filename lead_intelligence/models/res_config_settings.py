@@ -17,10 +17,15 @@ SETTINGS_DEFAULTS = {
     'api_create_leads': False,
     'api_max_events': 1000,
     'bot_user_agents': '',
+    'size_employees_medium': 50,
+    'size_employees_large': 1000,
+    'size_revenue_medium': 10000000,
+    'size_revenue_large': 100000000,
 }
 # settings that move scores: changing them rescores every open lead
 RESCORE_KEYS = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit', 'weight_engagement',
-                'engagement_points_high')
+                'engagement_points_high', 'size_employees_medium', 'size_employees_large', 'size_revenue_medium',
+                'size_revenue_large')
 PARAM_PREFIX = 'lead_intelligence.'
 
 
@@ -71,11 +76,23 @@ class ResConfigSettings(models.TransientModel):
         help="At once: a lead saved in its form is rescored before the form reloads. "
              "By the scoring job: within minutes, like imports and other large writes.")
 
+    lead_intelligence_size_employees_medium = fields.Integer(
+        'Medium Company from (Employees)', default=SETTINGS_DEFAULTS['size_employees_medium'])
+    lead_intelligence_size_employees_large = fields.Integer(
+        'Large Company from (Employees)', default=SETTINGS_DEFAULTS['size_employees_large'])
+    lead_intelligence_size_revenue_medium = fields.Integer(
+        'Medium Company from (Revenue)', default=SETTINGS_DEFAULTS['size_revenue_medium'],
+        help="Annual revenue, in the company's currency, from which a lead's company is medium-sized.")
+    lead_intelligence_size_revenue_large = fields.Integer(
+        'Large Company from (Revenue)', default=SETTINGS_DEFAULTS['size_revenue_large'])
+
     @api.constrains('lead_intelligence_fit_points_low', 'lead_intelligence_fit_points_high',
                     'lead_intelligence_weight_fit', 'lead_intelligence_weight_engagement',
                     'lead_intelligence_engagement_points_high', 'lead_intelligence_min_dwell',
                     'lead_intelligence_burst_count', 'lead_intelligence_burst_seconds',
-                    'lead_intelligence_api_max_events', 'lead_intelligence_bot_user_agents')
+                    'lead_intelligence_api_max_events', 'lead_intelligence_bot_user_agents',
+                    'lead_intelligence_size_employees_medium', 'lead_intelligence_size_employees_large',
+                    'lead_intelligence_size_revenue_medium', 'lead_intelligence_size_revenue_large')
     def _check_lead_intelligence_settings(self):
         for settings in self:
             if settings.lead_intelligence_fit_points_high <= settings.lead_intelligence_fit_points_low:
@@ -94,6 +111,12 @@ class ResConfigSettings(models.TransientModel):
                     'The minimum visit time and the burst filter cannot be negative.'))
             if not 1 <= settings.lead_intelligence_api_max_events <= 10000:
                 raise ValidationError(self.env._('The events per API request must be between 1 and 10,000.'))
+            employees = (settings.lead_intelligence_size_employees_medium,
+                         settings.lead_intelligence_size_employees_large)
+            revenue = (settings.lead_intelligence_size_revenue_medium, settings.lead_intelligence_size_revenue_large)
+            if not 0 < employees[0] < employees[1] or not 0 < revenue[0] < revenue[1]:
+                raise ValidationError(self.env._(
+                    'Company sizes: the thresholds must be positive, the large one above the medium one.'))
             try:
                 behaviour.bot_matcher(settings.lead_intelligence_bot_user_agents)
             except ValueError as error:
@@ -165,7 +188,9 @@ class ResConfigSettings(models.TransientModel):
                 or min(values['weight_fit'], values['weight_engagement']) < 0 \
                 or values['weight_fit'] + values['weight_engagement'] <= 0 or values['engagement_points_high'] <= 0 \
                 or min(values['min_dwell'], values['burst_count'], values['burst_seconds']) < 0 \
-                or not 1 <= values['api_max_events'] <= 10000:
+                or not 1 <= values['api_max_events'] <= 10000 \
+                or not 0 < values['size_employees_medium'] < values['size_employees_large'] \
+                or not 0 < values['size_revenue_medium'] < values['size_revenue_large']:
             raise UserError(self.env._(
                 'The Lead Intelligence settings are inconsistent (%s): fix them in CRM settings.', values))
         return values

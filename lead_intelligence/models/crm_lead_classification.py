@@ -1,0 +1,131 @@
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+# the dimensions a lead is classified along, with their values (industry and classes are records)
+COMPANY_SIZES = [('small', 'Small'), ('medium', 'Medium'), ('large', 'Large')]
+JOB_LEVELS = [('decision_maker', 'Decision Maker'), ('technical', 'Technical Lead'), ('procurement', 'Procurement'),
+              ('manager', 'Manager'), ('staff', 'Staff')]
+SOURCE_TYPES = [('internal', 'Internal'), ('external', 'External'), ('self_initiated', 'Self-Initiated')]
+SALES_STAGE_CLASSES = [('potential', 'Potential'), ('intent', 'Intent'), ('negotiation', 'Negotiation')]
+INTENT_LEVELS = [('high', 'High'), ('medium', 'Medium'), ('low', 'Low')]
+LIFECYCLE_STAGES = [('cold', 'Cold'), ('mql', 'MQL'), ('sql', 'SQL'), ('hot', 'Hot')]
+SELECTION_DIMENSIONS = {
+    'company_size': COMPANY_SIZES,
+    'job_level': JOB_LEVELS,
+    'source_type': SOURCE_TYPES,
+    'sales_stage_class': SALES_STAGE_CLASSES,
+    'intent_level': INTENT_LEVELS,
+    'lifecycle_stage': LIFECYCLE_STAGES,
+}
+# dimension -> the crm.lead field it fills
+DIMENSION_FIELDS = {'industry': 'industry_id', **{name: name for name in SELECTION_DIMENSIONS}, 'class': 'class_ids'}
+DIMENSIONS = [
+    ('industry', 'Industry'), ('company_size', 'Company Size'), ('job_level', 'Job Level'),
+    ('source_type', 'Source Type'), ('sales_stage_class', 'Sales Stage Class'), ('intent_level', 'Intent Level'),
+    ('lifecycle_stage', 'Lifecycle Stage'), ('class', 'Class'),
+]
+CLASSIFICATION_CAUSES = [('rule', 'Rule'), ('event', 'New behaviour'), ('user', 'User'), ('import', 'Import')]
+
+
+def _rule_values():
+    labels = dict(DIMENSIONS)
+    return [(f'{dimension}:{key}', f'{labels[dimension]}: {label}')
+            for dimension, values in SELECTION_DIMENSIONS.items() for key, label in values]
+
+
+class CrmLeadClass(models.Model):
+    """An admin-defined class of leads, in a hierarchy (Manufacturing / Automotive / EV parts)."""
+
+    _name = 'crm.lead.class'
+    _description = 'Lead Class'
+    _parent_name = 'parent_id'
+    _parent_store = True
+    _rec_name = 'complete_name'
+    _order = 'complete_name'
+
+    name = fields.Char(required=True, translate=True)
+    parent_id = fields.Many2one('crm.lead.class', 'Parent Class', index=True, ondelete='cascade')
+    parent_path = fields.Char(index=True)
+    child_ids = fields.One2many('crm.lead.class', 'parent_id', 'Sub-Classes')
+    complete_name = fields.Char('Full Name', compute='_compute_complete_name', recursive=True, store=True)
+    color = fields.Integer()
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one('res.company', index=True, help="Leave empty to share the class with every company.")
+
+    @api.depends('name', 'parent_id.complete_name')
+    def _compute_complete_name(self):
+        for lead_class in self:
+            lead_class.complete_name = (f'{lead_class.parent_id.complete_name} / {lead_class.name}'
+                                        if lead_class.parent_id else lead_class.name)
+
+    @api.constrains('parent_id')
+    def _check_hierarchy(self):
+        if self._has_cycle():
+            raise ValidationError(self.env._('A class cannot be its own ancestor.'))
+
+
+class CrmLeadClassificationRule(models.Model):
+    """Sets a dimension of the leads matching a condition: the first matching rule of a dimension
+    wins (classes: every matching rule adds its class)."""
+
+    _name = 'crm.lead.classification.rule'
+    _description = 'Lead Classification Rule'
+    _inherit = ['crm.lead.domain.rule', 'crm.lead.scoring.config']
+    _order = 'dimension, sequence, id'
+    _rescore_fields = ('domain', 'dimension', 'value', 'industry_id', 'class_id', 'company_id', 'active', 'sequence')
+
+    name = fields.Char('Rule', required=True, translate=True)
+    sequence = fields.Integer(default=10, help="Rules of a dimension are tried in this order: the first match wins.")
+    active = fields.Boolean(default=True)
+    dimension = fields.Selection(DIMENSIONS, required=True, default='job_level')
+    value = fields.Selection(_rule_values(), help="The value the rule gives.")
+    industry_id = fields.Many2one('res.partner.industry', 'Industry Value')
+    class_id = fields.Many2one('crm.lead.class', 'Class Value', ondelete='cascade')
+    last_match_date = fields.Datetime(
+        'Last Matched', readonly=True, copy=False,
+        help="When the rule last gave its value to a lead; the quality check warns about rules that no longer do.")
+    description = fields.Text('Why', translate=True)
+
+    @api.constrains('dimension', 'value', 'industry_id', 'class_id')
+    def _check_value(self):
+        for rule in self:
+            if rule.dimension == 'industry':
+                ok = bool(rule.industry_id)
+            elif rule.dimension == 'class':
+                ok = bool(rule.class_id)
+            else:
+                ok = bool(rule.value) and rule.value.split(':')[0] == rule.dimension
+            if not ok:
+                raise ValidationError(self.env._(
+                    'Rule "%(rule)s" must give a value of its own dimension (%(dimension)s).',
+                    rule=rule.name, dimension=dict(DIMENSIONS)[rule.dimension]))
+
+    @api.onchange('dimension')
+    def _onchange_dimension(self):
+        if self.value and self.value.split(':')[0] != self.dimension:
+            self.value = False
+
+    def _get_value_key(self):
+        """The value the rule gives: a selection key, or an industry or class id."""
+        self.ensure_one()
+        if self.dimension == 'industry':
+            return self.industry_id.id
+        if self.dimension == 'class':
+            return self.class_id.id
+        return self.value.split(':', 1)[1]
+
+
+class CrmLeadClassificationHistory(models.Model):
+    _name = 'crm.lead.classification.history'
+    _description = 'Lead Classification History'
+    _order = 'date desc, id desc'
+    _log_access = False  # written in bulk by SQL; date and user say when and who
+
+    lead_id = fields.Many2one('crm.lead', required=True, index=True, ondelete='cascade')
+    company_id = fields.Many2one(related='lead_id.company_id')
+    date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    user_id = fields.Many2one('res.users', 'By')
+    dimension = fields.Selection(DIMENSIONS, required=True)
+    old_value = fields.Char('Old Value')
+    new_value = fields.Char('New Value')
+    cause = fields.Selection(CLASSIFICATION_CAUSES, required=True)

@@ -1,0 +1,279 @@
+import numpy as np
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..engine import classification, scoring
+from .crm_lead_classification import (
+    COMPANY_SIZES,
+    DIMENSION_FIELDS,
+    INTENT_LEVELS,
+    JOB_LEVELS,
+    LIFECYCLE_STAGES,
+    SALES_STAGE_CLASSES,
+    SELECTION_DIMENSIONS,
+    SOURCE_TYPES,
+)
+
+# the single-valued dimensions, in the order of the engine's value matrix
+VALUE_DIMENSIONS = ['industry', *SELECTION_DIMENSIONS]
+MANUAL_FIELDS = {dimension: f'{dimension}_manual' for dimension in [*VALUE_DIMENSIONS, 'class']}
+
+
+class CrmLead(models.Model):
+    _inherit = 'crm.lead'
+
+    industry_id = fields.Many2one('res.partner.industry', 'Industry', tracking=True, index='btree_not_null')
+    employee_count = fields.Integer('Employees', help="Headcount of the lead's company: sets its size.")
+    annual_revenue = fields.Monetary(
+        'Annual Revenue', currency_field='company_currency', help="The company's yearly turnover: sets its size.")
+    company_size = fields.Selection(COMPANY_SIZES, tracking=True)
+    job_level = fields.Selection(JOB_LEVELS, tracking=True, help="From the job position, by the classification rules.")
+    source_type = fields.Selection(SOURCE_TYPES, tracking=True)
+    sales_stage_class = fields.Selection(SALES_STAGE_CLASSES, 'Sales Stage Class', tracking=True)
+    intent_level = fields.Selection(INTENT_LEVELS, tracking=True)
+    lifecycle_stage = fields.Selection(LIFECYCLE_STAGES, tracking=True)
+    class_ids = fields.Many2many('crm.lead.class', 'crm_lead_class_rel', 'lead_id', 'class_id', 'Classes')
+    # a value a user set is kept until the user clears it: the rules do not overwrite it
+    industry_manual = fields.Boolean('Industry Set by Hand', copy=False)
+    company_size_manual = fields.Boolean('Company Size Set by Hand', copy=False)
+    job_level_manual = fields.Boolean('Job Level Set by Hand', copy=False)
+    source_type_manual = fields.Boolean('Source Type Set by Hand', copy=False)
+    sales_stage_class_manual = fields.Boolean('Sales Stage Class Set by Hand', copy=False)
+    intent_level_manual = fields.Boolean('Intent Level Set by Hand', copy=False)
+    lifecycle_stage_manual = fields.Boolean('Lifecycle Stage Set by Hand', copy=False)
+    class_manual = fields.Boolean('Classes Set by Hand', copy=False)
+    classification_history_ids = fields.One2many('crm.lead.classification.history', 'lead_id')
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def write(self, vals):
+        """A dimension a user sets is theirs: flagged manual (cleared: back to the rules) and in the history."""
+        manual = {}
+        if not self.env.context.get('lead_intelligence_classifying'):
+            for dimension, field in DIMENSION_FIELDS.items():
+                if field in vals:
+                    manual[MANUAL_FIELDS[dimension]] = bool(self._fields[field].convert_to_cache(vals[field], self))
+        if manual:
+            old = {lead.id: lead._classification_labels() for lead in self}
+            vals = dict(vals, **manual)
+        res = super().write(vals)
+        if manual:
+            cause = 'import' if self.env.context.get('import_file') else 'user'
+            rows = [
+                (lead.id, dimension, old[lead.id][dimension], new)
+                for lead in self for dimension, new in lead._classification_labels().items()
+                if MANUAL_FIELDS[dimension] in manual and old[lead.id][dimension] != new
+            ]
+            self._log_classification_history(rows, cause, self.env.cr.now(), self.env.uid)
+        return res
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """A dimension given at creation (by a user, an import, code) is kept like one set by hand."""
+        for vals in vals_list:
+            for dimension, field in DIMENSION_FIELDS.items():
+                if vals.get(field) and MANUAL_FIELDS[dimension] not in vals:
+                    vals[MANUAL_FIELDS[dimension]] = True
+        return super().create(vals_list)
+
+    def _classification_labels(self):
+        """Display value of each dimension of the lead (empty string when none)."""
+        self.ensure_one()
+        labels = {'industry': self.industry_id.display_name or '',
+                  'class': ', '.join(sorted(self.class_ids.mapped('display_name')))}
+        for dimension in SELECTION_DIMENSIONS:
+            labels[dimension] = dict(self._fields[dimension]._description_selection(self.env)).get(self[dimension], '')
+        return labels
+
+    # ------------------------------------------------------------
+    # CLASSIFICATION
+    # ------------------------------------------------------------
+
+    @api.model
+    def _get_classification_rules(self):
+        # sudo: classification runs for any user who edits a lead, over every active rule
+        Rule = self.env['crm.lead.classification.rule'].sudo()
+        return Rule.search([], order='dimension, sequence, id')  # pylint: disable=no-search-all
+
+    def _classify_query(self, query, cause):
+        """Classify the leads of ``query``: one query to read them with every rule matched,
+        the first match per dimension in the engine, and one UPDATE of the leads whose
+        classes changed (a user's values kept), with their history and chatter.
+
+        :return: number of leads whose classification changed
+        """
+        rules = self._get_classification_rules()
+        value_rules = rules.filtered(lambda rule: rule.dimension != 'class')
+        class_rules = rules.filtered(lambda rule: rule.dimension == 'class')
+        ordered = value_rules + class_rules
+        match_sql = ordered._get_match_sql(query) if ordered else []
+        positions = [
+            SQL('COALESCE(array_position(%s::varchar[], crm_lead.%s::varchar), 0) - 1',
+                [key for key, _label in values], SQL.identifier(dimension))
+            for dimension, values in SELECTION_DIMENSIONS.items()
+        ]
+        rows = self.env.execute_query(query.select(
+            SQL('crm_lead.id'),
+            SQL('COALESCE(crm_lead.industry_id, -1)'),
+            *positions,
+            *[SQL('crm_lead.%s IS TRUE', SQL.identifier(field)) for field in MANUAL_FIELDS.values()],
+            SQL('COALESCE(crm_lead.employee_count, 0)'),
+            SQL('COALESCE(crm_lead.annual_revenue, 0)::bigint'),
+            *match_sql,
+        ))
+        if not rows:
+            return 0
+        n_values, n_manual = len(VALUE_DIMENSIONS), len(MANUAL_FIELDS)
+        data = np.array(rows, dtype=np.int64).reshape(len(rows), 1 + n_values + n_manual + 2 + len(match_sql))
+        ids = data[:, 0]
+        old = data[:, 1:1 + n_values]
+        manual = data[:, 1 + n_values:1 + n_values + n_manual].astype(bool)
+        employees, revenue = data[:, -2 - len(match_sql)], data[:, -1 - len(match_sql)]
+        matches = scoring.unpack_matches(data[:, data.shape[1] - len(match_sql):], len(ordered)) \
+            if ordered else np.zeros((len(ids), 0), dtype=bool)
+
+        dimension_index = {dimension: index for index, dimension in enumerate(VALUE_DIMENSIONS)}
+        rule_dimension = [dimension_index[rule.dimension] for rule in value_rules]
+        rule_value = [
+            rule.industry_id.id if rule.dimension == 'industry' else
+            [key for key, _label in SELECTION_DIMENSIONS[rule.dimension]].index(rule._get_value_key())
+            for rule in value_rules
+        ]
+        new = classification.first_match_values(matches[:, :len(value_rules)], rule_dimension, rule_value, n_values)
+        size = dimension_index['company_size']
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+        by_measure = classification.company_size(
+            employees, revenue, (settings['size_employees_medium'], settings['size_employees_large']),
+            (settings['size_revenue_medium'], settings['size_revenue_large']))
+        unset = new[:, size] == classification.NO_VALUE
+        new[unset, size] = by_measure[unset]
+        # a dimension no rule sets (industry, by default) is left as it is
+        ruled = set(rule_dimension) | {size}
+        for dimension in set(range(n_values)) - ruled:
+            new[:, dimension] = old[:, dimension]
+        changed = classification.changed_values(old, new, manual[:, :n_values])
+        final = np.where(changed, new, old)
+        now = self.env.cr.now()
+        history = []
+        moved = changed.any(axis=1)
+        if moved.any():
+            self._write_classification(ids[moved], final[moved])
+            changes = self._classification_changes(ids, old, final, changed)
+            self._log_classification_tracking(changes, now)
+            history += [row[:4] for row in changes]
+        class_changes = self._classify_classes(ids, matches[:, len(value_rules):], class_rules, manual[:, -1])
+        history += class_changes
+        matched = np.flatnonzero(matches.any(axis=0))
+        if len(matched):
+            self.env.execute_query(SQL(
+                """UPDATE crm_lead_classification_rule SET last_match_date = %s
+                    WHERE id = ANY(%s) AND (last_match_date IS NULL OR last_match_date < %s::date)""",
+                now, [ordered[index].id for index in matched.tolist()], now))
+        if history:
+            history_cause = 'event' if cause == 'event' else 'rule'
+            self._log_classification_history(history, history_cause, now, None)
+        self.invalidate_model([*DIMENSION_FIELDS.values(), 'classification_history_ids'])
+        return int(moved.sum()) + len({row[0] for row in class_changes})
+
+    def _write_classification(self, ids, values):
+        """One UPDATE for every lead whose classification changed; ``values``: (n, d) value indexes."""
+        columns = {dimension: values[:, index] for index, dimension in enumerate(VALUE_DIMENSIONS)}
+        self.env.execute_query(SQL(
+            """UPDATE crm_lead SET industry_id = NULLIF(v.industry, -1)%(sets)s
+                 FROM unnest(%(ids)s::int[], %(industry)s::int[]%(arrays)s) AS v(id, industry%(aliases)s)
+                WHERE crm_lead.id = v.id""",
+            ids=ids.tolist(), industry=columns['industry'].tolist(),
+            sets=SQL('').join(
+                SQL(', %s = (%s::varchar[])[v.%s + 1]', SQL.identifier(dimension),
+                    [key for key, _label in values_], SQL.identifier(dimension))
+                for dimension, values_ in SELECTION_DIMENSIONS.items()),
+            arrays=SQL('').join(SQL(', %s::int[]', columns[dimension].tolist()) for dimension in SELECTION_DIMENSIONS),
+            aliases=SQL('').join(SQL(', %s', SQL.identifier(dimension)) for dimension in SELECTION_DIMENSIONS),
+        ))
+
+    def _classification_changes(self, ids, old, new, changed):
+        """Rows (lead id, dimension, old label, new label, old id, new id) of the changed cells;
+        the ids are the industries' (0 for the other dimensions)."""
+        industries = self.env['res.partner.industry'].sudo().browse(
+            (set(old[:, 0].tolist()) | set(new[:, 0].tolist())) - {classification.NO_VALUE})
+        labels = [{industry.id: industry.display_name for industry in industries}] + [
+            dict(enumerate(dict(self._fields[dimension]._description_selection(self.env))[key]
+                           for key, _label in values))
+            for dimension, values in SELECTION_DIMENSIONS.items()
+        ]
+        lead_index, dimension_index = np.nonzero(changed)
+        return [
+            (int(ids[lead]), VALUE_DIMENSIONS[dimension], labels[dimension].get(int(old[lead, dimension]), ''),
+             labels[dimension].get(int(new[lead, dimension]), ''),
+             max(int(old[lead, dimension]), 0) if dimension == 0 else 0,
+             max(int(new[lead, dimension]), 0) if dimension == 0 else 0)
+            for lead, dimension in zip(lead_index.tolist(), dimension_index.tolist(), strict=True)
+        ]
+
+    def _classify_classes(self, ids, matches, class_rules, manual):
+        """Set the classes of the leads (not set by hand) to those of their matching class rules.
+
+        :return: history rows of the leads whose classes changed
+        """
+        new_sets = classification.all_match_values(matches, class_rules.mapped('class_id').ids) \
+            if len(class_rules) else [[] for _id in ids]
+        current = {}
+        for lead_id, class_id in self.env.execute_query(SQL(
+                'SELECT lead_id, class_id FROM crm_lead_class_rel WHERE lead_id = ANY(%s)', ids.tolist())):
+            current.setdefault(lead_id, set()).add(class_id)
+        changed = [
+            (lead_id, set(new)) for lead_id, new, by_hand in zip(ids.tolist(), new_sets, manual.tolist(), strict=True)
+            if not by_hand and set(new) != current.get(lead_id, set())
+        ]
+        if not changed:
+            return []
+        self.env.execute_query(SQL('DELETE FROM crm_lead_class_rel WHERE lead_id = ANY(%s)',
+                                   [lead_id for lead_id, _new in changed]))
+        pairs = [(lead_id, class_id) for lead_id, new in changed for class_id in sorted(new)]
+        if pairs:
+            self.env.execute_query(SQL(
+                'INSERT INTO crm_lead_class_rel (lead_id, class_id) SELECT * FROM unnest(%s::int[], %s::int[])',
+                [pair[0] for pair in pairs], [pair[1] for pair in pairs]))
+        # sudo: the history names the classes, whoever triggered the classification
+        classes = self.env['crm.lead.class'].sudo().with_context(active_test=False)
+        names = {lead_class.id: lead_class.display_name for lead_class in classes.browse(
+            set().union(*current.values(), *(new for _lead, new in changed)))}
+        return [
+            (lead_id, 'class', ', '.join(sorted(names[c] for c in current.get(lead_id, ()))),
+             ', '.join(sorted(names[c] for c in new)))
+            for lead_id, new in changed
+        ]
+
+    def _log_classification_history(self, rows, cause, now, user_id):
+        """One INSERT for the history rows (lead id, dimension, old label, new label)."""
+        if not rows:
+            return
+        self.env.execute_query(SQL(
+            """INSERT INTO crm_lead_classification_history
+                   (lead_id, date, user_id, dimension, old_value, new_value, cause)
+               SELECT v.lead_id, %(now)s, %(uid)s, v.dimension, NULLIF(v.old, ''), NULLIF(v.new, ''), %(cause)s
+                 FROM unnest(%(leads)s::int[], %(dimensions)s::varchar[], %(old)s::varchar[], %(new)s::varchar[])
+                      AS v(lead_id, dimension, old, new)""",
+            now=now, uid=user_id, cause=cause, leads=[row[0] for row in rows], dimensions=[row[1] for row in rows],
+            old=[row[2] for row in rows], new=[row[3] for row in rows]))
+        self.env['crm.lead.classification.history'].invalidate_model()
+
+    def _log_classification_tracking(self, changes, now):
+        """The rules' changes in the chatter, as Odoo's field tracking shows them.
+
+        :param changes: rows (lead id, dimension, old label, new label, old id, new id)
+        """
+        rows = [row for row in changes if row[1] != 'class']
+        if not rows:
+            return
+        fields_by_name = {
+            dimension: self.env['ir.model.fields']._get('crm.lead', DIMENSION_FIELDS[dimension]).id
+            for dimension in {row[1] for row in rows}
+        }
+        self._log_tracking_bulk(
+            [row[0] for row in rows], [fields_by_name[row[1]] for row in rows],
+            [row[4] for row in rows], [row[5] for row in rows], [row[2] for row in rows], [row[3] for row in rows],
+            now)
