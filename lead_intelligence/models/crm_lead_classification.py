@@ -126,6 +126,6 @@ class CrmLeadClassificationHistory(models.Model):
     date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
     user_id = fields.Many2one('res.users', 'By')
     dimension = fields.Selection(DIMENSIONS, required=True)
-    old_value = fields.Char('Old Value')
-    new_value = fields.Char('New Value')
+    old_value = fields.Char()
+    new_value = fields.Char()
     cause = fields.Selection(CLASSIFICATION_CAUSES, required=True)

@@ -26,11 +26,11 @@ class CrmLead(models.Model):
     industry_id = fields.Many2one('res.partner.industry', 'Industry', tracking=True, index='btree_not_null')
     employee_count = fields.Integer('Employees', help="Headcount of the lead's company: sets its size.")
     annual_revenue = fields.Monetary(
-        'Annual Revenue', currency_field='company_currency', help="The company's yearly turnover: sets its size.")
+        currency_field='company_currency', help="The company's yearly turnover: sets its size.")
     company_size = fields.Selection(COMPANY_SIZES, tracking=True)
     job_level = fields.Selection(JOB_LEVELS, tracking=True, help="From the job position, by the classification rules.")
     source_type = fields.Selection(SOURCE_TYPES, tracking=True)
-    sales_stage_class = fields.Selection(SALES_STAGE_CLASSES, 'Sales Stage Class', tracking=True)
+    sales_stage_class = fields.Selection(SALES_STAGE_CLASSES, tracking=True)
     intent_level = fields.Selection(INTENT_LEVELS, tracking=True)
     lifecycle_stage = fields.Selection(LIFECYCLE_STAGES, tracking=True)
     class_ids = fields.Many2many('crm.lead.class', 'crm_lead_class_rel', 'lead_id', 'class_id', 'Classes')
