@@ -23,7 +23,7 @@ MANUAL_FIELDS = {dimension: f'{dimension}_manual' for dimension in [*VALUE_DIMEN
 class CrmLead(models.Model):
     _inherit = 'crm.lead'
 
-    industry_id = fields.Many2one('res.partner.industry', 'Industry', tracking=True, index='btree_not_null')
+    industry_id = fields.Many2one('res.partner.industry', tracking=True, index='btree_not_null')
     employee_count = fields.Integer('Employees', help="Headcount of the lead's company: sets its size.")
     annual_revenue = fields.Monetary(
         currency_field='company_currency', help="The company's yearly turnover: sets its size.")
