@@ -8,3 +8,4 @@ from . import test_concurrency
 from . import test_ui
 from . import test_event_api
 from . import test_events
+from . import test_classification

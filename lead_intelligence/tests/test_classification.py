@@ -1,0 +1,167 @@
+from datetime import datetime, timedelta
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import TestLeadIntelligenceCommon
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestClassification(TestLeadIntelligenceCommon):
+    """The classification rules shipped in data/ on realistic leads, and the machinery around them."""
+
+    def _classify(self, leads):
+        self.env['crm.lead']._score_leads(leads.ids, 'manual')
+        self.env.invalidate_all()
+        return leads
+
+    def test_job_levels_from_english_and_chinese_titles(self):
+        titles = {
+            'CEO': 'decision_maker', 'Founder & Owner': 'decision_maker', '总经理': 'decision_maker',
+            '董事长': 'decision_maker', 'CTO': 'technical', '技术总监': 'technical', 'Software Engineer': 'technical',
+            'Procurement Manager': 'procurement', '采购经理': 'procurement', 'Director of Sales': 'manager',
+            '市场部经理': 'manager', 'Marketing Assistant': 'staff', 'Student': 'staff', False: False,
+        }
+        leads = self.env['crm.lead'].create([{'name': f'Lead {index}', 'function': title}
+                                             for index, title in enumerate(titles)])
+        self._classify(leads)
+        self.assertEqual(dict(zip(titles, leads.mapped('job_level'), strict=True)), titles)
+
+    def test_company_size_from_headcount_or_revenue(self):
+        leads = self.env['crm.lead'].create([
+            {'name': 'Small', 'employee_count': 20},
+            {'name': 'Medium', 'employee_count': 300},
+            {'name': 'Large by headcount', 'employee_count': 5000},
+            {'name': 'Large by revenue', 'employee_count': 20, 'annual_revenue': 2e8},
+            {'name': 'Unknown'},
+        ])
+        self._classify(leads)
+        self.assertEqual(leads.mapped('company_size'), ['small', 'medium', 'large', 'large', False])
+        self.env['res.config.settings'].create({'lead_intelligence_size_employees_medium': 10}).execute()
+        self._classify(leads[0])
+        self.assertEqual(leads[0].company_size, 'medium')
+
+    def test_source_stage_intent_and_lifecycle(self):
+        qualified = self.env['crm.stage'].create({'name': 'Qualified', 'sequence': 2})
+        lead = self._create_lead(referred='A happy customer', type='opportunity', stage_id=qualified.id)
+        cold = self._create_lead(type='lead')
+        self._classify(lead | cold)
+        self.assertEqual(
+            (lead.source_type, lead.sales_stage_class, lead.intent_level, lead.lifecycle_stage),
+            ('internal', 'intent', 'low', 'sql'))
+        self.assertEqual((cold.intent_level, cold.lifecycle_stage), ('low', 'cold'))
+
+    def test_new_behaviour_updates_intent(self):
+        lead = self._create_lead(type='lead')
+        self._classify(lead)
+        self.assertEqual(lead.intent_level, 'low')
+        self.env['crm.lead.event']._ingest([{
+            'type': 'demo_request', 'occurred_at': (datetime.now() - timedelta(hours=1)).isoformat(),
+            'lead_id': lead.id, 'external_id': 'classification-demo'}])
+        with self._mock_commit_progress():
+            self.env['crm.lead.event']._cron_count_events()
+        self.env.invalidate_all()
+        self.assertEqual(lead.intent_level, 'high')
+        history = lead.classification_history_ids.filtered(lambda row: row.dimension == 'intent_level')[0]
+        self.assertEqual((history.old_value, history.new_value, history.cause), ('Low', 'High', 'event'))
+
+    def test_write_updates_the_classification_with_history_and_chatter(self):
+        lead = self._create_lead(function='Marketing Assistant')
+        self._classify(lead)
+        self.assertEqual(lead.job_level, 'staff')
+        lead.with_context(lead_intelligence_score_now=True).write({'function': '总经理'})
+        self.env.invalidate_all()
+        self.assertEqual(lead.job_level, 'decision_maker')
+        history = lead.classification_history_ids.filtered(lambda row: row.dimension == 'job_level')
+        self.assertEqual(history[0].mapped(lambda row: (row.old_value, row.new_value, row.cause)),
+                         [('Staff', 'Decision Maker', 'rule')])
+        tracked = lead.message_ids.tracking_value_ids.filtered(lambda value: value.field_id.name == 'job_level')
+        self.assertEqual((tracked[0].old_value_char, tracked[0].new_value_char), ('Staff', 'Decision Maker'))
+
+    def test_a_value_set_by_hand_is_kept_until_cleared(self):
+        lead = self._create_lead(function='CEO')
+        self._classify(lead)
+        lead.write({'job_level': 'procurement'})
+        self.assertTrue(lead.job_level_manual)
+        self.assertEqual(lead.classification_history_ids[0].cause, 'user')
+        lead.write({'function': 'Student'})
+        self._classify(lead)
+        self.assertEqual(lead.job_level, 'procurement', 'the rules do not overwrite a user')
+        lead.write({'job_level': False})
+        self.assertFalse(lead.job_level_manual)
+        self._classify(lead)
+        self.assertEqual(lead.job_level, 'staff', 'cleared: the rules decide again')
+        given = self._create_lead(function='CEO', lifecycle_stage='hot')
+        self._classify(given)
+        self.assertEqual((given.lifecycle_stage, given.lifecycle_stage_manual), ('hot', True))
+
+    def test_first_matching_rule_wins_and_order_can_change(self):
+        Rule = self.env['crm.lead.classification.rule']
+        first = Rule.create({'name': 'VIP first', 'dimension': 'intent_level', 'value': 'intent_level:high',
+                             'domain': "[('priority', '=', '3')]", 'sequence': 1})
+        Rule.create({'name': 'Priority means medium', 'dimension': 'intent_level', 'value': 'intent_level:medium',
+                     'domain': "[('priority', '!=', '0')]", 'sequence': 2})
+        lead = self._create_lead(priority='3')
+        self._classify(lead)
+        self.assertEqual(lead.intent_level, 'high')
+        first.sequence = 5
+        self._classify(lead)
+        self.assertEqual(lead.intent_level, 'medium')
+        self.assertTrue(first.last_match_date, 'a rule that matched says when')
+
+    def test_hierarchical_classes_by_rules(self):
+        Class = self.env['crm.lead.class']
+        manufacturing = Class.create({'name': 'Manufacturing'})
+        automotive = Class.create({'name': 'Automotive', 'parent_id': manufacturing.id})
+        ev_parts = Class.create({'name': 'EV parts', 'parent_id': automotive.id})
+        self.assertEqual(ev_parts.complete_name, 'Manufacturing / Automotive / EV parts')
+        with self.assertRaisesRegex(UserError, 'Recursion'), self.env.cr.savepoint():
+            manufacturing.parent_id = ev_parts
+        Rule = self.env['crm.lead.classification.rule']
+        Rule.create({'name': 'Battery makers', 'dimension': 'class', 'class_id': ev_parts.id,
+                     'domain': "[('name', 'ilike', 'battery')]"})
+        Rule.create({'name': 'Big deals in automotive', 'dimension': 'class', 'class_id': automotive.id,
+                     'domain': "[('expected_revenue', '>=', 100000)]"})
+        lead = self._create_lead(name='Battery packs', expected_revenue=200000)
+        self._classify(lead)
+        self.assertEqual(lead.class_ids, automotive | ev_parts)
+        history = lead.classification_history_ids.filtered(lambda row: row.dimension == 'class')
+        self.assertEqual(history.new_value, 'Manufacturing / Automotive, Manufacturing / Automotive / EV parts')
+
+    def test_rules_are_validated(self):
+        Rule = self.env['crm.lead.classification.rule']
+        with self.assertRefused('own dimension'):
+            Rule.create({'name': 'Wrong', 'dimension': 'job_level', 'value': 'intent_level:high'})
+        with self.assertRefused('not a valid lead domain'):
+            Rule.create({'name': 'Bad', 'dimension': 'job_level', 'value': 'job_level:staff',
+                         'domain': "[('no_such_field', '=', 1)]"})
+        with self.assertRefused('not a valid lead domain'):
+            Rule.create({'name': 'Code', 'dimension': 'job_level', 'value': 'job_level:staff',
+                         'domain': "[('function', '=', __import__('os').name)]"})
+
+    def test_rule_changes_start_a_full_pass(self):
+        self.env['crm.lead.score.run'].search([]).unlink()
+        self.env.ref('lead_intelligence.classification_job_staff').sequence = 99
+        self.assertTrue(self.env['crm.lead.score.run'].search([('cause', '=', 'config')]))
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestClassificationMultiCompany(TestLeadIntelligenceCommon):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._activate_multi_company()
+
+    def test_company_rules_and_classes_stay_in_their_company(self):
+        partner_class = self.env['crm.lead.class'].create({'name': 'C2 partners', 'company_id': self.company_2.id})
+        self.env['crm.lead.classification.rule'].create({
+            'name': 'C2 only', 'dimension': 'class', 'class_id': partner_class.id, 'domain': '[]',
+            'company_id': self.company_2.id})
+        lead_1 = self._create_lead(company_id=self.company_main.id)
+        lead_2 = self.env['crm.lead'].create({'name': 'C2 lead', 'company_id': self.company_2.id})
+        self.env['crm.lead']._score_leads((lead_1 + lead_2).ids, 'manual')
+        self.assertFalse(lead_1.class_ids)
+        self.assertEqual(lead_2.class_ids, partner_class)
+        Class = self.env['crm.lead.class'].with_user(self.user_sales_leads)
+        self.assertNotIn(partner_class, Class.search([]))
