@@ -4,6 +4,7 @@
     python bench/run.py ingest --leads N [--batches 150] [--baseline-batches 20] [--clients 3] [--server-workers 2]
     python bench/run.py events --leads N [--events 1000000] [--touched K] [--sample 2000]
     python bench/run.py decay --leads N [--engaged 1.0]
+    python bench/run.py classify --leads N
 
 Creates (or reuses) a scratch database, prints one JSON line per measurement on
 stdout and logs on stderr. See bench/README.md for what each line means.
@@ -17,9 +18,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import decay, events, ingest, rescore
+from bench import classify, decay, events, ingest, rescore
 
-SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run}
+SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run,
+             "classify": classify.run}
 
 
 def parse_args(argv):

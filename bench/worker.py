@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from bench import event_tasks
+from bench import classify, event_tasks
 from bench.fixtures import create_fixtures
 from bench.floor import run_floor
 from bench.odoo_env import environment
@@ -65,6 +65,8 @@ TASKS = {
     "orm_counters": lambda db, _rules, params: in_odoo_measured(
         db, lambda env: event_tasks.orm_counter_writes(env, params["sample"])),
     "api_key": lambda db, _rules, _params: in_odoo_measured(db, event_tasks.create_api_key),
+    "classification_rules": lambda db, _rules, _params: in_odoo(db, classify.create_classification_rules),
+    "classify_phases": lambda db, _rules, _params: in_odoo_measured(db, classify.full_pass),
 }
 
 

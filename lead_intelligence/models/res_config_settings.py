@@ -21,6 +21,9 @@ SETTINGS_DEFAULTS = {
     'size_employees_large': 1000,
     'size_revenue_medium': 10000000,
     'size_revenue_large': 100000000,
+    'alert_rule_idle_days': 30,
+    'alert_share_factor': 2.0,
+    'alert_missing_share': 50,
 }
 # settings that move scores: changing them rescores every open lead
 RESCORE_KEYS = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit', 'weight_engagement',
@@ -85,6 +88,18 @@ class ResConfigSettings(models.TransientModel):
         help="Annual revenue, in the company's currency, from which a lead's company is medium-sized.")
     lead_intelligence_size_revenue_large = fields.Integer(
         'Large Company from (Revenue)', default=SETTINGS_DEFAULTS['size_revenue_large'])
+    lead_intelligence_alert_rule_idle_days = fields.Integer(
+        'Idle Rule after (Days)', default=SETTINGS_DEFAULTS['alert_rule_idle_days'],
+        help="An active classification rule that gave its value to no lead for this many days is reported. "
+             "0: no check.")
+    lead_intelligence_alert_share_factor = fields.Float(
+        'Share Change Factor', default=SETTINGS_DEFAULTS['alert_share_factor'], digits=(16, 2),
+        help="A value whose share of the open leads grows or shrinks by more than this factor from one daily "
+             "check to the next is reported. 1 or less: no check.")
+    lead_intelligence_alert_missing_share = fields.Integer(
+        'Unclassified Leads (%)', default=SETTINGS_DEFAULTS['alert_missing_share'],
+        help="A dimension that more than this percentage of the open leads have no value of is reported. "
+             "100: no check.")
 
     @api.constrains('lead_intelligence_fit_points_low', 'lead_intelligence_fit_points_high',
                     'lead_intelligence_weight_fit', 'lead_intelligence_weight_engagement',

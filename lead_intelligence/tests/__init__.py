@@ -8,4 +8,5 @@ from . import test_concurrency
 from . import test_ui
 from . import test_event_api
 from . import test_events
+from . import test_classification_report
 from . import test_classification
