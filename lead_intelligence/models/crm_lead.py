@@ -72,7 +72,10 @@ class CrmLead(models.Model):
     _inherit = 'crm.lead'
 
     # Scores: rewritten often, so kept beside crm_lead (see crm.lead.score)
-    score_line_id = fields.Many2one('crm.lead.score', string='Scores', readonly=True, copy=False)
+    # bypass_search_access: a condition on a score (in a filter, a rule) joins the lead's own score
+    # row instead of a subquery over every score; the lead's access rules still apply
+    score_line_id = fields.Many2one('crm.lead.score', string='Scores', readonly=True, copy=False,
+                                    bypass_search_access=True)
     fit_score = fields.Integer(
         related='score_line_id.fit_score',
         help="0-100: how well the lead's profile matches the profile-fit rules.")
@@ -501,6 +504,9 @@ class CrmLead(models.Model):
         :return: (ids of the leads scored, number of leads whose score or tier changed)
         """
         self.env.flush_all()
+        # the rule queries are wide CASE lists: PostgreSQL's JIT compiles them for more time,
+        # every chunk, than it saves (measured: 3.0 s against 0.8 s for 50 rules on 34k leads)
+        self.env.cr.execute('SET LOCAL jit = off')
         config = config or self._get_scoring_config()
         # classes first: the fit rules may use them
         self._classify_query(query, cause)
