@@ -1,0 +1,165 @@
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+from odoo.tests import tagged
+
+from .common import TestLeadIntelligenceCommon
+
+RULE_MODEL = 'crm.lead.classification.rule'
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestClassificationReport(TestLeadIntelligenceCommon):
+    """The classification statistics: one row per lead and dimension, with the outcome."""
+
+    def _report(self, leads, **domain):
+        return self.env['crm.lead.classification.report'].search(
+            [('lead_id', 'in', leads.ids), *[(key, '=', value) for key, value in domain.items()]])
+
+    def test_rows_and_outcome_per_value(self):
+        Class = self.env['crm.lead.class']
+        retail = Class.create({'name': 'Retail'})
+        online = Class.create({'name': 'Online', 'parent_id': retail.id})
+        self.env[RULE_MODEL].create([
+            {'name': 'Shops', 'dimension': 'class', 'class_id': retail.id, 'domain': "[('name', 'ilike', 'shop')]"},
+            {'name': 'Web shops', 'dimension': 'class', 'class_id': online.id,
+             'domain': "[('name', 'ilike', 'web shop')]"},
+        ])
+        industry = self.env['res.partner.industry'].create({'name': 'Bicycles'})
+        ceo_won = self._create_lead(name='Web shop', function='CEO', industry_id=industry.id)
+        ceo_lost = self._create_lead(name='Corner shop', function='CEO')
+        cto_open = self._create_lead(name='Factory', function='CTO')
+        leads = ceo_won | ceo_lost | cto_open
+        self.env['crm.lead']._score_leads(leads.ids, 'manual')
+        ceo_won.action_set_won()
+        ceo_lost.action_set_lost()
+        self.env.flush_all()
+
+        # 7 single-valued dimensions per lead, plus one row per class (an empty one without class)
+        self.assertEqual(len(self._report(ceo_won)), 7 + 2)
+        self.assertEqual(len(self._report(cto_open)), 7 + 1)
+        self.assertEqual(self._report(ceo_won, dimension='class').mapped('value'), ['Retail', 'Retail / Online'])
+        self.assertFalse(self._report(cto_open, dimension='class').value)
+        self.assertEqual(self._report(ceo_won, dimension='industry').value, 'Bicycles')
+        self.assertFalse(self._report(ceo_lost, dimension='industry').value)
+
+        groups = self.env['crm.lead.classification.report']._read_group(
+            [('lead_id', 'in', leads.ids), ('dimension', '=', 'job_level')], ['value'],
+            ['lead_count:sum', 'won:sum', 'lost:sum', 'closed:sum', 'score:avg'])
+        by_value = {value: counts for value, *counts in groups}
+        self.assertEqual(by_value['decision_maker'][:4], [2, 1, 1, 2])
+        self.assertEqual(by_value['technical'][:4], [1, 0, 0, 0])
+        self.assertAlmostEqual(by_value['technical'][4], cto_open.score)
+        self.assertEqual(by_value['decision_maker'][4], (ceo_won.score + ceo_lost.with_context(
+            active_test=False).score) / 2)
+
+    def test_views_and_salesman_access(self):
+        Report = self.env['crm.lead.classification.report']
+        views = Report.get_views([(False, 'pivot'), (False, 'graph'), (False, 'search')])
+        self.assertEqual(set(views['views']), {'pivot', 'graph', 'search'})
+        self.assertIn('chatter', self.env[RULE_MODEL].get_views([(False, 'form')])['views']['form']['arch'])
+        self.assertIn('won', views['views']['pivot']['arch'])
+        action = self.env.ref('lead_intelligence.crm_lead_classification_report_action')
+        self.assertEqual(action.res_model, Report._name)
+        lead = self._create_lead(name='Mine', function='CEO', user_id=self.user_sales_salesman.id)
+        other = self._create_lead(name='Not mine', function='CEO', user_id=self.user_sales_manager.id)
+        self.env.flush_all()
+        rows = Report.with_user(self.user_sales_salesman).search([('lead_id', 'in', (lead | other).ids)])
+        self.assertEqual(rows.lead_id, lead, 'a salesperson sees the statistics of their own leads')
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestClassificationAlerts(TestLeadIntelligenceCommon):
+    """The daily classification quality check and its to-dos for the managers."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # only the leads of each test are open
+        cls.env['crm.lead'].search([]).write({'active': False})
+        cls.manager = cls.env.ref('base.user_admin')
+        cls.industry_rule = cls.env[RULE_MODEL].create({
+            'name': 'Never matches', 'dimension': 'industry', 'sequence': 1,
+            'industry_id': cls.env['res.partner.industry'].create({'name': 'Unused'}).id,
+            'domain': "[('name', '=', 'no lead has this name')]",
+        })
+        cls.start = datetime.now()
+
+    def _run(self, days):
+        with freeze_time(self.start + timedelta(days=days)):
+            self.env[RULE_MODEL]._cron_classification_quality_alerts()
+
+    def _activities(self, rule, summary):
+        return self.env['mail.activity'].search([
+            ('res_model', '=', RULE_MODEL), ('res_id', '=', rule.id), ('summary', '=like', f'{summary}%')])
+
+    def test_idle_rules(self):
+        Rule = self.env[RULE_MODEL]
+        idle = Rule.create({'name': 'Idle', 'dimension': 'job_level', 'value': 'job_level:staff',
+                            'domain': "[('name', '=', 'no lead has this name')]"})
+        recent = Rule.create({'name': 'Recent', 'dimension': 'job_level', 'value': 'job_level:manager',
+                              'domain': "[('name', '=', 'no lead has this name')]"})
+        recent.last_match_date = self.start + timedelta(days=25)
+        summary = 'Classification rule idle for 30 days'
+        self._run(10)
+        self.assertFalse(self._activities(idle, summary), 'created 10 days ago: not idle yet')
+        self._run(31)
+        activities = self._activities(idle, summary)
+        self.assertIn(self.manager, activities.user_id)
+        self.assertEqual(activities.activity_type_id, self.env.ref('mail.mail_activity_data_todo'))
+        self.assertIn('Idle', activities[0].note)
+        self.assertFalse(self._activities(recent, summary), 'matched 6 days ago')
+        self._run(32)
+        self.assertEqual(self._activities(idle, summary), activities, 'no second to-do while one is open')
+        activities.action_feedback('Rule fixed')
+        self._run(33)
+        self.assertTrue(self._activities(idle, summary), 'still idle: a new to-do once the first is done')
+
+    def test_share_change(self):
+        self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.alert_rule_idle_days', 0)
+        Industry = self.env['res.partner.industry']
+        rising, steady = Industry.create({'name': 'Rising'}), Industry.create({'name': 'Steady'})
+        with freeze_time(self.start + timedelta(days=1)):
+            self._create_lead(industry_id=rising.id)
+            for _index in range(3):
+                self._create_lead(industry_id=steady.id)
+        self._run(1)
+        self.assertFalse(self._activities(self.industry_rule, 'Industry "Rising"'), 'nothing to compare with yet')
+        snapshot = self.env['crm.lead.classification.snapshot'].search([('value', '=', 'Steady')])
+        self.assertEqual(snapshot.count, 3)
+        for _index in range(3):
+            self._create_lead(industry_id=rising.id)
+        self._run(2)  # Rising: 25% -> 57%, Steady: 75% -> 43%, factor 2
+        activities = self._activities(self.industry_rule, 'Industry "Rising": share of open leads changed')
+        self.assertIn(self.manager, activities.user_id)
+        self.assertIn('from 25.0% to 57.1%', activities[0].note)
+        self.assertFalse(self._activities(self.industry_rule, 'Industry "Steady"'))
+        self._run(2)
+        self.assertEqual(
+            self._activities(self.industry_rule, 'Industry "Rising"'), activities, 'no duplicate on a second run')
+        self.assertEqual(len(self.env['crm.lead.classification.snapshot'].search([
+            ('value', '=', 'Rising'), ('date', '=', (self.start + timedelta(days=2)).date())])), 1)
+
+    def test_missing_values(self):
+        Params = self.env['ir.config_parameter'].sudo()
+        Params.set_param('lead_intelligence.alert_rule_idle_days', 0)
+        industry = self.env['res.partner.industry'].create({'name': 'Known'})
+        self._create_lead(industry_id=industry.id)
+        for _index in range(3):
+            self._create_lead()
+        # a dimension without any active rule has nowhere to put its alert
+        self.env[RULE_MODEL].search([('dimension', '=', 'source_type')]).action_archive()
+        summary = 'Industry: many open leads without a value'
+        Params.set_param('lead_intelligence.alert_missing_share', 80)
+        self._run(1)
+        self.assertFalse(self._activities(self.industry_rule, summary), '75% missing, alert above 80%')
+        Params.set_param('lead_intelligence.alert_missing_share', 50)
+        self._run(1)
+        activities = self._activities(self.industry_rule, summary)
+        self.assertIn(self.manager, activities.user_id)
+        self.assertIn('75.0%', activities[0].note)
+        self._run(2)
+        self.assertEqual(self._activities(self.industry_rule, summary), activities, 'no duplicate')
+        self.assertFalse(self.env['mail.activity'].search([
+            ('res_model', '=', RULE_MODEL), ('summary', '=like', 'Source Type:%')]))
