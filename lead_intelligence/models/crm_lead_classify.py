@@ -51,11 +51,11 @@ class CrmLead(models.Model):
 
     def write(self, vals):
         """A dimension a user sets is theirs: flagged manual (cleared: back to the rules) and in the history."""
-        manual = {}
-        if not self.env.context.get('lead_intelligence_classifying'):
-            for dimension, field in DIMENSION_FIELDS.items():
-                if field in vals:
-                    manual[MANUAL_FIELDS[dimension]] = bool(self._fields[field].convert_to_cache(vals[field], self))
+        # the rules write by SQL: every write through here is a user's (or an import's, or code's)
+        manual = {
+            MANUAL_FIELDS[dimension]: bool(self._fields[field].convert_to_cache(vals[field], self))
+            for dimension, field in DIMENSION_FIELDS.items() if field in vals
+        }
         if manual:
             old = {lead.id: lead._classification_labels() for lead in self}
             vals = dict(vals, **manual)
