@@ -68,6 +68,7 @@ class CrmLeadClassificationRule(models.Model):
         if days <= 0:
             return []
         limit = fields.Datetime.now() - timedelta(days=days)
+        # sudo: the check covers every company's rules, whoever runs it
         rules = self.sudo().search([
             '|', ('last_match_date', '<', limit), '&', ('last_match_date', '=', False), ('create_date', '<', limit),
         ])
@@ -152,6 +153,7 @@ class CrmLeadClassificationRule(models.Model):
 
     @api.model
     def _first_rule_of(self, dimension, company_id):
+        # sudo: as in _alerts_idle_rules
         return self.sudo().search([('dimension', '=', dimension), ('company_id', 'in', [company_id or False, False])],
                                   limit=1)
 
@@ -172,6 +174,7 @@ class CrmLeadClassificationRule(models.Model):
         managers = self.env.ref('lead_intelligence.group_lead_intelligence_manager').sudo().all_user_ids.filtered(
             lambda user: user.active and not user.share)
         rules = self.browse({rule.id for rule, _summary, _note in alerts})
+        # sudo: the system's check files the to-dos, on rules and for users it may not otherwise reach
         Activity = self.env['mail.activity'].sudo()
         existing = {
             (activity.res_id, activity.summary)
