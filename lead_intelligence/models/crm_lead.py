@@ -762,6 +762,8 @@ class CrmLead(models.Model):
         self._generate_lead_intelligence_demo_events(leads, outcomes, rng)
         # score every lead of the demo database, crm's own demo leads included
         self._score_leads(self.with_context(active_test=False).search([('score_dirty', '=', True)]).ids, 'manual')
+        # once more: the classification rules on the score (lifecycle) see the scores just computed
+        self._score_leads(self.with_context(active_test=False).search([]).ids, 'manual')
         # the passes the demo rules and tiers scheduled have nothing left to do: every lead is scored
         self.env['crm.lead.score.run'].search([('state', '=', 'running')]).write(
             {'state': 'cancel', 'date_end': fields.Datetime.now()})
