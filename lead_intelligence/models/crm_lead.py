@@ -763,7 +763,7 @@ class CrmLead(models.Model):
         # score every lead of the demo database, crm's own demo leads included
         self._score_leads(self.with_context(active_test=False).search([('score_dirty', '=', True)]).ids, 'manual')
         # once more: the classification rules on the score (lifecycle) see the scores just computed
-        self._score_leads(self.with_context(active_test=False).search([]).ids, 'manual')
+        self._score_leads(self.with_context(active_test=False).search([]).ids, 'manual')  # pylint: disable=no-search-all
         # the passes the demo rules and tiers scheduled have nothing left to do: every lead is scored
         self.env['crm.lead.score.run'].search([('state', '=', 'running')]).write(
             {'state': 'cancel', 'date_end': fields.Datetime.now()})
