@@ -50,6 +50,39 @@ def all_match_values(matches, rule_value):
     return [sorted(set(values)) for values in result]
 
 
+MAX_SET_BITS = 62  # distinct values a set is packed into one int64 for; one more bit says "another value"
+
+
+def set_masks(matches, rule_value, current_lead_index, current_values):
+    """Pack the value sets of the leads, new and current, into int64 bit masks.
+
+    :param matches: (n_leads, n_rules) bools
+    :param rule_value: (n_rules,) value each rule gives (several rules may give the same)
+    :param current_lead_index / current_values: (m,) the current (lead index, value) pairs
+    :return: (new masks (n_leads,), current masks (n_leads,)), or None when the rules give
+        more than :data:`MAX_SET_BITS` distinct values. A current value no rule gives sets
+        the extra bit: such a set never equals a new one.
+    """
+    matches = np.asarray(matches, dtype=bool)
+    rule_value = np.asarray(rule_value, dtype=np.int64)
+    distinct = np.unique(rule_value)
+    if len(distinct) > MAX_SET_BITS:
+        return None
+    n_leads = matches.shape[0]
+    bits = np.left_shift(np.int64(1), np.searchsorted(distinct, rule_value).astype(np.int64))
+    new = np.bitwise_or.reduce(np.where(matches, bits, 0), axis=1) if len(rule_value) \
+        else np.zeros(n_leads, dtype=np.int64)
+    current_values = np.asarray(current_values, dtype=np.int64)
+    position = np.searchsorted(distinct, current_values)
+    known = position < len(distinct)
+    known[known] = distinct[position[known]] == current_values[known]
+    current_bits = np.where(known, np.left_shift(np.int64(1), np.minimum(position, MAX_SET_BITS)),
+                            np.int64(1) << MAX_SET_BITS)
+    current = np.zeros(n_leads, dtype=np.int64)
+    np.bitwise_or.at(current, np.asarray(current_lead_index, dtype=np.int64), current_bits)
+    return new.astype(np.int64), current
+
+
 def company_size(employees, revenue, employee_thresholds, revenue_thresholds):
     """Company size from headcount and annual revenue: 0 small, 1 medium, 2 large, ``NO_VALUE`` unknown.
 

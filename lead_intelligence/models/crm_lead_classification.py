@@ -83,7 +83,8 @@ class CrmLeadClassificationRule(models.Model):
     class_id = fields.Many2one('crm.lead.class', 'Class Value', ondelete='cascade')
     last_match_date = fields.Datetime(
         'Last Matched', readonly=True, copy=False,
-        help="When the rule last gave its value to a lead; the quality check warns about rules that no longer do.")
+        help="When the rule last matched a lead it classified (a new or edited lead, or every lead after a "
+             "configuration change); the quality check warns about rules that no longer do.")
     description = fields.Text('Why', translate=True)
 
     @api.constrains('dimension', 'value', 'industry_id', 'class_id')
@@ -113,6 +114,25 @@ class CrmLeadClassificationRule(models.Model):
         if self.dimension == 'class':
             return self.class_id.id
         return self.value.split(':', 1)[1]
+
+    def _is_stable(self):
+        """Whether the rule's result can change only when the lead itself is written.
+
+        Such a rule reads only the lead's own stored fields, none of them moved
+        by a scoring pass or written behind the ORM (see
+        ``crm.lead._is_classification_stable_field``): a lead that no one edited
+        since its last classification keeps its result, and the nightly pass
+        need not match the rule again on it. A path (``country_id.code``) or a
+        sub-domain reads other records, whose edits flag no lead: never stable.
+        """
+        self.ensure_one()
+        Lead = self.env['crm.lead']
+        for condition in self._get_lead_domain().iter_conditions():
+            if '.' in condition.field_expr or condition.operator in ('any', 'not any', 'any!', 'not any!'):
+                return False
+            if not Lead._is_classification_stable_field(condition.field_expr):
+                return False
+        return True
 
 
 class CrmLeadClassificationHistory(models.Model):

@@ -18,6 +18,10 @@ from .crm_lead_classification import (
 # the single-valued dimensions, in the order of the engine's value matrix
 VALUE_DIMENSIONS = ['industry', *SELECTION_DIMENSIONS]
 MANUAL_FIELDS = {dimension: f'{dimension}_manual' for dimension in [*VALUE_DIMENSIONS, 'class']}
+# stored lead fields a rule cannot rely on between two writes of the lead: the scoring
+# passes move them, or other jobs write them by SQL (crm's predictive scoring)
+UNSTABLE_FIELDS = frozenset({'tier_id', 'score_dirty', 'score_line_id', 'probability', 'automated_probability',
+                             *DIMENSION_FIELDS.values()})
 
 
 class CrmLead(models.Model):
@@ -93,6 +97,28 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     @api.model
+    def _is_classification_stable_field(self, name, _seen=None):
+        """Whether the lead field ``name`` changes only when the lead is written
+        (which flags it dirty) or created (born dirty).
+
+        A stored field qualifies unless a pass or a job writes it behind the ORM
+        (:data:`UNSTABLE_FIELDS`); a computed one only if it depends on stable
+        fields of the lead itself (Odoo recomputes it when another record
+        changes otherwise, without a write of the lead). One2many contents and
+        context-dependent fields never qualify.
+        """
+        field = self._fields.get(name)
+        if field is None or not field.store or name in UNSTABLE_FIELDS or field.type == 'one2many':
+            return False
+        if not field.compute:
+            return True
+        seen = (_seen or set()) | {name}
+        depends, depends_context = field.get_depends(self)
+        return not depends_context and all(
+            '.' not in dependency and (dependency in seen or self._is_classification_stable_field(dependency, seen))
+            for dependency in depends)
+
+    @api.model
     def _get_classification_rules(self):
         # sudo: classification runs for any user who edits a lead, over every active rule
         Rule = self.env['crm.lead.classification.rule'].sudo()
@@ -103,13 +129,28 @@ class CrmLead(models.Model):
         the first match per dimension in the engine, and one UPDATE of the leads whose
         classes changed (a user's values kept), with their history and chatter.
 
+        The nightly pass re-matches a dimension whose rules are all stable
+        (``crm.lead.classification.rule._is_stable``: they read only fields that
+        change when the lead is written) on the leads flagged dirty only: on the
+        others, nothing those rules read has changed since they were last
+        classified. Every other pass (a lead edited, new behaviour, a rule or a
+        setting changed) matches every rule on every lead of the chunk.
+
         :return: number of leads whose classification changed
         """
         rules = self._get_classification_rules()
         value_rules = rules.filtered(lambda rule: rule.dimension != 'class')
         class_rules = rules.filtered(lambda rule: rule.dimension == 'class')
         ordered = value_rules + class_rules
-        match_sql = ordered._get_match_sql(query) if ordered else []
+        stable_dimensions = set()
+        if cause == 'nightly':
+            unstable = {rule.dimension for rule in ordered if not rule._is_stable()}
+            stable_dimensions = {rule.dimension for rule in ordered} - unstable
+            if 'company_size' not in unstable:  # measured from headcount and revenue where no rule matches
+                stable_dimensions.add('company_size')
+        guarded = [index for index, rule in enumerate(ordered) if rule.dimension in stable_dimensions]
+        match_sql = ordered._get_match_sql(
+            query, SQL('%s IS TRUE', SQL.identifier(query.table, 'score_dirty')), guarded) if ordered else []
         positions = [
             SQL('COALESCE(array_position(%s::varchar[], crm_lead.%s::varchar), 0) - 1',
                 [key for key, _label in values], SQL.identifier(dimension))
@@ -120,6 +161,7 @@ class CrmLead(models.Model):
             SQL('COALESCE(crm_lead.industry_id, -1)'),
             *positions,
             *[SQL('crm_lead.%s IS TRUE', SQL.identifier(field)) for field in MANUAL_FIELDS.values()],
+            SQL('crm_lead.score_dirty IS TRUE'),
             SQL('COALESCE(crm_lead.employee_count, 0)'),
             SQL('COALESCE(crm_lead.annual_revenue, 0)::bigint'),
             *match_sql,
@@ -127,10 +169,12 @@ class CrmLead(models.Model):
         if not rows:
             return 0
         n_values, n_manual = len(VALUE_DIMENSIONS), len(MANUAL_FIELDS)
-        data = np.array(rows, dtype=np.int64).reshape(len(rows), 1 + n_values + n_manual + 2 + len(match_sql))
+        data = np.array(rows, dtype=np.int64).reshape(len(rows), 1 + n_values + n_manual + 3 + len(match_sql))
         ids = data[:, 0]
         old = data[:, 1:1 + n_values]
         manual = data[:, 1 + n_values:1 + n_values + n_manual].astype(bool)
+        # leads whose stable dimensions keep their values: treated like values set by hand
+        kept = ~data[:, 1 + n_values + n_manual].astype(bool)
         employees, revenue = data[:, -2 - len(match_sql)], data[:, -1 - len(match_sql)]
         matches = scoring.unpack_matches(data[:, data.shape[1] - len(match_sql):], len(ordered)) \
             if ordered else np.zeros((len(ids), 0), dtype=bool)
@@ -154,7 +198,10 @@ class CrmLead(models.Model):
         ruled = set(rule_dimension) | {size}
         for dimension in set(range(n_values)) - ruled:
             new[:, dimension] = old[:, dimension]
-        changed = classification.changed_values(old, new, manual[:, :n_values])
+        frozen = manual[:, :n_values].copy()
+        for dimension in stable_dimensions - {'class'}:
+            frozen[:, dimension_index[dimension]] |= kept
+        changed = classification.changed_values(old, new, frozen)
         final = np.where(changed, new, old)
         now = self.env.cr.now()
         history = []
@@ -164,7 +211,8 @@ class CrmLead(models.Model):
             changes = self._classification_changes(ids, old, final, changed)
             self._log_classification_tracking(changes, now)
             history += [row[:4] for row in changes]
-        class_changes = self._classify_classes(ids, matches[:, len(value_rules):], class_rules, manual[:, -1])
+        class_frozen = manual[:, -1] | kept if 'class' in stable_dimensions else manual[:, -1]
+        class_changes = self._classify_classes(ids, matches[:, len(value_rules):], class_rules, class_frozen)
         history += class_changes
         matched = np.flatnonzero(matches.any(axis=0))
         if len(matched):
@@ -179,10 +227,15 @@ class CrmLead(models.Model):
         return int(moved.sum()) + len({row[0] for row in class_changes})
 
     def _write_classification(self, ids, values):
-        """One UPDATE for every lead whose classification changed; ``values``: (n, d) value indexes."""
+        """One UPDATE for every lead whose classification changed; ``values``: (n, d) value indexes.
+
+        It clears the leads' dirty flag too: they are scored next, in the same
+        transaction (see ``_score_query``), which then need not rewrite their
+        rows a second time for the flag alone.
+        """
         columns = {dimension: values[:, index] for index, dimension in enumerate(VALUE_DIMENSIONS)}
         self.env.execute_query(SQL(
-            """UPDATE crm_lead SET industry_id = NULLIF(v.industry, -1)%(sets)s
+            """UPDATE crm_lead SET score_dirty = FALSE, industry_id = NULLIF(v.industry, -1)%(sets)s
                  FROM unnest(%(ids)s::int[], %(industry)s::int[]%(arrays)s) AS v(id, industry%(aliases)s)
                 WHERE crm_lead.id = v.id""",
             ids=ids.tolist(), industry=columns['industry'].tolist(),
@@ -214,19 +267,36 @@ class CrmLead(models.Model):
         ]
 
     def _classify_classes(self, ids, matches, class_rules, manual):
-        """Set the classes of the leads (not set by hand) to those of their matching class rules.
+        """Set the classes of the leads to those of their matching class rules, except where
+        ``manual`` is set (classes set by hand, or kept as they are by this pass).
 
         :return: history rows of the leads whose classes changed
         """
-        new_sets = classification.all_match_values(matches, class_rules.mapped('class_id').ids) \
+        ids, matches = ids[~manual], matches[~manual]
+        if not len(ids):
+            return []
+        rule_class_ids = class_rules.mapped('class_id').ids
+        rows = self.env.execute_query(SQL(
+            'SELECT lead_id, class_id FROM crm_lead_class_rel WHERE lead_id = ANY(%s)', ids.tolist()))
+        pairs = np.array(rows, dtype=np.int64).reshape(len(rows), 2)
+        order = np.argsort(ids, kind='stable')
+        lead_index = order[np.searchsorted(ids, pairs[:, 0], sorter=order)]
+        masks = classification.set_masks(matches, rule_class_ids, lead_index, pairs[:, 1])
+        if masks is not None:  # only the leads whose set differs go on
+            differ = np.flatnonzero(masks[0] != masks[1])
+            ids, matches = ids[differ], matches[differ]
+            kept = np.isin(lead_index, differ)
+            rows = pairs[kept].tolist()
+        if not len(ids):
+            return []
+        new_sets = classification.all_match_values(matches, rule_class_ids) \
             if len(class_rules) else [[] for _id in ids]
         current = {}
-        for lead_id, class_id in self.env.execute_query(SQL(
-                'SELECT lead_id, class_id FROM crm_lead_class_rel WHERE lead_id = ANY(%s)', ids.tolist())):
+        for lead_id, class_id in rows:
             current.setdefault(lead_id, set()).add(class_id)
         changed = [
-            (lead_id, set(new)) for lead_id, new, by_hand in zip(ids.tolist(), new_sets, manual.tolist(), strict=True)
-            if not by_hand and set(new) != current.get(lead_id, set())
+            (lead_id, set(new)) for lead_id, new in zip(ids.tolist(), new_sets, strict=True)
+            if set(new) != current.get(lead_id, set())
         ]
         if not changed:
             return []

@@ -65,7 +65,7 @@ class CrmLeadDomainRule(models.AbstractModel):
             domain &= Domain('company_id', '=', self.company_id.id)
         return domain
 
-    def _get_match_sql(self, query):
+    def _get_match_sql(self, query, guard=None, guarded=()):
         """Return the rules' matches as SQL integer columns, true bits where a
         lead of ``crm_lead`` (the main table of ``query``) matches a rule.
 
@@ -73,14 +73,24 @@ class CrmLeadDomainRule(models.AbstractModel):
         (see ``engine.scoring.unpack_matches``). All columns go in one SELECT,
         so a chunk of leads is matched against every rule with a single query.
         Inactive leads are matched too: the caller chooses which leads to score.
+
+        :param guard: an SQL condition on the lead; the rules at the indexes
+            ``guarded`` are only evaluated where it holds (0 elsewhere)
         """
         Lead = self.env['crm.lead'].with_context(active_test=False)
+        guarded = set(guarded)
         terms = []
         for index, rule in enumerate(self):
             domain = rule._get_lead_domain().optimize_full(Lead)
             bit = 1 << (index % scoring.RULES_PER_WORD)
             if domain.is_false():
                 terms.append(SQL('0'))
+            elif index in guarded:
+                # CASE evaluates its branches in order: the rule's condition is not
+                # evaluated at all where the guard fails
+                condition = SQL('TRUE') if domain.is_true() else domain._to_sql(Lead, query.table, query)
+                terms.append(SQL('(CASE WHEN NOT (%s) THEN 0 WHEN %s THEN %s::bigint ELSE 0 END)',
+                                 guard, condition, bit))
             elif domain.is_true():
                 terms.append(SQL('%s::bigint', bit))
             else:

@@ -144,6 +144,47 @@ class TestClassification(TestLeadIntelligenceCommon):
         self.env.ref('lead_intelligence.classification_job_staff').sequence = 99
         self.assertTrue(self.env['crm.lead.score.run'].search([('cause', '=', 'config')]))
 
+    def test_stable_rules(self):
+        Rule = self.env['crm.lead.classification.rule']
+        job_rules = Rule.search([('dimension', '=', 'job_level')])
+        self.assertTrue(job_rules)
+        self.assertTrue(all(rule._is_stable() for rule in job_rules), 'job positions change only by a write')
+        for domain in ("[('score', '>=', 40)]", "[('country_id.code', '=', 'CN')]", "[('probability', '>', 50)]",
+                       "[('tier_id', '!=', False)]", "[('tag_ids', 'any', [('name', '=', 'VIP')])]"):
+            rule = Rule.new({'name': 'Test', 'dimension': 'lifecycle_stage', 'value': 'lifecycle_stage:hot',
+                             'domain': domain})
+            self.assertFalse(rule._is_stable(), domain)
+        Lead = self.env['crm.lead']
+        # stored and computed from the lead's own partner only: recomputed when the lead is written
+        self.assertTrue(Lead._is_classification_stable_field('function'))
+        self.assertTrue(Lead._is_classification_stable_field('buying_signal_count'))
+        self.assertFalse(Lead._is_classification_stable_field('engagement_score'), 'moves with decay, not stored')
+
+    def test_nightly_pass_rematches_stable_rules_on_edited_leads_only(self):
+        lead, edited = self._classify(self._create_lead(function='CEO') | self._create_lead(function='CEO'))
+        self.assertEqual((lead.job_level, edited.job_level), ('decision_maker', 'decision_maker'))
+        # a change behind the ORM leaves the lead clean: the nightly pass keeps its job level;
+        # the same change through write flags the lead and the pass classifies it again
+        self.env.cr.execute("UPDATE crm_lead SET function = 'Software Engineer' WHERE id = %s", [lead.id])
+        self.env.cr.execute("UPDATE crm_lead SET function = 'Software Engineer', score_dirty = TRUE "
+                            "WHERE id = %s", [edited.id])
+        self.env['crm.lead']._score_leads((lead | edited).ids, 'nightly')
+        self.env.invalidate_all()
+        self.assertEqual((lead.job_level, edited.job_level), ('decision_maker', 'technical'))
+        # a configuration pass re-matches every rule on every lead
+        self.env['crm.lead']._score_leads(lead.ids, 'config')
+        self.env.invalidate_all()
+        self.assertEqual(lead.job_level, 'technical')
+
+    def test_nightly_pass_rematches_rules_on_scores(self):
+        lead = self._classify(self._create_lead(type='lead'))
+        self.assertEqual(lead.lifecycle_stage, 'cold')
+        # the score moved (decay, a new model...) without any write of the lead
+        self.env.cr.execute('UPDATE crm_lead_score SET score = 60 WHERE lead_id = %s', [lead.id])
+        self.env['crm.lead']._score_leads(lead.ids, 'nightly')
+        self.env.invalidate_all()
+        self.assertEqual(lead.lifecycle_stage, 'mql', 'lifecycle rules read the score: matched every night')
+
 
 @tagged('lead_intelligence', 'post_install', '-at_install')
 class TestClassificationMultiCompany(TestLeadIntelligenceCommon):

@@ -38,3 +38,37 @@ def test_company_size_takes_the_larger_measure_and_ignores_missing_ones():
 def test_manual_values_never_change():
     changed = classification.changed_values([[1, 2], [3, 4]], [[1, 5], [6, 4]], [[False, True], [False, False]])
     assert changed.tolist() == [[False, False], [True, False]]
+
+
+def test_set_masks_compare_value_sets():
+    # rules 0 and 2 give the same value 7; rule 1 gives 3
+    matches = np.array([[True, False, True], [False, True, False], [False, False, False], [True, True, False]])
+    rule_value = [7, 3, 7]
+    # current sets: {7}, {3, 9}, {}, {3}
+    new, current = classification.set_masks(matches, rule_value, [0, 1, 1, 3], [7, 3, 9, 3])
+    assert (new != current).tolist() == [False, True, False, True]
+    assert new[0] == current[0]
+    # 9 is given by no rule: the set with it never equals a new one
+    assert current[1] & (1 << classification.MAX_SET_BITS)
+
+
+def test_set_masks_without_rules_or_with_too_many_values():
+    new, current = classification.set_masks(np.zeros((2, 0), dtype=bool), [], [1], [5])
+    assert new.tolist() == [0, 0]
+    assert (new != current).tolist() == [False, True]
+    many = list(range(classification.MAX_SET_BITS + 1))
+    assert classification.set_masks(np.zeros((1, len(many)), dtype=bool), many, [], []) is None
+
+
+def test_set_masks_agree_with_all_match_values():
+    rng = np.random.default_rng(3)
+    matches = rng.random((200, 12)) < 0.2
+    rule_value = rng.integers(0, 6, 12)
+    lead_index = rng.integers(0, 200, 150)
+    values = rng.integers(0, 8, 150)
+    new, current = classification.set_masks(matches, rule_value, lead_index, values)
+    expected_new = classification.all_match_values(matches, rule_value)
+    current_sets = [set() for _lead in range(200)]
+    for lead, value in zip(lead_index.tolist(), values.tolist(), strict=True):
+        current_sets[lead].add(value)
+    assert (new != current).tolist() == [set(a) != b for a, b in zip(expected_new, current_sets, strict=True)]
