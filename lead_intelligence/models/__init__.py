@@ -9,6 +9,7 @@ from . import crm_lead_event
 from . import crm_lead_event_queue
 from . import crm_lead_engagement
 from . import crm_lead_classification
+from . import crm_lead_rule_source
 from . import crm_lead_classification_alert
 from . import crm_lead
 from . import crm_lead_classify

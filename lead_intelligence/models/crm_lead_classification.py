@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .crm_lead_rule_source import WATCHED_MODELS
+
 # the dimensions a lead is classified along, with their values (industry and classes are records)
 COMPANY_SIZES = [('small', 'Small'), ('medium', 'Medium'), ('large', 'Large')]
 JOB_LEVELS = [('decision_maker', 'Decision Maker'), ('technical', 'Technical Lead'), ('procurement', 'Procurement'),
@@ -116,23 +118,67 @@ class CrmLeadClassificationRule(models.Model):
         return self.value.split(':', 1)[1]
 
     def _is_stable(self):
-        """Whether the rule's result can change only when the lead itself is written.
+        """Whether the rule's result can change only when the lead itself is written
+        or the configuration changes.
 
-        Such a rule reads only the lead's own stored fields, none of them moved
-        by a scoring pass or written behind the ORM (see
-        ``crm.lead._is_classification_stable_field``): a lead that no one edited
-        since its last classification keeps its result, and the nightly pass
-        need not match the rule again on it. A path (``country_id.code``) or a
-        sub-domain reads other records, whose edits flag no lead: never stable.
+        Such a rule reads the lead's own stored fields, none of them moved by a
+        scoring pass or written behind the ORM (see
+        ``crm.lead._is_classification_stable_field``), and through them only
+        stored fields of the records of ``WATCHED_MODELS`` (a stage's sequence,
+        a country's code, a tag's name), whose edits start a full pass. A lead
+        no one edited since its last classification keeps its result, and the
+        nightly pass need not match the rule again on it. A sub-domain
+        (``any``) or a path through any other record (``partner_id.name``) is
+        never stable.
         """
         self.ensure_one()
+        return all(self._stable_path(condition) for condition in self._get_lead_domain().iter_conditions())
+
+    def _stable_path(self, condition):
+        """Whether the condition reads only stable fields; see :meth:`_is_stable`."""
+        if condition.operator in ('any', 'not any', 'any!', 'not any!'):
+            return False
+        name, *path = condition.field_expr.split('.')
         Lead = self.env['crm.lead']
-        for condition in self._get_lead_domain().iter_conditions():
-            if '.' in condition.field_expr or condition.operator in ('any', 'not any', 'any!', 'not any!'):
+        if not Lead._is_classification_stable_field(name):
+            return False
+        model = Lead
+        for hop in [name, *path][:-1]:
+            field = model._fields[hop]
+            if not field.relational or field.comodel_name not in WATCHED_MODELS:
                 return False
-            if not Lead._is_classification_stable_field(condition.field_expr):
+            model = self.env[field.comodel_name]
+        if path:
+            field = model._fields.get(path[-1])
+            if field is None or not field.store or field.compute or field.relational:
                 return False
         return True
+
+    def _rule_source_fields(self):
+        """(model, field) pairs of the records the rules read through paths."""
+        pairs = set()
+        for rule in self:
+            for condition in rule._get_lead_domain().iter_conditions():
+                model = self.env['crm.lead']
+                for name in condition.field_expr.split('.'):
+                    field = model._fields.get(name)
+                    if field is None:
+                        break
+                    if model._name != 'crm.lead':
+                        pairs.add((model._name, name))
+                    if not field.relational:
+                        break
+                    model = self.env[field.comodel_name]
+        return pairs
+
+    def _on_rule_source_change(self, model_name, field_names):
+        """A record the rules may read changed (``field_names``) or is deleted (None):
+        if an active rule reads it, reclassify every open lead."""
+        # sudo: whoever edits a stage or a tag, the rules that read them must be known
+        rules = self.sudo().search([])  # pylint: disable=no-search-all
+        read = {field for model, field in rules._rule_source_fields() if model == model_name}
+        if read and (field_names is None or read & field_names):
+            self.env['crm.lead']._trigger_full_rescore()
 
 
 class CrmLeadClassificationHistory(models.Model):

@@ -149,11 +149,18 @@ class TestClassification(TestLeadIntelligenceCommon):
         job_rules = Rule.search([('dimension', '=', 'job_level')])
         self.assertTrue(job_rules)
         self.assertTrue(all(rule._is_stable() for rule in job_rules), 'job positions change only by a write')
-        for domain in ("[('score', '>=', 40)]", "[('country_id.code', '=', 'CN')]", "[('probability', '>', 50)]",
-                       "[('tier_id', '!=', False)]", "[('tag_ids', 'any', [('name', '=', 'VIP')])]"):
-            rule = Rule.new({'name': 'Test', 'dimension': 'lifecycle_stage', 'value': 'lifecycle_stage:hot',
+        def rule(domain):
+            return Rule.new({'name': 'Test', 'dimension': 'lifecycle_stage', 'value': 'lifecycle_stage:hot',
                              'domain': domain})
-            self.assertFalse(rule._is_stable(), domain)
+
+        for domain in ("[('score', '>=', 40)]", "[('probability', '>', 50)]", "[('tier_id', '!=', False)]",
+                       "[('partner_id.name', 'ilike', 'acme')]", "[('tag_ids', 'any', [('name', '=', 'VIP')])]",
+                       "[('stage_id.team_ids', 'in', [1])]", "[('won_status', '=', 'pending')]"):
+            self.assertFalse(rule(domain)._is_stable(), domain)
+        # paths into stages, countries, tags... are stable: editing those records starts a full pass
+        for domain in ("[('country_id.code', '=', 'CN')]", "[('stage_id.sequence', '>=', 3)]",
+                       "[('tag_ids.name', '=', 'VIP'), ('expected_revenue', '>', 10)]"):
+            self.assertTrue(rule(domain)._is_stable(), domain)
         Lead = self.env['crm.lead']
         # stored and computed from the lead's own partner only: recomputed when the lead is written
         self.assertTrue(Lead._is_classification_stable_field('function'))
@@ -175,6 +182,20 @@ class TestClassification(TestLeadIntelligenceCommon):
         self.env['crm.lead']._score_leads(lead.ids, 'config')
         self.env.invalidate_all()
         self.assertEqual(lead.job_level, 'technical')
+
+    def test_records_the_rules_read_reclassify_when_edited(self):
+        Run = self.env['crm.lead.score.run']
+        stage = self.env['crm.stage'].create({'name': 'Negotiation', 'sequence': 5})
+        Run.search([]).unlink()
+        stage.name = 'Negotiating'  # no rule reads stage names
+        self.assertFalse(Run.search([]))
+        stage.sequence = 1  # the shipped sales-stage rules read stage sequences
+        self.assertEqual(Run.search([]).cause, 'config')
+        Run.search([]).unlink()
+        self.env['crm.tag'].create({'name': 'VIP'}).unlink()  # no rule reads tags
+        self.assertFalse(Run.search([]))
+        self.env['utm.source'].create({'name': 'Fair'}).unlink()  # source names are read: the leads lose it
+        self.assertEqual(Run.search([]).cause, 'config')
 
     def test_nightly_pass_rematches_rules_on_scores(self):
         lead = self._classify(self._create_lead(type='lead'))
