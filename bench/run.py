@@ -5,6 +5,7 @@
     python bench/run.py events --leads N [--events 1000000] [--touched K] [--sample 2000]
     python bench/run.py decay --leads N [--engaged 1.0]
     python bench/run.py classify --leads N
+    python bench/run.py route [--leads 10000] [--odoo-leads 1000]
 
 Creates (or reuses) a scratch database, prints one JSON line per measurement on
 stdout and logs on stderr. See bench/README.md for what each line means.
@@ -18,17 +19,19 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import classify, decay, events, ingest, rescore
+from bench import classify, decay, events, ingest, rescore, route
 
 SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run,
-             "classify": classify.run}
+             "classify": classify.run, "route": route.run}
+DEFAULT_LEADS = {"route": route.DEFAULT_LEADS}  # the other scenarios need --leads
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    parser.add_argument("--leads", type=int, required=True, help="number of leads to generate")
-    parser.add_argument("--db", help="scratch database (default: li_bench_<leads>)")
+    parser.add_argument("--leads", type=int,
+                        help="number of leads to generate (required but for route: 10,000 by default)")
+    parser.add_argument("--db", help="scratch database (default: li_bench_<leads>; route: li_bench_route_<leads>)")
     parser.add_argument("--rules", type=int, default=30, help="number of fit rules (default: 30)")
     parser.add_argument("--keep", action="store_true",
                         help="keep a database this run created, so that the next run reuses it")
@@ -46,7 +49,15 @@ def parse_args(argv):
     http.add_argument("--clients", type=int, default=3, help="client threads sending at once (default: 3)")
     http.add_argument("--server-workers", type=int, default=2,
                       help="odoo-bin --workers (default: 2; 0: threaded server)")
-    return parser.parse_args(argv)
+    routing = parser.add_argument_group("route")
+    routing.add_argument("--odoo-leads", type=int, default=route.DEFAULT_ODOO_LEADS,
+                         help="leads given to Odoo's _action_assign_leads (default: 1,000; 0: skip it)")
+    args = parser.parse_args(argv)
+    if args.leads is None:
+        args.leads = DEFAULT_LEADS.get(args.scenario)
+        if args.leads is None:
+            parser.error(f"the {args.scenario} scenario needs --leads")
+    return args
 
 
 def main(argv=None):

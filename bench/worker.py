@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from bench import classify, event_tasks
+from bench import classify, event_tasks, route
 from bench.fixtures import create_fixtures
 from bench.floor import run_floor
 from bench.odoo_env import environment
@@ -67,6 +67,11 @@ TASKS = {
     "api_key": lambda db, _rules, _params: in_odoo_measured(db, event_tasks.create_api_key),
     "classification_rules": lambda db, _rules, _params: in_odoo(db, classify.create_classification_rules),
     "classify_phases": lambda db, _rules, _params: in_odoo_measured(db, classify.full_pass),
+    "route_languages": lambda db, _rules, _params: in_odoo(db, route.activate_languages),
+    "route_tiers": lambda db, _rules, _params: in_odoo_measured(db, route.cut_tiers),
+    "route_setup": lambda db, _rules, _params: in_odoo_measured(db, route.create_routing_setup),
+    "route_ours": lambda db, _rules, _params: in_odoo_measured(db, route.route_ours),
+    "route_odoo": lambda db, _rules, _params: in_odoo_measured(db, route.route_odoo),
 }
 
 

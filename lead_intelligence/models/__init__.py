@@ -13,6 +13,13 @@ from . import crm_lead_rule_source
 from . import crm_lead_classification_alert
 from . import crm_lead
 from . import crm_lead_classify
+from . import crm_lead_company_size
+from . import crm_team_member_capacity
+from . import crm_team_member
+from . import crm_lead_routing_rule
+from . import crm_lead_routing_history
+from . import crm_lead_routing
+from . import crm_team
 from . import res_config_settings
 from . import mail_activity
 from . import calendar_event

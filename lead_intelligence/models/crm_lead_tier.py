@@ -23,6 +23,27 @@ class CrmLeadTier(models.Model):
         help="Leave empty to use these tiers in every company that has no tiers of its own.")
     description = fields.Text('Follow-up Strategy', translate=True)
     lead_count = fields.Integer('Leads', compute='_compute_lead_count')
+    # Follow-up of the leads routing gives a salesperson
+    sla_hours = fields.Float(
+        'First Contact Within (h)',
+        help="Working hours (of the salesperson's working schedule, else the company's) the salesperson has to "
+             "make the first contact: an activity done or a message sent. 0: no deadline and no escalation.")
+    followup_activity_type_id = fields.Many2one(
+        'mail.activity.type', 'Follow-up Activity', domain="[('res_model', 'in', (False, 'crm.lead'))]",
+        help="Activity scheduled for the salesperson a lead of this tier is routed to, due by the deadline.")
+    nurture = fields.Boolean(
+        help="Leads of this tier get no salesperson: routing tags them for marketing to nurture instead.")
+    nurture_tag_id = fields.Many2one('crm.tag', help="Tag routing puts on the nurtured leads.")
+    escalation_reminder_hours = fields.Float(
+        'Remind Owner After (h)',
+        help="Hours after a missed first-contact deadline when the owner is reminded (0: at the deadline).")
+    escalation_leader_hours = fields.Float(
+        'Notify Team Leader After (h)',
+        help="Hours after a missed first-contact deadline when the team leader is notified (0: never).")
+    escalation_reassign_hours = fields.Float(
+        'Reassign After (h)',
+        help="Hours after a missed first-contact deadline when the lead goes to the next best available "
+             "salesperson (0: never).")
 
     @api.constrains('min_score', 'company_id', 'active')
     def _check_thresholds(self):
@@ -31,6 +52,28 @@ class CrmLeadTier(models.Model):
             problem = scoring.check_thresholds(tiers.mapped('min_score'))
             if problem:
                 raise ValidationError(self._threshold_error(company, *problem))
+
+    @api.constrains('sla_hours', 'escalation_reminder_hours', 'escalation_leader_hours', 'escalation_reassign_hours',
+                    'nurture')
+    def _check_follow_up(self):
+        for tier in self:
+            steps = [tier.escalation_reminder_hours, tier.escalation_leader_hours, tier.escalation_reassign_hours]
+            if tier.sla_hours < 0 or any(hours < 0 for hours in steps):
+                raise ValidationError(self.env._('Tier %s: hours cannot be negative.', tier.name))
+            enabled = [steps[0]] + [hours for hours in steps[1:] if hours]
+            if enabled != sorted(enabled):
+                raise ValidationError(self.env._(
+                    'Tier %s: the escalation steps must come in order: reminder, then team leader, then '
+                    'reassignment.', tier.name))
+            if tier.nurture and tier.sla_hours:
+                raise ValidationError(self.env._(
+                    'Tier %s: nurtured leads get no salesperson, so they have no first-contact deadline.',
+                    tier.name))
+            rule = tier.nurture and self.env['crm.lead.routing.rule'].search([('tier_ids', 'in', tier.ids)], limit=1)
+            if rule:
+                raise ValidationError(self.env._(
+                    'Tier %(tier)s cannot be nurtured: routing rule "%(rule)s" routes it to salespeople.',
+                    tier=tier.name, rule=rule.name))
 
     def _threshold_error(self, company, problem, values):
         scope = company.name or self.env._('all companies')

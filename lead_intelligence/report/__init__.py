@@ -1,1 +1,2 @@
 from . import crm_lead_classification_report
+from . import crm_lead_routing_report

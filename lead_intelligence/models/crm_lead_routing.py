@@ -1,0 +1,821 @@
+import logging
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+
+import numpy as np
+from markupsafe import Markup, escape
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.fields import Domain
+from odoo.tools import SQL
+
+from ..engine import routing, scoring
+from .crm_lead_classification import COMPANY_SIZES
+
+_logger = logging.getLogger(__name__)
+
+ROUTING_STATES = [
+    ('to_route', 'To Route'), ('routed', 'Routed'), ('nurtured', 'Nurtured'), ('unroutable', 'Unroutable'),
+    ('manual', 'Assigned by Hand'),
+]
+# the states of the leads routing handles: Odoo's own assignment leaves them alone
+ROUTING_OWNED_STATES = ('to_route', 'routed', 'nurtured', 'unroutable')
+SLA_STATUSES = [('pending', 'Pending'), ('on_time', 'On Time'), ('breached', 'Breached'), ('met_late', 'Met Late')]
+ROUTE_CHUNK_SIZE = 5000  # leads routed and committed together
+ROUND_ROBIN_WINDOW = timedelta(days=1)  # round robin takes turns over the leads received this long
+# the lead's profile that skills match, with the member's skill field of each dimension
+SKILL_DIMENSIONS = (
+    ('industry_id', 'skill_industry_ids'), ('country_id', 'skill_country_ids'), ('lang_id', 'skill_lang_ids'),
+    ('company_size', 'skill_company_sizes'),
+)
+SIZE_CODES = [key for key, _label in COMPANY_SIZES]
+
+
+@dataclass
+class RoutingConfig:
+    """What routing a chunk needs, read once per pass: the rules and the members they route to."""
+
+    rules: models.BaseModel  # active rules, in order
+    rule_valid: np.ndarray  # (r,) the rule's condition parses
+    rule_errors: dict  # rule id -> why its condition does not parse
+    rule_tiers: list  # per rule, the set of its tier ids
+    rule_company: np.ndarray  # (r,) company id, 0 for every company
+    members: models.BaseModel  # every member of the rules' teams, in id order
+    rule_members: np.ndarray  # (r, m) bool
+    available: np.ndarray  # (m,) bool
+    skill_values: list  # per dimension, per member: the set of its skill values (ids; sizes: see SIZE_CODES)
+    member_user: np.ndarray  # (m,) user id
+    member_team: np.ndarray  # (m,) team id
+    nurture_tiers: dict  # tier id -> nurture tag id (0: none)
+
+
+class CrmLead(models.Model):
+    _inherit = 'crm.lead'
+
+    routing_state = fields.Selection(
+        ROUTING_STATES, readonly=True, copy=False,
+        help="To Route: waits for the routing job. Routed: a routing rule chose the salesperson. Nurtured: a tier "
+             "without salesperson. Unroutable: no rule or no available salesperson could take it (see the reason). "
+             "Assigned by Hand: a user chose the salesperson; routing leaves the lead alone.")
+    routing_rule_id = fields.Many2one('crm.lead.routing.rule', readonly=True, copy=False,
+                                      ondelete='set null')
+    routing_reason = fields.Text(readonly=True, copy=False)
+    routed_date = fields.Datetime('Routed On', readonly=True, copy=False)
+    sla_deadline = fields.Datetime('First Contact Deadline', readonly=True, copy=False)
+    first_contact_date = fields.Datetime(
+        'First Contact', readonly=True, copy=False,
+        help="When the salesperson first marked an activity done or sent a message on the lead after routing.")
+    sla_status = fields.Selection(SLA_STATUSES, 'SLA', readonly=True, copy=False)
+    escalation_level = fields.Integer(
+        readonly=True, copy=False,
+        help="0: none; 1: owner reminded; 2: team leader notified; 3: reassignment attempted.")
+    routing_history_ids = fields.One2many('crm.lead.routing.history', 'lead_id')
+    routing_explanation = fields.Html(compute='_compute_routing_explanation', sanitize=False)
+
+    _routing_to_route_idx = models.Index("(id) WHERE routing_state = 'to_route'")
+    _routing_unroutable_idx = models.Index("(id) WHERE routing_state = 'unroutable'")
+    _routing_sla_watch_idx = models.Index(
+        "(sla_deadline) WHERE routing_state = 'routed' AND first_contact_date IS NULL")
+
+    @api.depends('routing_state', 'routing_reason', 'routing_rule_id', 'sla_deadline', 'sla_status')
+    def _compute_routing_explanation(self):
+        states = dict(self._fields['routing_state']._description_selection(self.env))
+        statuses = dict(self._fields['sla_status']._description_selection(self.env))
+        for lead in self:
+            parts = [Markup('<p class="mb-1"><b>%s</b></p>') % (
+                states.get(lead.routing_state) or self.env._('Not routed'))]
+            parts += [Markup('<p class="mb-0">%s</p>') % line for line in (lead.routing_reason or '').splitlines()]
+            if lead.sla_deadline:
+                parts.append(Markup('<p class="mb-0 mt-1">%s</p>') % self.env._(
+                    'First contact due by %(deadline)s (UTC): %(status)s.',
+                    deadline=lead.sla_deadline, status=statuses.get(lead.sla_status, '-')))
+            lead.routing_explanation = Markup('').join(parts)
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def write(self, vals):
+        """A salesperson chosen by a user (or by Odoo's own assignment) takes the lead out of routing."""
+        owned = self.browse()
+        if 'user_id' in vals:
+            # routing itself writes by SQL: whoever writes here chooses the salesperson
+            owned = self.filtered(lambda lead: lead.routing_state in ROUTING_OWNED_STATES
+                                  and lead.user_id.id != vals['user_id'])
+        res = super().write(vals)
+        if owned:
+            self.env.execute_query(SQL(
+                "UPDATE crm_lead SET routing_state = 'manual' WHERE id = ANY(%s)", owned.ids))
+            owned.invalidate_recordset(['routing_state'])
+        return res
+
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None, **kwargs):
+        # Odoo's team allocation (crm.team._allocate_leads) searches leads with this key:
+        # the leads routing handles are not for it to take (see readme/USAGE.md)
+        if self.env.context.get('lead_intelligence_exclude_routed'):
+            domain = Domain(domain) & Domain('routing_state', 'not in', ROUTING_OWNED_STATES)
+        return super()._search(domain, offset=offset, limit=limit, order=order, **kwargs)
+
+    def _write_scores(self, ids, state, new, changed, cause, logged=None):
+        """A lead whose tier moves to a tier routing handles waits for routing, in the same pass."""
+        res = super()._write_scores(ids, state, new, changed, cause, logged)
+        moved = state[:, 3] != new[:, 2]
+        if moved.any():
+            self._mark_to_route(ids[moved].tolist())
+        return res
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_route_leads(self):
+        """Server action: route the selection now (open leads with a tier), or queue it when it is large."""
+        self.env.flush_all()
+        ids = [row[0] for row in self.env.execute_query(SQL(
+            """UPDATE crm_lead SET routing_state = 'to_route'
+                WHERE id = ANY(%s) AND tier_id IS NOT NULL AND active AND won_status = 'pending'
+               RETURNING id""", self.ids))]
+        self.invalidate_recordset(['routing_state'])
+        if len(ids) <= self._get_routing_chunk_size():
+            counts = self._route_leads(ids) if ids else {}
+            message = self.env._(
+                '%(routed)s of %(count)s leads routed to a salesperson, %(nurtured)s nurtured, '
+                '%(unroutable)s unroutable (see their routing reason).',
+                routed=counts.get('routed', 0), count=len(self), nurtured=counts.get('nurtured', 0),
+                unroutable=counts.get('unroutable', 0))
+        else:
+            self.env.ref('lead_intelligence.ir_cron_route_leads')._trigger()
+            message = self.env._('%s leads are queued: the routing job routes them in the background.', len(ids))
+        return {
+            'type': 'ir.actions.client',
+            'tag': 'display_notification',
+            'params': {
+                'title': self.env._('Lead routing'),
+                'message': message,
+                'type': 'success',
+                'next': {'type': 'ir.actions.act_window_close'},
+            },
+        }
+
+    def action_explain_routing(self):
+        """The 'Why this salesperson?' dialog."""
+        self.ensure_one()
+        return {
+            'type': 'ir.actions.act_window',
+            'name': self.env._('Why this salesperson?'),
+            'res_model': 'crm.lead',
+            'res_id': self.id,
+            'view_mode': 'form',
+            'views': [(self.env.ref('lead_intelligence.crm_lead_view_form_routing_explanation').id, 'form')],
+            'target': 'new',
+        }
+
+    def action_open_routing_history(self):
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id('lead_intelligence.crm_lead_routing_history_action')
+        action.update({'domain': [('lead_id', '=', self.id)], 'context': {}})
+        return action
+
+    # ------------------------------------------------------------
+    # CRONS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_route_leads(self):
+        """Route the leads waiting for it, one claimed chunk per transaction.
+
+        ``FOR NO KEY UPDATE SKIP LOCKED`` lets several workers run at once, each on
+        leads no other holds; the members' rows serialize their capacities (see
+        :meth:`_route_claimed`). A killed run loses only its current chunk: the
+        leads are still waiting, for the next run.
+        """
+        self.env.flush_all()
+        IrCron = self.env['ir.cron']
+        waiting = self.env.execute_query(SQL(
+            "SELECT count(*) FROM crm_lead WHERE routing_state = 'to_route' AND active AND won_status = 'pending'"
+        ))[0][0]
+        IrCron._commit_progress(remaining=waiting)
+        config = None
+        while True:
+            config = config or self._get_routing_config()
+            done = self._retry_on_conflict(lambda config=config: self._route_claimed(self._claim_leads(SQL(
+                """SELECT id FROM crm_lead WHERE routing_state = 'to_route' AND active AND won_status = 'pending'
+                    ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED""", self._get_routing_chunk_size())), config))
+            if not done:
+                break
+            if not IrCron._commit_progress(done):
+                return
+        IrCron._commit_progress(remaining=0)
+
+    @api.model
+    def _cron_check_sla(self):
+        """Watch the first-contact deadlines: record first contacts, flag breaches and escalate
+        breached leads as their tier says, one claimed chunk per transaction."""
+        self.env.flush_all()
+        IrCron = self.env['ir.cron']
+        now = fields.Datetime.now()
+        self._retry_on_conflict(lambda: self._record_first_contacts(now))
+        IrCron._commit_progress(0)
+        config = self._get_routing_config()
+        after_id = 0
+
+        def escalate_chunk():
+            ids = self._claim_leads(SQL(
+                """SELECT lead.id FROM crm_lead lead JOIN crm_lead_tier tier ON tier.id = lead.tier_id
+                    WHERE lead.routing_state = 'routed' AND lead.first_contact_date IS NULL
+                      AND lead.sla_deadline < %(now)s AND lead.id > %(after)s AND lead.user_id IS NOT NULL
+                      AND COALESCE(lead.escalation_level, 0) < CASE WHEN tier.escalation_reassign_hours > 0 THEN 3
+                                                                    WHEN tier.escalation_leader_hours > 0 THEN 2
+                                                                    ELSE 1 END
+                    ORDER BY lead.id LIMIT %(limit)s FOR NO KEY UPDATE OF lead SKIP LOCKED""",
+                now=now, after=after_id, limit=self._get_routing_chunk_size()))
+            if ids:
+                self._escalate(ids, config, now)
+            return ids
+
+        while ids := self._retry_on_conflict(escalate_chunk):
+            after_id = ids[-1]
+            if not IrCron._commit_progress(len(ids)):
+                return
+        IrCron._commit_progress(remaining=0)
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _get_routing_chunk_size(self):
+        return int(self.env['ir.config_parameter'].sudo().get_param(
+            'lead_intelligence.routing_chunk_size', ROUTE_CHUNK_SIZE)) or ROUTE_CHUNK_SIZE
+
+    @api.model
+    def _mark_to_route(self, lead_ids):
+        """Put the given leads, whose tier just moved, in the routing queue when their new
+        tier is routed (a rule's or a nurtured one), out of it when it is not.
+
+        Leads a user assigned by hand, leads with a salesperson routing did not choose and
+        leads already contacted keep their owner.
+        """
+        tier_ids = self.env['crm.lead.routing.rule']._get_routed_tiers().ids
+        self.env.execute_query(SQL(
+            """UPDATE crm_lead
+                  SET routing_state = CASE WHEN tier_id = ANY(%(tiers)s) THEN 'to_route'
+                                           WHEN routing_state = 'routed' THEN 'routed' END
+                WHERE id = ANY(%(ids)s) AND active AND won_status = 'pending'
+                  AND ((user_id IS NULL AND routing_state IS DISTINCT FROM 'manual')
+                       OR (routing_state = 'routed' AND first_contact_date IS NULL))
+                  AND (tier_id = ANY(%(tiers)s) OR routing_state IN ('to_route', 'nurtured', 'unroutable'))""",
+            tiers=tier_ids, ids=lead_ids))
+        self.invalidate_model(['routing_state'])
+
+    @api.model
+    def _requeue_unroutable(self):
+        """The routing configuration changed: the unroutable leads wait for routing again."""
+        self.flush_model(['routing_state'])
+        requeued = self.env.execute_query(SQL(
+            """UPDATE crm_lead SET routing_state = 'to_route'
+                WHERE routing_state = 'unroutable' AND active AND won_status = 'pending' RETURNING id"""))
+        self.invalidate_model(['routing_state'])
+        cron = self.env.ref('lead_intelligence.ir_cron_route_leads', raise_if_not_found=False)
+        if requeued and cron:
+            # sudo: a sales manager editing the configuration schedules the system's own job
+            cron.sudo()._trigger()
+
+    @api.model
+    def _route_leads(self, lead_ids):
+        """Route the given leads now (they are to route), in chunks, in this transaction."""
+        config = self._get_routing_config()
+        counts = {}
+        size = self._get_routing_chunk_size()
+        for start in range(0, len(lead_ids), size):
+            # in a user's request: a conflict with a concurrent worker fails the request, which Odoo retries
+            chunk = [row[0] for row in self.env.execute_query(SQL(
+                """SELECT id FROM crm_lead WHERE id = ANY(%s) AND routing_state = 'to_route' ORDER BY id
+                   FOR NO KEY UPDATE""", lead_ids[start:start + size]))]
+            for key, value in self._route_claimed(chunk, config, counts=True).items():
+                counts[key] = counts.get(key, 0) + value
+        return counts
+
+    @api.model
+    def _get_routing_config(self):
+        # sudo: routing runs as the cron or any user routing a selection, over every active rule and member
+        Rule = self.env['crm.lead.routing.rule'].sudo()
+        rules = Rule.search([])  # pylint: disable=no-search-all
+        errors = {}
+        for rule in rules:
+            try:
+                rule._parse_domain()
+            except ValidationError as error:
+                errors[rule.id] = str(error)
+        members = (rules.team_id.crm_team_member_ids | rules.member_ids).sorted('id')
+        index = {member.id: position for position, member in enumerate(members)}
+        rule_members = np.zeros((len(rules), len(members)), dtype=bool)
+        for row, rule in enumerate(rules):
+            rule_members[row, [index[member.id] for member in rule._get_members() if member.id in index]] = True
+        today = fields.Date.context_today(self)
+        skill_values = [
+            [set(member[skill_field].ids) for member in members] for _lead_field, skill_field in SKILL_DIMENSIONS[:3]
+        ] + [[{SIZE_CODES.index(code) + 1 for code in member.skill_company_sizes.mapped('code')} for member in members]]
+        nurture = self.env['crm.lead.tier'].sudo().search([('nurture', '=', True)])
+        return RoutingConfig(
+            rules=rules,
+            rule_valid=np.array([rule.id not in errors for rule in rules], dtype=bool),
+            rule_errors=errors,
+            rule_tiers=[set(rule.tier_ids.ids) for rule in rules],
+            rule_company=np.array([rule.company_id.id or 0 for rule in rules], dtype=np.int64),
+            members=members,
+            rule_members=rule_members,
+            available=np.array([member._is_routing_available(today) for member in members], dtype=bool),
+            skill_values=skill_values,
+            member_user=np.array([member.user_id.id for member in members], dtype=np.int64),
+            member_team=np.array([member.crm_team_id.id for member in members], dtype=np.int64),
+            nurture_tiers={tier.id: tier.nurture_tag_id.id or 0 for tier in nurture},
+        )
+
+    def _read_routing_rows(self, lead_ids, config):
+        """Read the leads to route with every valid rule matched, in one query.
+
+        :return: dict of arrays: ids, company, tier, score, user, values (n, 4) raw
+            profile values (ids; company size as its index in SIZE_CODES), rule (n,)
+            index of the first rule that routes the lead (-1: none)
+        """
+        query = self._query_leads(lead_ids)
+        valid = config.rules.filtered(lambda rule: rule.id not in config.rule_errors)
+        match_sql = valid._get_match_sql(query) if valid else []
+        line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
+        rows = self.env.execute_query(query.select(
+            SQL('crm_lead.id'), SQL('COALESCE(crm_lead.company_id, 0)'), SQL('COALESCE(crm_lead.tier_id, 0)'),
+            SQL('COALESCE(%s, 0)', SQL.identifier(line, 'score')), SQL('COALESCE(crm_lead.user_id, 0)'),
+            SQL('COALESCE(crm_lead.industry_id, 0)'), SQL('COALESCE(crm_lead.country_id, 0)'),
+            SQL('COALESCE(crm_lead.lang_id, 0)'),
+            SQL('COALESCE(array_position(%s::varchar[], crm_lead.company_size::varchar), 0)', SIZE_CODES),
+            *match_sql,
+        ))
+        data = np.array(rows, dtype=np.int64).reshape(len(rows), 9 + len(match_sql))
+        n = len(data)
+        valid_matches = (scoring.unpack_matches(data[:, 9:], len(valid)) if len(valid)
+                         else np.zeros((n, 0), dtype=bool))
+        # an invalid rule claims every lead of its tiers: routing them by a later rule would be a guess
+        matches = np.ones((n, len(config.rules)), dtype=bool)
+        matches[:, config.rule_valid] = valid_matches
+        tiers = data[:, 2]
+        for row, rule_tiers in enumerate(config.rule_tiers):
+            matches[:, row] &= np.isin(tiers, list(rule_tiers))
+            if config.rule_company[row]:
+                matches[:, row] &= data[:, 1] == config.rule_company[row]
+        first = np.where(matches.any(axis=1), np.argmax(matches, axis=1), -1) if len(config.rules) \
+            else np.full(n, -1)
+        return {
+            'ids': data[:, 0], 'company': data[:, 1], 'tier': tiers, 'score': data[:, 3], 'user': data[:, 4],
+            'values': data[:, 5:9], 'rule': first,
+        }
+
+    def _route_claimed(self, lead_ids, config, counts=False, reassign=False):
+        """Route the claimed leads ``lead_ids``: nurture those of a nurtured tier, compute the
+        assignment of the others in the engine, write it back in bulk.
+
+        The rows of the members the rules route to are updated first, so that a worker
+        routing at the same time waits for this one's commit, then fails to serialize and
+        starts over from a snapshot where this one's leads count in the capacities.
+
+        :param reassign: the leads move away from their current owner (SLA escalation)
+        :return: the number of leads handled (``counts``: {'routed', 'nurtured', 'unroutable'})
+        """
+        if not lead_ids:
+            return {} if counts else 0
+        self.env.flush_all()
+        self.env.cr.execute('SET LOCAL jit = off')
+        now = fields.Datetime.now()
+        if config.members:
+            self.env.execute_query(SQL(
+                'SELECT id FROM crm_team_member WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE',
+                config.members.ids))
+            self.env.execute_query(SQL(
+                'UPDATE crm_team_member SET routing_date = %s WHERE id = ANY(%s)', now, config.members.ids))
+        data = self._read_routing_rows(lead_ids, config)
+        ids = data['ids']
+        nurtured = np.isin(data['tier'], list(config.nurture_tiers)) & (not reassign)
+        if nurtured.any():
+            self._nurture(ids[nurtured], data['tier'][nurtured], data['user'][nurtured], config, now)
+        todo = ~nurtured
+        result = self._assign_in_engine({key: value[todo] for key, value in data.items()}, config, reassign)
+        self._write_assignment({key: value[todo] for key, value in data.items()}, result, config, now, reassign)
+        self.invalidate_model()
+        if counts:
+            routed = int((result.member >= 0).sum())
+            return {'routed': routed, 'nurtured': int(nurtured.sum()), 'unroutable': int(todo.sum()) - routed}
+        return len(ids)
+
+    def _assign_in_engine(self, data, config, reassign):
+        """Build the engine's arrays for the leads of ``data`` and assign them."""
+        members = config.members
+        tier_ids = np.unique(data['tier'])
+        tier_index = np.searchsorted(tier_ids, data['tier'])
+        capacity = np.zeros((len(members), len(tier_ids)), dtype=np.int64)
+        open_leads = np.zeros_like(capacity)
+        member_index = {member_id: position for position, member_id in enumerate(members.ids)}
+        if len(members) and len(tier_ids):
+            rows = self.env.execute_query(SQL(
+                """SELECT member_id, tier_id, max_open_leads FROM crm_team_member_capacity
+                    WHERE member_id = ANY(%s) AND tier_id = ANY(%s)""", members.ids, tier_ids.tolist()))
+            for member_id, tier_id, max_open in rows:
+                capacity[member_index[member_id], np.searchsorted(tier_ids, tier_id)] = max_open
+            counts = members._get_open_lead_counts(tier_ids.tolist(), data['ids'].tolist())
+            for (member_id, tier_id), count in counts.items():
+                open_leads[member_index[member_id], np.searchsorted(tier_ids, tier_id)] = count
+        # profile codes: each dimension's values, leads' and skills' together, as indices
+        codes, skills = [], []
+        for dimension, member_values in enumerate(config.skill_values):
+            lead_values = data['values'][:, dimension]
+            vocabulary = np.array(sorted(set(lead_values.tolist()) | set().union(*member_values, set())) or [0])
+            lead_codes = np.searchsorted(vocabulary, lead_values)
+            lead_codes[lead_values == 0] = -1
+            matrix = np.zeros((len(members), len(vocabulary)), dtype=bool)
+            for position, values in enumerate(member_values):
+                matrix[position, np.searchsorted(vocabulary, sorted(values))] = True
+            codes.append(lead_codes)
+            skills.append(matrix)
+        received = self._read_round_robin_received(config)
+        exclude = np.full(len(data['ids']), -1, dtype=np.int64)
+        if reassign:
+            rule_team = np.array([rule.team_id.id for rule in config.rules] or [0])[np.maximum(data['rule'], 0)]
+            for i, (user_id, team_id) in enumerate(zip(data['user'].tolist(), rule_team.tolist(), strict=True)):
+                owner = np.flatnonzero((config.member_user == user_id) & (config.member_team == team_id))
+                exclude[i] = owner[0] if len(owner) else -1
+        return routing.assign(
+            scores=data['score'], lead_ids=data['ids'], lead_tier=tier_index, lead_rule=data['rule'],
+            lead_values=np.column_stack(codes) if codes else np.zeros((len(data['ids']), 0), dtype=np.int64),
+            rule_members=config.rule_members, rule_valid=config.rule_valid,
+            rule_round_robin=np.array([rule.method == 'round_robin' for rule in config.rules], dtype=bool),
+            members=routing.Members(ids=np.array(members.ids, dtype=np.int64), skills=tuple(skills),
+                                    available=config.available, capacity=capacity, open_leads=open_leads),
+            received=received, exclude=exclude)
+
+    def _read_round_robin_received(self, config):
+        """Leads each member received from each round-robin rule lately: (r, m) ints."""
+        received = np.zeros(config.rule_members.shape, dtype=np.int64)
+        rr_rules = {rule.id: row for row, rule in enumerate(config.rules) if rule.method == 'round_robin'}
+        if not rr_rules:
+            return received
+        rows = self.env.execute_query(SQL(
+            """SELECT history.rule_id, history.team_id, history.to_user_id, count(*)
+                 FROM crm_lead_routing_history history
+                WHERE history.rule_id = ANY(%s) AND history.kind IN ('assign', 'reassign') AND history.date > %s
+                GROUP BY 1, 2, 3""", list(rr_rules), fields.Datetime.now() - ROUND_ROBIN_WINDOW))
+        for rule_id, team_id, user_id, count in rows:
+            position = np.flatnonzero((config.member_user == user_id) & (config.member_team == team_id))
+            if len(position):
+                received[rr_rules[rule_id], position[0]] = count
+        return received
+
+    def _write_assignment(self, data, result, config, now, reassign):
+        """Write the engine's decisions: owners, SLA deadlines, follow-up activities,
+        history and chatter, one statement per kind of write."""
+        ids = data['ids']
+        if not len(ids):
+            return
+        routed = result.member >= 0
+        members = config.members
+        reasons = self._format_routing_reasons(data, result, config)
+        rule_ids = np.array([rule.id for rule in config.rules] or [0], dtype=np.int64)[np.maximum(data['rule'], 0)]
+        rule_ids[data['rule'] < 0] = 0
+        new_user = np.where(routed, config.member_user[np.maximum(result.member, 0)] if len(members) else 0, 0)
+        new_team = np.where(routed, config.member_team[np.maximum(result.member, 0)] if len(members) else 0, 0)
+        deadlines = self._compute_sla_deadlines(data, new_user, routed, now)
+        if routed.any():
+            self.env.execute_query(SQL(
+                """UPDATE crm_lead
+                      SET user_id = v.user_id, team_id = v.team_id, routing_state = 'routed',
+                          routing_rule_id = v.rule_id, routing_reason = v.reason, routed_date = %(now)s,
+                          date_open = %(now)s, sla_deadline = v.deadline,
+                          sla_status = CASE WHEN v.deadline IS NULL THEN NULL ELSE 'pending' END,
+                          first_contact_date = NULL, escalation_level = 0
+                     FROM unnest(%(ids)s::int[], %(users)s::int[], %(teams)s::int[], %(rules)s::int[],
+                                 %(reasons)s::text[], %(deadlines)s::timestamp[])
+                          AS v(id, user_id, team_id, rule_id, reason, deadline)
+                    WHERE crm_lead.id = v.id""",
+                now=now, ids=ids[routed].tolist(), users=new_user[routed].tolist(), teams=new_team[routed].tolist(),
+                rules=rule_ids[routed].tolist(), reasons=[reasons[i] for i in np.flatnonzero(routed)],
+                deadlines=[deadlines[i] for i in np.flatnonzero(routed)]))
+        failed = ~routed
+        if failed.any():
+            if reassign:
+                # the owner keeps the lead; the escalation stops here
+                self.env.execute_query(SQL(
+                    """UPDATE crm_lead SET escalation_level = 3 WHERE id = ANY(%s)""", ids[failed].tolist()))
+            else:
+                self.env.execute_query(SQL(
+                    """UPDATE crm_lead SET routing_state = 'unroutable', routing_rule_id = NULLIF(v.rule_id, 0),
+                              routing_reason = v.reason
+                         FROM unnest(%s::int[], %s::int[], %s::text[]) AS v(id, rule_id, reason)
+                        WHERE crm_lead.id = v.id""",
+                    ids[failed].tolist(), rule_ids[failed].tolist(), [reasons[i] for i in np.flatnonzero(failed)]))
+        kind = np.where(routed, 'reassign' if reassign else 'assign', 'unroutable')
+        self._log_routing_history(ids, kind, data['user'], new_user, rule_ids, data['tier'], new_team, reasons, now)
+        if routed.any():
+            positions = np.flatnonzero(routed)
+            self._route_followup(ids[routed], data['tier'][routed], data['user'][routed], new_user[routed],
+                                 [deadlines[i] for i in positions], [reasons[i].splitlines()[0] for i in positions],
+                                 now)
+        if reassign and failed.any():
+            self._post_routing_notes(ids[failed], [reasons[i].splitlines()[0] for i in np.flatnonzero(failed)], now)
+
+    def _route_followup(self, ids, tiers, old_users, new_users, deadlines, texts, now):
+        """What the new owners of routed leads get: the leads to follow, the tier's follow-up
+        activity and a note in the chatter with the salesperson's change."""
+        self._subscribe_owners(ids, new_users)
+        self._schedule_follow_ups(ids, tiers, new_users, deadlines, old_users)
+        self._post_routing_notes(ids, texts, now, old_users=old_users, new_users=new_users)
+
+    def _nurture(self, ids, tiers, users, config, now):
+        """Leads of a nurtured tier: no salesperson, the tier's nurture tag."""
+        reason = self.env._('Nurtured: tier without salesperson, left to marketing.')
+        self.env.execute_query(SQL(
+            """UPDATE crm_lead SET routing_state = 'nurtured', user_id = NULL, routing_rule_id = NULL,
+                      routing_reason = %s, routed_date = %s, sla_deadline = NULL, sla_status = NULL
+                WHERE id = ANY(%s)""", reason, now, ids.tolist()))
+        tags = np.array([config.nurture_tiers.get(tier, 0) for tier in tiers.tolist()], dtype=np.int64)
+        if (tags > 0).any():
+            self.env.execute_query(SQL(
+                """INSERT INTO crm_tag_rel (lead_id, tag_id)
+                   SELECT * FROM unnest(%s::int[], %s::int[]) ON CONFLICT DO NOTHING""",
+                ids[tags > 0].tolist(), tags[tags > 0].tolist()))
+        self._log_routing_history(ids, np.full(len(ids), 'nurture'), users, np.zeros(len(ids), dtype=np.int64),
+                                  np.zeros(len(ids), dtype=np.int64), tiers, np.zeros(len(ids), dtype=np.int64),
+                                  [reason] * len(ids), now)
+        unassigned = users > 0
+        if unassigned.any():
+            self._post_routing_notes(ids[unassigned], [reason] * int(unassigned.sum()), now,
+                                     old_users=users[unassigned], new_users=np.zeros(int(unassigned.sum()), dtype=int))
+
+    def _format_routing_reasons(self, data, result, config):
+        """The routing reason of each lead, as lines of text: the decision, then the why."""
+        rules = config.rules
+        members = config.members
+        user_names = {member.user_id.id: member.user_id.name for member in members}
+        methods = dict(self.env['crm.lead.routing.rule']._fields['method']._description_selection(self.env))
+        dimension_labels = [self.env._('industry'), self.env._('country'), self.env._('language'),
+                            self.env._('company size')]
+        why_not = {
+            routing.NO_RULE: self.env._('No routing rule matches the lead (tier and condition).'),
+            routing.NO_MEMBER: self.env._('The rule has no salesperson to route to.'),
+            routing.UNAVAILABLE: self.env._(
+                'Every salesperson of the rule is paused, opted out of assignment or out of office.'),
+            routing.NO_CAPACITY: self.env._(
+                'Every available salesperson of the rule is at capacity for the tier (or has none set).'),
+        }
+        reasons = []
+        for i in range(len(data['ids'])):
+            rule = rules[int(data['rule'][i])] if data['rule'][i] >= 0 else None
+            member = int(result.member[i])
+            if member < 0:
+                code = int(result.reason[i])
+                why = (self.env._('The condition of the rule does not parse: %s', config.rule_errors.get(rule.id))
+                       if code == routing.INVALID_RULE else why_not[code])
+                header = (self.env._('Unroutable by rule "%(rule)s": %(why)s', rule=rule.name, why=why)
+                          if rule else self.env._('Unroutable: %s', why))
+                reasons.append(header)
+                continue
+            user_id = int(config.member_user[member])
+            matched = [
+                label for dimension, label in enumerate(dimension_labels)
+                if data['values'][i, dimension] in config.skill_values[dimension][member]
+            ]
+            lines = [
+                self.env._('Routed to %(user)s by rule "%(rule)s" (%(method)s).',
+                           user=user_names.get(user_id, ''), rule=rule.name, method=methods[rule.method]),
+                self.env._('Skills matched: %(matched)s (%(count)s of 4).',
+                           matched=', '.join(matched) or self.env._('none'), count=len(matched)),
+                self.env._('Load: %(load)s open leads of the tier out of a capacity of %(capacity)s.',
+                           load=int(result.load[i]), capacity=int(result.capacity[i])),
+            ]
+            reasons.append('\n'.join(lines))
+        return reasons
+
+    def _compute_sla_deadlines(self, data, users, routed, now):
+        """First-contact deadline of each routed lead: its tier's SLA hours, planned on the
+        working schedule of its new owner, else of the lead's company (else wall-clock hours).
+
+        Each distinct (schedule, hours) pair is planned once: a chunk routed together
+        shares one start and a handful of schedules and tiers.
+        """
+        deadlines = [None] * len(data['ids'])
+        if not routed.any():
+            return deadlines
+        tiers = self.env['crm.lead.tier'].sudo().browse(np.unique(data['tier'][routed]).tolist())
+        sla = {tier.id: tier.sla_hours for tier in tiers}
+        hours = np.array([sla.get(tier, 0.0) for tier in data['tier'].tolist()])
+        with_sla = routed & (hours > 0)
+        if not with_sla.any():
+            return deadlines
+        # sudo: the routing job reads the schedules of the salespeople it routes to
+        user_calendars = {user.id: user.resource_calendar_id.id for user in
+                          self.env['res.users'].sudo().browse(np.unique(users[with_sla]).tolist())}
+        companies = self.env['res.company'].sudo().browse(np.unique(data['company'][with_sla]).tolist())
+        company_calendars = {company.id: company.resource_calendar_id.id for company in companies}
+        default_calendar = self.env.company.resource_calendar_id.id or 0
+        calendars = np.array([
+            user_calendars.get(user) or company_calendars.get(company) or default_calendar
+            for user, company in zip(users.tolist(), data['company'].tolist(), strict=True)], dtype=np.int64)
+        start = now.replace(tzinfo=UTC)
+        groups, inverse = routing.working_deadline_groups(
+            np.full(int(with_sla.sum()), int(start.timestamp())), hours[with_sla], calendars[with_sla])
+        Calendar = self.env['resource.calendar'].sudo()
+        planned = []
+        for calendar_id, _start, seconds in groups.tolist():
+            deadline = Calendar.browse(calendar_id).plan_hours(seconds / 3600, start, compute_leaves=True) \
+                if calendar_id else None
+            planned.append((deadline or start + timedelta(seconds=seconds)).astimezone(UTC).replace(tzinfo=None))
+        for position, group in zip(np.flatnonzero(with_sla).tolist(), inverse.tolist(), strict=True):
+            deadlines[position] = planned[group]
+        return deadlines
+
+    def _subscribe_owners(self, ids, users):
+        """The new owners follow their leads, as Odoo subscribes a lead's salesperson."""
+        self.env.execute_query(SQL(
+            """INSERT INTO mail_followers (res_model, res_id, partner_id)
+               SELECT 'crm.lead', v.id, users.partner_id
+                 FROM unnest(%s::int[], %s::int[]) AS v(id, user_id) JOIN res_users users ON users.id = v.user_id
+               ON CONFLICT DO NOTHING""", ids.tolist(), users.tolist()))
+
+    def _schedule_follow_ups(self, ids, tiers, users, deadlines, old_users):
+        """The follow-up activity of each lead's tier for its new owner, due by the SLA deadline;
+        a lead's previous owner loses the follow-up activity routing gave them, if still open."""
+        tier_records = self.env['crm.lead.tier'].sudo().browse(np.unique(tiers).tolist())
+        activity_types = {tier.id: tier.followup_activity_type_id for tier in tier_records}
+        previous = old_users > 0
+        if previous.any():
+            self.env.execute_query(SQL(
+                """DELETE FROM mail_activity activity USING unnest(%s::int[], %s::int[]) AS v(id, user_id)
+                    WHERE activity.res_model = 'crm.lead' AND activity.res_id = v.id AND activity.user_id = v.user_id
+                      AND activity.automated AND activity.activity_type_id IN (
+                          SELECT followup_activity_type_id FROM crm_lead_tier)""",
+                ids[previous].tolist(), old_users[previous].tolist()))
+        with_type = np.array([bool(activity_types[tier]) for tier in tiers.tolist()], dtype=bool)
+        if not with_type.any():
+            return
+        today = fields.Date.context_today(self)
+        # SQL rather than mail.activity.create: its stored document name is computed one
+        # query per activity (20 s for 7,000), and each creation notifies and subscribes
+        # one by one; the owners follow their leads already (see _subscribe_owners)
+        self.env.flush_all()
+        self.env.execute_query(SQL(
+            """INSERT INTO mail_activity (res_model_id, res_model, res_id, res_name, activity_type_id, summary,
+                                          date_deadline, user_id, user_tz, automated, active,
+                                          create_uid, create_date, write_uid, write_date)
+               SELECT %(model)s, 'crm.lead', v.id, lead.name, v.type_id,
+                      COALESCE(NULLIF(type.summary->>%(lang)s, ''), %(summary)s), v.deadline, v.user_id,
+                      partner.tz, TRUE, TRUE, %(uid)s, %(now)s, %(uid)s, %(now)s
+                 FROM unnest(%(ids)s::int[], %(types)s::int[], %(users)s::int[], %(deadlines)s::date[])
+                      AS v(id, type_id, user_id, deadline)
+                 JOIN crm_lead lead ON lead.id = v.id
+                 JOIN mail_activity_type type ON type.id = v.type_id
+                 JOIN res_users users ON users.id = v.user_id
+                 JOIN res_partner partner ON partner.id = users.partner_id""",
+            model=self.env['ir.model']._get_id('crm.lead'), summary=self.env._('First contact'),
+            lang=self.env.lang or 'en_US',
+            uid=self.env.uid, now=fields.Datetime.now(), ids=ids[with_type].tolist(),
+            types=[activity_types[tier].id for tier in tiers[with_type].tolist()], users=users[with_type].tolist(),
+            deadlines=[(deadline.date() if deadline else today)
+                       for deadline, keep in zip(deadlines, with_type.tolist(), strict=True) if keep]))
+        self.env['mail.activity'].invalidate_model()
+        self.invalidate_model(['activity_ids'])
+
+    def _log_routing_history(self, ids, kinds, old_users, new_users, rule_ids, tiers, teams, reasons, now):
+        self.env.execute_query(SQL(
+            """INSERT INTO crm_lead_routing_history
+                   (lead_id, date, kind, from_user_id, to_user_id, rule_id, tier_id, team_id, reason)
+               SELECT v.id, %s, v.kind, NULLIF(v.old_user, 0), NULLIF(v.new_user, 0), NULLIF(v.rule_id, 0),
+                      NULLIF(v.tier_id, 0), NULLIF(v.team_id, 0), v.reason
+                 FROM unnest(%s::int[], %s::varchar[], %s::int[], %s::int[], %s::int[], %s::int[], %s::int[],
+                             %s::text[]) AS v(id, kind, old_user, new_user, rule_id, tier_id, team_id, reason)""",
+            now, ids.tolist(), list(kinds), np.asarray(old_users).tolist(), np.asarray(new_users).tolist(),
+            np.asarray(rule_ids).tolist(), np.asarray(tiers).tolist(), np.asarray(teams).tolist(), list(reasons)))
+
+    def _post_routing_notes(self, ids, texts, now, old_users=None, new_users=None, notify_partners=None):
+        """Post one internal note per lead in the chatter, in bulk: its text, the salesperson's
+        change as Odoo's tracking shows it (``old_users`` / ``new_users``), and an inbox
+        notification to ``notify_partners`` (0: none).
+
+        Three INSERTs however many leads: ``message_post`` costs several queries per lead.
+        """
+        n = len(ids)
+        old_users = np.zeros(n, dtype=np.int64) if old_users is None else np.asarray(old_users)
+        new_users = old_users if new_users is None else np.asarray(new_users)
+        notify = np.zeros(n, dtype=np.int64) if notify_partners is None else np.asarray(notify_partners)
+        users = self.env['res.users'].sudo().browse(set(old_users.tolist() + new_users.tolist()) - {0})
+        names = {user.id: user.name for user in users} | {0: ''}
+        author = self.env.user.partner_id
+        field_id = self.env['ir.model.fields']._get('crm.lead', 'user_id').id
+        self.env.execute_query(SQL(
+            """WITH notes AS (
+                   SELECT * FROM unnest(%(ids)s::int[], %(bodies)s::text[], %(old)s::int[], %(new)s::int[],
+                                        %(old_name)s::varchar[], %(new_name)s::varchar[], %(notify)s::int[])
+                                 AS n(res_id, body, old_user, new_user, old_name, new_name, partner_id)
+               ), messages AS (
+                   INSERT INTO mail_message (model, res_id, message_type, subtype_id, is_internal, body, author_id,
+                                             email_from, date, create_uid, create_date, write_uid, write_date)
+                   SELECT 'crm.lead', res_id, 'notification', %(subtype)s, TRUE, body,
+                          %(author)s, %(email_from)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+                     FROM notes
+                   RETURNING id, res_id
+               ), tracking AS (
+                   INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, new_value_integer,
+                                                    old_value_char, new_value_char,
+                                                    create_uid, create_date, write_uid, write_date)
+                   SELECT %(field)s, messages.id, NULLIF(notes.old_user, 0), NULLIF(notes.new_user, 0),
+                          notes.old_name, notes.new_name, %(uid)s, %(now)s, %(uid)s, %(now)s
+                     FROM messages JOIN notes ON notes.res_id = messages.res_id
+                    WHERE notes.old_user <> notes.new_user
+               ), recipients AS (
+                   INSERT INTO mail_message_res_partner_rel (mail_message_id, res_partner_id)
+                   SELECT messages.id, notes.partner_id
+                     FROM messages JOIN notes ON notes.res_id = messages.res_id WHERE notes.partner_id > 0
+               )
+               INSERT INTO mail_notification (mail_message_id, res_partner_id, author_id, notification_type,
+                                              notification_status, is_read)
+               SELECT messages.id, notes.partner_id, %(author)s, 'inbox', 'sent', FALSE
+                 FROM messages JOIN notes ON notes.res_id = messages.res_id WHERE notes.partner_id > 0""",
+            ids=np.asarray(ids).tolist(), bodies=[str(Markup('<p>%s</p>') % escape(text)) for text in texts],
+            old=old_users.tolist(), new=new_users.tolist(), old_name=[names[user] for user in old_users.tolist()],
+            new_name=[names[user] for user in new_users.tolist()], notify=notify.tolist(),
+            subtype=self.env['ir.model.data']._xmlid_to_res_id('mail.mt_note'), author=author.id or None,
+            email_from=author.email_formatted or None, now=now, uid=self.env.uid, field=field_id,
+        ))
+        self.env['mail.message'].invalidate_model()
+        self.invalidate_model(['message_ids'])
+
+    @api.model
+    def _record_first_contacts(self, now):
+        """The first contact of each routed lead not yet contacted: the first activity done or
+        message sent on it by an internal user since it was routed; and the deadlines missed."""
+        self.env.execute_query(SQL(
+            """UPDATE crm_lead lead
+                  SET first_contact_date = contact.first_date,
+                      sla_status = CASE WHEN lead.sla_deadline IS NULL THEN NULL
+                                        WHEN contact.first_date <= lead.sla_deadline THEN 'on_time'
+                                        ELSE 'met_late' END
+                 FROM (SELECT message.res_id, min(message.date) AS first_date
+                         FROM crm_lead routed
+                         JOIN mail_message message ON message.model = 'crm.lead' AND message.res_id = routed.id
+                        WHERE routed.routing_state = 'routed' AND routed.first_contact_date IS NULL
+                          AND message.date >= routed.routed_date AND message.date <= %(now)s
+                          AND (message.mail_activity_type_id IS NOT NULL OR message.subtype_id = %(comment)s)
+                          AND message.author_id IN (SELECT partner_id FROM res_users WHERE NOT share AND active)
+                        GROUP BY message.res_id) AS contact
+                WHERE lead.id = contact.res_id""",
+            now=now, comment=self.env['ir.model.data']._xmlid_to_res_id('mail.mt_comment')))
+        self.env.execute_query(SQL(
+            """UPDATE crm_lead SET sla_status = 'breached'
+                WHERE routing_state = 'routed' AND first_contact_date IS NULL AND sla_deadline < %s
+                  AND sla_status = 'pending'""", now))
+        self.invalidate_model(['first_contact_date', 'sla_status'])
+
+    def _escalate(self, lead_ids, config, now):
+        """Escalate the claimed breached leads to the step their tier says they reached."""
+        rows = self.env.execute_query(SQL(
+            """SELECT lead.id, COALESCE(lead.escalation_level, 0), lead.user_id, COALESCE(team.user_id, 0),
+                      COALESCE(owner.partner_id, 0), COALESCE(leader.partner_id, 0),
+                      extract(epoch FROM %(now)s - lead.sla_deadline) / 3600,
+                      tier.escalation_reminder_hours, tier.escalation_leader_hours, tier.escalation_reassign_hours,
+                      lead.tier_id, COALESCE(lead.team_id, 0)
+                 FROM crm_lead lead
+                 JOIN crm_lead_tier tier ON tier.id = lead.tier_id
+                 JOIN res_users owner ON owner.id = lead.user_id
+                 LEFT JOIN crm_team team ON team.id = lead.team_id
+                 LEFT JOIN res_users leader ON leader.id = team.user_id
+                WHERE lead.id = ANY(%(ids)s) ORDER BY lead.id""", now=now, ids=lead_ids))
+        if not rows:
+            return
+        data = np.array(rows, dtype=np.float64)
+        ids = data[:, 0].astype(np.int64)
+        level = data[:, 1].astype(np.int64)
+        target = routing.escalation_level(data[:, 6], data[:, 7:10])
+        # only the highest step reached is taken: a lead about to be reassigned needs no reminder first
+        due = target > level
+        owners, owner_partners, leader_partners = (data[:, 2].astype(np.int64), data[:, 4].astype(np.int64),
+                                                   data[:, 5].astype(np.int64))
+        leaders = data[:, 3].astype(np.int64)
+        tiers, teams = data[:, 10].astype(np.int64), data[:, 11].astype(np.int64)
+        for step, kind, text, notify, to_users in (
+            (1, 'escalate_reminder', self.env._('First-contact deadline missed: reminder sent to the salesperson.'),
+             owner_partners, owners),
+            (2, 'escalate_leader', self.env._('First-contact deadline missed: the team leader is notified.'),
+             leader_partners, leaders),
+        ):
+            selected = due & (target == step)
+            if selected.any():
+                count = int(selected.sum())
+                self._post_routing_notes(ids[selected], [text] * count, now, notify_partners=notify[selected])
+                self._log_routing_history(ids[selected], [kind] * count, owners[selected], to_users[selected],
+                                          np.zeros(count, dtype=np.int64), tiers[selected], teams[selected],
+                                          [text] * count, now)
+        self.env.execute_query(SQL(
+            """UPDATE crm_lead SET escalation_level = v.level FROM unnest(%s::int[], %s::int[]) AS v(id, level)
+                WHERE crm_lead.id = v.id""", ids[due].tolist(), target[due].tolist()))
+        reassigned = due & (target == 3)
+        if reassigned.any():
+            self._route_claimed(ids[reassigned].tolist(), config, reassign=True)
+        self.invalidate_model()
