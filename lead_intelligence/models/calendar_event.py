@@ -21,6 +21,7 @@ class CalendarEvent(models.Model):
         calendar event and the lead, so a meeting counts once per lead whatever
         is edited later, and rerunning over the same period adds nothing.
         """
+        # sudo: a technical system parameter, which only administrators may read otherwise
         params = self.env['ir.config_parameter'].sudo()
         now = fields.Datetime.now()
         since = fields.Datetime.to_datetime(params.get_param(WATERMARK_PARAM)) or now - FIRST_LOOKBACK + OVERLAP

@@ -398,6 +398,7 @@ class CrmLead(models.Model):
 
     @api.model
     def _get_chunk_size(self):
+        # sudo: a technical system parameter, which only administrators may read otherwise
         return int(self.env['ir.config_parameter'].sudo().get_param(
             'lead_intelligence.chunk_size', SCORE_CHUNK_SIZE)) or SCORE_CHUNK_SIZE
 
@@ -613,6 +614,7 @@ class CrmLead(models.Model):
     def _log_tier_moves(self, ids, old_tier_ids, new_tier_ids, now):
         """Post the tier changes in the chatter as Odoo's own field tracking does."""
         field = self.env['ir.model.fields']._get('crm.lead', 'tier_id')
+        # sudo: the system's own job reads the tiers, whoever triggers it
         tiers = self.env['crm.lead.tier'].sudo().with_context(active_test=False).browse(
             (set(old_tier_ids.tolist()) | set(new_tier_ids.tolist())) - {0})
         names = {tier.id: tier.display_name for tier in tiers} | {0: ''}

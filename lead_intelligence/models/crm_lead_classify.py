@@ -250,6 +250,7 @@ class CrmLead(models.Model):
     def _classification_changes(self, ids, old, new, changed):
         """Rows (lead id, dimension, old label, new label, old id, new id) of the changed cells;
         the ids are the industries' (0 for the other dimensions)."""
+        # sudo: the history names the industries, whoever triggered the classification
         industries = self.env['res.partner.industry'].sudo().browse(
             (set(old[:, 0].tolist()) | set(new[:, 0].tolist())) - {classification.NO_VALUE})
         labels = [{industry.id: industry.display_name for industry in industries}] + [

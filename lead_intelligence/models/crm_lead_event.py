@@ -313,6 +313,7 @@ class CrmLeadEvent(models.Model):
 
     @api.model
     def _get_event_chunk_size(self):
+        # sudo: a technical system parameter, which only administrators may read otherwise
         return int(self.env['ir.config_parameter'].sudo().get_param(
             'lead_intelligence.event_chunk_size', EVENT_CHUNK_SIZE)) or EVENT_CHUNK_SIZE
 

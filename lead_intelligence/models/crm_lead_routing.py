@@ -247,6 +247,7 @@ class CrmLead(models.Model):
 
     @api.model
     def _get_routing_chunk_size(self):
+        # sudo: a technical system parameter, which only administrators may read otherwise
         return int(self.env['ir.config_parameter'].sudo().get_param(
             'lead_intelligence.routing_chunk_size', ROUTE_CHUNK_SIZE)) or ROUTE_CHUNK_SIZE
 
@@ -318,6 +319,7 @@ class CrmLead(models.Model):
         skill_values = [
             [set(member[skill_field].ids) for member in members] for _lead_field, skill_field in SKILL_DIMENSIONS[:3]
         ] + [[{SIZE_CODES.index(code) + 1 for code in member.skill_company_sizes.mapped('code')} for member in members]]
+        # sudo: the system's own job reads the tiers, whoever triggers it
         nurture = self.env['crm.lead.tier'].sudo().search([('nurture', '=', True)])
         return RoutingConfig(
             rules=rules,
@@ -604,6 +606,7 @@ class CrmLead(models.Model):
         deadlines = [None] * len(data['ids'])
         if not routed.any():
             return deadlines
+        # sudo: the system's own job reads the tiers, whoever triggers it
         tiers = self.env['crm.lead.tier'].sudo().browse(np.unique(data['tier'][routed]).tolist())
         sla = {tier.id: tier.sla_hours for tier in tiers}
         hours = np.array([sla.get(tier, 0.0) for tier in data['tier'].tolist()])
@@ -622,6 +625,7 @@ class CrmLead(models.Model):
         start = now.replace(tzinfo=UTC)
         groups, inverse = routing.working_deadline_groups(
             np.full(int(with_sla.sum()), int(start.timestamp())), hours[with_sla], calendars[with_sla])
+        # sudo: deadlines are planned in the salespeople's schedules, whoever runs the routing
         Calendar = self.env['resource.calendar'].sudo()
         planned = []
         for calendar_id, _start, seconds in groups.tolist():
@@ -643,6 +647,7 @@ class CrmLead(models.Model):
     def _schedule_follow_ups(self, ids, tiers, users, deadlines, old_users):
         """The follow-up activity of each lead's tier for its new owner, due by the SLA deadline;
         a lead's previous owner loses the follow-up activity routing gave them, if still open."""
+        # sudo: the system's own job reads the tiers, whoever triggers it
         tier_records = self.env['crm.lead.tier'].sudo().browse(np.unique(tiers).tolist())
         activity_types = {tier.id: tier.followup_activity_type_id for tier in tier_records}
         previous = old_users > 0
@@ -705,6 +710,7 @@ class CrmLead(models.Model):
         old_users = np.zeros(n, dtype=np.int64) if old_users is None else np.asarray(old_users)
         new_users = old_users if new_users is None else np.asarray(new_users)
         notify = np.zeros(n, dtype=np.int64) if notify_partners is None else np.asarray(notify_partners)
+        # sudo: the chatter names the salespeople, whoever runs the routing
         users = self.env['res.users'].sudo().browse(set(old_users.tolist() + new_users.tolist()) - {0})
         names = {user.id: user.name for user in users} | {0: ''}
         author = self.env.user.partner_id
