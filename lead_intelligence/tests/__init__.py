@@ -10,3 +10,4 @@ from . import test_event_api
 from . import test_events
 from . import test_classification_report
 from . import test_classification
+from . import test_model
