@@ -1,6 +1,6 @@
 {
     "name": "Lead Intelligence",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.2.0",
     "category": "Sales/CRM",
     "summary": "Score, tier and explain CRM leads from admin-editable fit rules and tracked behaviour",
     "website": "https://github.com/lead-intelligence/lead_intelligence",
@@ -29,6 +29,8 @@
         "views/crm_lead_event_views.xml",
         "views/crm_lead_views.xml",
         "views/crm_lead_classification_views.xml",
+        "wizard/crm_lead_scoring_model_train_wizard_views.xml",
+        "views/crm_lead_scoring_model_views.xml",
         "report/crm_lead_classification_report_views.xml",
         "views/crm_team_member_views.xml",
         "views/crm_lead_routing_rule_views.xml",

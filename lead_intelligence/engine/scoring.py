@@ -150,10 +150,11 @@ class ScoreResult:
     score: np.ndarray  # int (n,) 0-100
     engagement_score: np.ndarray  # int (n,) 0-100
     tier_id: np.ndarray  # int (n,), 0 = no tier
+    model_score: np.ndarray  # int (n,) 0-100, -1 where the lead has no model
 
 
 def score_leads(matches, points, group_index, tier_sets, mapping="linear", low=0.0, high=100.0, weights=None,
-                engagement=None):
+                engagement=None, model=None):
     """Score a chunk of leads end to end: points, fit score, blended score, tier.
 
     :param matches: (n_leads, n_rules) rule matches
@@ -164,11 +165,21 @@ def score_leads(matches, points, group_index, tier_sets, mapping="linear", low=0
     :param weights: blend weights by component: ``fit``, ``engagement``
     :param engagement: (n_leads,) 0-100 engagement scores (see ``behaviour``),
         or None: zero for every lead
+    :param model: (n_leads,) 0-100 model scores (100 x the predicted probability),
+        NaN for the leads without a model (their score blends fit and engagement
+        only), or None: no lead has a model
     """
     fit_points = rule_points(matches, points)
     fit = points_to_score(fit_points, mapping, low, high)
     engagement = np.zeros(len(fit)) if engagement is None else np.asarray(engagement, dtype=np.float64)
-    score = round_score(blend({"fit": fit, "engagement": engagement}, weights or {"fit": 1.0}))
+    weights = weights or {"fit": 1.0}
+    blended = blend({"fit": fit, "engagement": engagement}, weights)
+    model = np.full(len(fit), np.nan) if model is None else np.asarray(model, dtype=np.float64)
+    with_model = ~np.isnan(model)
+    if with_model.any():
+        blended[with_model] = blend(
+            {"fit": fit[with_model], "engagement": engagement[with_model], "model": model[with_model]}, weights)
+    score = round_score(blended)
     tiers = np.zeros(score.shape, dtype=np.int64)
     group_index = np.asarray(group_index, dtype=np.int64)
     for index, (thresholds, tier_ids) in enumerate(tier_sets):
@@ -176,7 +187,8 @@ def score_leads(matches, points, group_index, tier_sets, mapping="linear", low=0
         if in_group.any():
             tiers[in_group] = cut_tiers(score[in_group], thresholds, tier_ids)
     return ScoreResult(fit_points=fit_points, fit_score=round_score(fit), score=score,
-                       engagement_score=round_score(engagement), tier_id=tiers)
+                       engagement_score=round_score(engagement), tier_id=tiers,
+                       model_score=np.where(with_model, round_score(np.nan_to_num(model)), -1))
 
 
 def first_id_span(target, id_range, count):

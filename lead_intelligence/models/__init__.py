@@ -4,6 +4,9 @@ from . import crm_lead_fit_rule
 from . import crm_lead_score_history
 from . import crm_lead_score_run
 from . import crm_lead_score
+from . import crm_lead_scoring_model
+from . import crm_lead_scoring_model_calibration
+from . import crm_lead_scoring_model_tier
 from . import crm_lead_event_type
 from . import crm_lead_event
 from . import crm_lead_event_queue
@@ -12,6 +15,7 @@ from . import crm_lead_classification
 from . import crm_lead_rule_source
 from . import crm_lead_classification_alert
 from . import crm_lead
+from . import crm_lead_predict
 from . import crm_lead_classify
 from . import crm_lead_company_size
 from . import crm_team_member_capacity

@@ -21,10 +21,12 @@ FIELDS_NOT_SCORED = frozenset({
     'score_line_id', 'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
     'color', 'date_automation_last', 'message_main_attachment_id', 'message_follower_ids',
     'activity_ids', 'message_ids', 'duplicate_lead_ids', 'engagement_score', 'event_ids',
+    'model_probability', 'model_score',
 })
 # columns read per lead before the rule matches, all as integers (-1 / 0 stand for NULL)
 STATE_COLUMNS = ('id', 'company_id', 'fit_score', 'score', 'tier_id', 'score_dirty', 'score_line_id',
-                 'engagement_score')
+                 'engagement_score', 'model_score', 'model_probability')
+MODEL_PROBABILITY_STEPS = 10000  # the probability is stored with 4 decimals: compared as an integer of this
 # causes of a score change that a user asked for: the history names the user
 USER_CAUSES = ('user', 'manual')
 
@@ -66,6 +68,7 @@ class ScoringConfig:
     type_points: np.ndarray  # points per unit (0 for archived types)
     type_half_lives: np.ndarray  # days
     engagement_high: float  # decayed points that make a 100 engagement
+    models: dict  # company id -> (crm.lead.scoring.model id, engine model) of its active model
 
 
 class CrmLead(models.Model):
@@ -123,13 +126,14 @@ class CrmLead(models.Model):
 
     _score_dirty_idx = models.Index('(id) WHERE score_dirty')
 
-    @api.depends('fit_score', 'score', 'tier_id', 'score_dirty', 'engagement_score')
+    @api.depends('fit_score', 'score', 'tier_id', 'score_dirty', 'engagement_score', 'model_score')
     def _compute_score_explanation(self):
         config = self._get_scoring_config()
         saved_ids = [lead_id for lead_id in self.ids if isinstance(lead_id, int)]
-        ids, _state, matches = self._read_scoring_rows(self._query_leads(saved_ids), config)
+        ids, state, matches = self._read_scoring_rows(self._query_leads(saved_ids), config)
         matches_by_lead = dict(zip(ids.tolist(), matches, strict=True))
         contributions = self._read_engagement_contributions(ids, config)
+        model_factors = self._explain_model(ids, state[:, 0], config)
         # sudo: whoever reads a lead may know that a configuration pass has yet to reach it
         config_pass = self.env['crm.lead.score.run'].sudo().search(
             [('state', '=', 'running'), ('cause', '=', 'config')], limit=1)
@@ -137,7 +141,7 @@ class CrmLead(models.Model):
             lead.score_explanation = lead._format_score_explanation(
                 config, matches_by_lead.get(lead.id, ()),
                 pending_config=bool(config_pass) and lead.id > config_pass.last_lead_id,
-                contributions=contributions.get(lead.id, []))
+                contributions=contributions.get(lead.id, []), model_factors=model_factors.get(lead.id))
 
     def _read_engagement_contributions(self, ids, config):
         """Decayed points of each event type for the leads ``ids``, now: {lead id: [(type, points)]}."""
@@ -419,18 +423,22 @@ class CrmLead(models.Model):
             mapping=settings['fit_mapping'],
             points_low=settings['fit_points_low'],
             points_high=settings['fit_points_high'],
-            weights={'fit': settings['weight_fit'], 'engagement': settings['weight_engagement']},
+            weights={'fit': settings['weight_fit'], 'engagement': settings['weight_engagement'],
+                     'model': settings['weight_model']},
             type_ids=np.array(types.ids, dtype=np.int64),
             type_points=np.array([event_type.points if event_type.active else 0.0 for event_type in types]),
             type_half_lives=np.array(types.mapped('half_life'), dtype=np.float64),
             engagement_high=float(settings['engagement_points_high']),
+            # predicted even at a zero weight: the probability is shown on the lead all the same
+            models=self._get_active_scoring_models(),
         )
 
     def _read_scoring_rows(self, query, config):
         """Read the stored scores of the leads of ``query`` and match every rule on them, in one query.
 
         :param query: a :class:`Query` on ``crm_lead``, as ``_search`` returns
-        :return: (ids (n,), state (n, 7) ints laid out as STATE_COLUMNS[1:],
+        :return: (ids (n,), state (n, 9) ints laid out as STATE_COLUMNS[1:] (the model
+            probability in ten-thousandths),
             matches (n, n_rules) bools)
         """
         match_sql = config.rules._get_match_sql(query)
@@ -444,6 +452,9 @@ class CrmLead(models.Model):
             SQL('crm_lead.score_dirty IS TRUE'),
             SQL('COALESCE(crm_lead.score_line_id, 0)'),
             SQL('COALESCE(%s, -1)', SQL.identifier(line, 'engagement_score')),
+            SQL('COALESCE(%s, -1)', SQL.identifier(line, 'model_score')),
+            SQL('COALESCE(round(%s * %s)::int, -1)', SQL.identifier(line, 'model_probability'),
+                MODEL_PROBABILITY_STEPS),
             *match_sql,
         ))
         data = np.array(rows, dtype=np.int64).reshape(len(rows), len(STATE_COLUMNS) + len(match_sql))
@@ -521,11 +532,16 @@ class CrmLead(models.Model):
             group_index[company_ids == company_id] = len(tier_sets)
             tier_sets.append(pair)
         engagement = self._read_engagement(ids, config)
+        probability = self._predict_model(ids, company_ids, scoring.round_score(engagement), config)
         result = scoring.score_leads(
             matches, config.points, group_index, tier_sets,
-            config.mapping, config.points_low, config.points_high, config.weights, engagement)
-        old = state[:, [1, 2, 3, 6]]
-        new = np.column_stack([result.fit_score, result.score, result.tier_id, result.engagement_score])
+            config.mapping, config.points_low, config.points_high, config.weights, engagement,
+            model=100.0 * probability)
+        old = state[:, [1, 2, 3, 6, 7, 8]]
+        new = np.column_stack([
+            result.fit_score, result.score, result.tier_id, result.engagement_score, result.model_score,
+            np.where(np.isnan(probability), -1, np.round(np.nan_to_num(probability) * MODEL_PROBABILITY_STEPS)),
+        ]).astype(np.int64)
         changed = scoring.changed_rows(old[:, :3], new[:, :3])
         # the history follows fit score, score and tier; at night, when decay moves many
         # scores by a point or two, it records only what matters: tier moves and fit changes
@@ -533,7 +549,7 @@ class CrmLead(models.Model):
         self._write_scores(ids, state, new, changed, cause, logged)
         self.env['crm.lead.score'].invalidate_model()
         self.invalidate_model(['score_line_id', 'fit_score', 'score', 'score_date', 'tier_id', 'score_dirty',
-                               'engagement_score',
+                               'engagement_score', 'model_probability', 'model_score',
                                'score_explanation', 'score_history_ids'])
         return ids.tolist(), int(changed.sum())
 
@@ -544,27 +560,34 @@ class CrmLead(models.Model):
         A lead is rewritten only when its tier moves, it was flagged dirty or it
         gets its first scores; score changes alone touch only ``crm_lead_score``.
 
-        :param ids: (n,) lead ids; ``state``: (n, 7) as read by ``_read_scoring_rows``;
-            ``new``: (n, 4) fit score, score, tier (0 for none), engagement score;
+        :param ids: (n,) lead ids; ``state``: (n, 9) as read by ``_read_scoring_rows``;
+            ``new``: (n, 6) fit score, score, tier (0 for none), engagement score, model score and
+            model probability in ten-thousandths (-1 for none);
             ``changed``: (n,) bool, the fit score, score or tier changed;
             ``logged``: (n,) bool, the changes to record in the history (default: ``changed``)
         """
         now = self.env.cr.now()
-        old = state[:, [1, 2, 3, 6]]
+        old = state[:, [1, 2, 3, 6, 7, 8]]
         line_ids = state[:, 5].copy()
-        new_scores = (old[:, [0, 1, 3]] != new[:, [0, 1, 3]]).any(axis=1) | (line_ids == 0)
+        new_scores = (old[:, [0, 1, 3, 4, 5]] != new[:, [0, 1, 3, 4, 5]]).any(axis=1) | (line_ids == 0)
         if new_scores.any():
             rows = self.env.execute_query(SQL(
-                """INSERT INTO crm_lead_score (lead_id, fit_score, score, engagement_score, score_date)
-                   SELECT v.lead_id, v.fit_score, v.score, v.engagement_score, %(now)s
-                     FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[], %(engagement)s::int[])
-                          AS v(lead_id, fit_score, score, engagement_score)
+                """INSERT INTO crm_lead_score (lead_id, fit_score, score, engagement_score, model_score,
+                                               model_probability, score_date)
+                   SELECT v.lead_id, v.fit_score, v.score, v.engagement_score, NULLIF(v.model_score, -1),
+                          NULLIF(v.model_probability, -1) / %(steps)s::float8, %(now)s
+                     FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[], %(engagement)s::int[],
+                                 %(model_score)s::int[], %(model_probability)s::int[])
+                          AS v(lead_id, fit_score, score, engagement_score, model_score, model_probability)
                    ON CONFLICT (lead_id) DO UPDATE
                       SET fit_score = EXCLUDED.fit_score, score = EXCLUDED.score,
-                          engagement_score = EXCLUDED.engagement_score, score_date = EXCLUDED.score_date
+                          engagement_score = EXCLUDED.engagement_score, model_score = EXCLUDED.model_score,
+                          model_probability = EXCLUDED.model_probability, score_date = EXCLUDED.score_date
                    RETURNING lead_id, id""",
                 now=now, ids=ids[new_scores].tolist(), fit=new[new_scores, 0].tolist(),
                 score=new[new_scores, 1].tolist(), engagement=new[new_scores, 3].tolist(),
+                model_score=new[new_scores, 4].tolist(), model_probability=new[new_scores, 5].tolist(),
+                steps=MODEL_PROBABILITY_STEPS,
             ))
             line_by_lead = dict(rows)
             missing = line_ids == 0
@@ -659,9 +682,14 @@ class CrmLead(models.Model):
         self.env['mail.message'].invalidate_model()
         self.invalidate_model(['message_ids'])
 
-    def _format_score_explanation(self, config, matches, pending_config=False, contributions=()):
+    def _format_score_explanation(self, config, matches, pending_config=False, contributions=(), model_factors=None):
         """Readable 'why' of the score: each matched rule with its points, each
-        event type with its decayed points, and how they make the score."""
+        event type with its decayed points, the model's main factors, and how
+        they make the score.
+
+        :param model_factors: the model's explanation of the lead (see
+            :meth:`_explain_model`), None when its company has no active model
+        """
         self.ensure_one()
         rows = [
             Markup('<tr><td>%s</td><td class="text-end">%+d</td></tr>') % (rule.name, rule.points)
@@ -688,14 +716,28 @@ class CrmLead(models.Model):
         ] or [Markup('<tr><td colspan="2">%s</td></tr>') % self.env._('No counted behaviour.')]
         parts.append(Markup('<tr class="fw-bold"><td>%s</td><td class="text-end">%+.1f</td></tr>') % (
             self.env._('Engagement points (decayed to today)'), sum(points for _type, points in contributions)))
-        weights = config.weights
+        weights = dict(config.weights)
+        if not model_factors:
+            weights.pop('model', None)
         total_weight = sum(weight for weight in weights.values() if weight > 0) or 1
         parts.append(Markup('</tbody></table><p class="mb-0">%s</p>') % self.env._(
-            'Engagement points map to an engagement score of %(engagement)s / 100 (%(high)s points make 100). '
-            'Score = %(fit_weight)s%% fit %(fit)s + %(engagement_weight)s%% engagement %(engagement)s = %(score)s.',
-            engagement=self.engagement_score, high=round(config.engagement_high), fit=self.fit_score,
-            fit_weight=round(100 * weights.get('fit', 0) / total_weight),
-            engagement_weight=round(100 * weights.get('engagement', 0) / total_weight), score=self.score))
+            'Engagement points map to an engagement score of %(engagement)s / 100 (%(high)s points make 100).',
+            engagement=self.engagement_score, high=round(config.engagement_high)))
+        if model_factors:
+            parts.append(self._format_model_explanation(model_factors))
+            parts.append(Markup('<p class="mb-0 fw-bold">%s</p>') % self.env._(
+                'Score = %(fit_weight)s%% fit %(fit)s + %(engagement_weight)s%% engagement %(engagement)s '
+                '+ %(model_weight)s%% model %(model)s = %(score)s.',
+                fit=self.fit_score, engagement=self.engagement_score, model=round(model_factors['score']),
+                fit_weight=round(100 * weights.get('fit', 0) / total_weight),
+                engagement_weight=round(100 * weights.get('engagement', 0) / total_weight),
+                model_weight=round(100 * weights.get('model', 0) / total_weight), score=self.score))
+        else:
+            parts.append(Markup('<p class="mb-0 fw-bold">%s</p>') % self.env._(
+                'Score = %(fit_weight)s%% fit %(fit)s + %(engagement_weight)s%% engagement %(engagement)s = %(score)s.',
+                fit=self.fit_score, engagement=self.engagement_score,
+                fit_weight=round(100 * weights.get('fit', 0) / total_weight),
+                engagement_weight=round(100 * weights.get('engagement', 0) / total_weight), score=self.score))
         if self.filtered_event_count:
             parts.append(Markup('<p class="text-muted mb-0">%s</p>') % self.env._(
                 '%(count)s events were kept out of the score (%(why)s).',

@@ -21,5 +21,8 @@ class CrmLeadScore(models.Model):
     score = fields.Integer(aggregator='avg')
     engagement_score = fields.Integer(aggregator='avg')
     score_date = fields.Datetime('Score Changed On')
+    # empty when the lead's company has no active model
+    model_probability = fields.Float(digits=(16, 4), aggregator='avg')
+    model_score = fields.Integer(aggregator='avg')
 
     _lead_id_uniq = models.UniqueIndex('(lead_id)')

@@ -9,6 +9,10 @@ SETTINGS_DEFAULTS = {
     'fit_points_high': 100,
     'weight_fit': 60,
     'weight_engagement': 40,
+    'weight_model': 30,
+    'model_min_won': 20,
+    'model_min_lost': 20,
+    'model_window_days': 730,
     'engagement_points_high': 100,
     'score_on_save': 'now',
     'min_dwell': 5,
@@ -26,7 +30,7 @@ SETTINGS_DEFAULTS = {
     'alert_missing_share': 50,
 }
 # settings that move scores: changing them rescores every open lead
-RESCORE_KEYS = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit', 'weight_engagement',
+RESCORE_KEYS = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit', 'weight_engagement', 'weight_model',
                 'engagement_points_high', 'size_employees_medium', 'size_employees_large', 'size_revenue_medium',
                 'size_revenue_large')
 PARAM_PREFIX = 'lead_intelligence.'
@@ -50,6 +54,20 @@ class ResConfigSettings(models.TransientModel):
     lead_intelligence_weight_engagement = fields.Integer(
         'Engagement Weight', default=SETTINGS_DEFAULTS['weight_engagement'],
         help="Weight of the behaviour (engagement) score in the lead score.")
+    lead_intelligence_weight_model = fields.Integer(
+        'Model Weight', default=SETTINGS_DEFAULTS['weight_model'],
+        help="Weight of the predictive model's score in the lead score, once a model is active for the company. "
+             "Without an active model the score blends profile fit and engagement only.")
+    lead_intelligence_model_min_won = fields.Integer(
+        'Minimum Won Leads', default=SETTINGS_DEFAULTS['model_min_won'],
+        help="A model is trained only from this many won leads closed within the training window.")
+    lead_intelligence_model_min_lost = fields.Integer(
+        'Minimum Lost Leads', default=SETTINGS_DEFAULTS['model_min_lost'],
+        help="A model is trained only from this many lost leads closed within the training window.")
+    lead_intelligence_model_window_days = fields.Integer(
+        'Training Window (Days)', default=SETTINGS_DEFAULTS['model_window_days'],
+        help="The model learns from the leads won or lost in this many last days.")
+    lead_intelligence_model_status = fields.Char('Model Status', compute='_compute_lead_intelligence_model_status')
     lead_intelligence_engagement_points_high = fields.Integer(
         'Engagement Points for 100', default=SETTINGS_DEFAULTS['engagement_points_high'],
         help="Decayed engagement points that make an engagement score of 100; fewer points scale linearly.")
@@ -107,9 +125,17 @@ class ResConfigSettings(models.TransientModel):
                     'lead_intelligence_burst_count', 'lead_intelligence_burst_seconds',
                     'lead_intelligence_api_max_events', 'lead_intelligence_bot_user_agents',
                     'lead_intelligence_size_employees_medium', 'lead_intelligence_size_employees_large',
-                    'lead_intelligence_size_revenue_medium', 'lead_intelligence_size_revenue_large')
+                    'lead_intelligence_size_revenue_medium', 'lead_intelligence_size_revenue_large',
+                    'lead_intelligence_weight_model', 'lead_intelligence_model_min_won',
+                    'lead_intelligence_model_min_lost', 'lead_intelligence_model_window_days')
     def _check_lead_intelligence_settings(self):
         for settings in self:
+            if settings.lead_intelligence_weight_model < 0:
+                raise ValidationError(self.env._('The score weights cannot be negative.'))
+            if min(settings.lead_intelligence_model_min_won, settings.lead_intelligence_model_min_lost) < 2 \
+                    or settings.lead_intelligence_model_window_days < 1:
+                raise ValidationError(self.env._(
+                    'A model needs at least 2 won and 2 lost leads and a training window of at least a day.'))
             if settings.lead_intelligence_fit_points_high <= settings.lead_intelligence_fit_points_low:
                 raise ValidationError(self.env._(
                     'The fit points ceiling (%(high)s) must be above the floor (%(low)s).',
@@ -136,6 +162,31 @@ class ResConfigSettings(models.TransientModel):
                 behaviour.bot_matcher(settings.lead_intelligence_bot_user_agents)
             except ValueError as error:
                 raise ValidationError(self.env._('The bot user agents are not valid: %s', error)) from error
+
+    @api.depends('company_id')
+    def _compute_lead_intelligence_model_status(self):
+        ScoringModel = self.env['crm.lead.scoring.model']
+        settings = self._read_lead_intelligence_params()
+        for record in self:
+            company = record.company_id or self.env.company
+            active = ScoringModel._get_active_model(company)
+            if active:
+                record.lead_intelligence_model_status = self.env._(
+                    'Active model: %(name)s, trained on %(date)s, ROC AUC %(auc).3f on %(count)s newer leads.',
+                    name=active.name, date=fields.Date.to_string(active.create_date), auc=active.roc_auc,
+                    count=active.n_valid)
+                continue
+            won, lost = ScoringModel._get_history_counts(company)
+            if won < settings['model_min_won'] or lost < settings['model_min_lost']:
+                record.lead_intelligence_model_status = self.env._(
+                    'No model: too little history, %(won)s won / %(lost)s lost leads in the last %(days)s days, '
+                    'need %(min_won)s won and %(min_lost)s lost. Scores use profile fit and engagement only.',
+                    won=won, lost=lost, days=settings['model_window_days'], min_won=settings['model_min_won'],
+                    min_lost=settings['model_min_lost'])
+            else:
+                record.lead_intelligence_model_status = self.env._(
+                    'No active model yet: %(won)s won / %(lost)s lost leads are enough to train one (Train Model, '
+                    'or the weekly job). Scores use profile fit and engagement until then.', won=won, lost=lost)
 
     @api.model
     def get_values(self):
@@ -202,6 +253,8 @@ class ResConfigSettings(models.TransientModel):
                 or values['fit_points_high'] <= values['fit_points_low'] \
                 or min(values['weight_fit'], values['weight_engagement']) < 0 \
                 or values['weight_fit'] + values['weight_engagement'] <= 0 or values['engagement_points_high'] <= 0 \
+                or values['weight_model'] < 0 or min(values['model_min_won'], values['model_min_lost']) < 2 \
+                or values['model_window_days'] < 1 \
                 or min(values['min_dwell'], values['burst_count'], values['burst_seconds']) < 0 \
                 or not 1 <= values['api_max_events'] <= 10000 \
                 or not 0 < values['size_employees_medium'] < values['size_employees_large'] \

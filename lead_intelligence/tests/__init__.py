@@ -11,3 +11,4 @@ from . import test_events
 from . import test_classification_report
 from . import test_classification
 from . import test_routing
+from . import test_model

@@ -159,3 +159,18 @@ def test_id_spans_cover_a_skewed_table_in_bounded_chunks():
     assert sum(chunks) == len(open_ids)
     assert max(chunks) <= 2 * target
     assert len(chunks) < 3 * len(open_ids) / target, 'chunks stay close to the target'
+
+
+def test_score_leads_blends_the_model_only_where_there_is_one():
+    matches = np.array([[1], [1], [0]])
+    result = scoring.score_leads(matches, np.array([60.0]), np.zeros(3), [([0, 50], [1, 2])],
+                                 weights={"fit": 60, "engagement": 40, "model": 50},
+                                 engagement=np.array([20.0, 20.0, 0.0]), model=np.array([90.0, np.nan, 10.0]))
+    # with a model: (60 * 60 + 40 * 20 + 50 * 90) / 150; without: (60 * 60 + 40 * 20) / 100
+    assert result.score.tolist() == [59, 44, 3]
+    assert result.model_score.tolist() == [90, -1, 10]
+    assert result.tier_id.tolist() == [2, 1, 1]
+    # no model at all: as before
+    assert scoring.score_leads(matches, np.array([60.0]), np.zeros(3), [([0], [1])],
+                               weights={"fit": 60, "engagement": 40, "model": 50},
+                               engagement=np.array([20.0, 20.0, 0.0])).score.tolist() == [44, 44, 0]

@@ -1,0 +1,203 @@
+import copy
+import functools
+import json
+
+import numpy as np
+import pytest
+from engine import model
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+FEATURES = [
+    model.category("industry", "Industry"),
+    model.category("source", "Source"),
+    model.ordinal("size", ["small", "medium", "large"], "Company size"),
+    model.number("revenue", "Expected revenue", log=True),
+    model.number("replies", "Email replies"),
+    model.multi("classes", "Classes"),
+]
+
+
+def history(n=2000, seed=7):
+    """Closed leads with a real signal: industry 3, large companies, replies and class 5 win more."""
+    rng = np.random.default_rng(seed)
+    industry = rng.integers(0, 6, n)  # 0: not set
+    source = rng.choice(np.array(["web", "fair", "", "partner"], dtype=object), n)
+    size = rng.choice(np.array(["small", "medium", "large", None], dtype=object), n)
+    revenue = np.where(rng.random(n) < 0.2, np.nan, rng.lognormal(9, 1.5, n))
+    replies = rng.poisson(1.0, n).astype(float)
+    class_rows = np.flatnonzero(rng.random(n) < 0.4)
+    class_values = rng.choice([5, 6, 7], len(class_rows))
+    has_class5 = np.zeros(n, dtype=bool)
+    has_class5[class_rows[class_values == 5]] = True
+    logit = (-1.5 + 1.8 * (industry == 3) + 1.2 * (size == "large") - 0.8 * (size == "small")
+             + 0.9 * replies - 0.5 * (source == "") + 1.0 * has_class5)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    columns = {"industry": industry, "source": source, "size": size, "revenue": revenue, "replies": replies,
+               "classes": (class_rows, class_values)}
+    order = np.arange(n, dtype=float)[::-1].copy()  # newest first in the arrays: the split must sort
+    return columns, y, order
+
+
+def test_encoder_one_hot_ordinal_missing_and_cut_off():
+    columns = {"c": np.array([1, 1, 1, 2, 0, 3, 3, 3]), "o": np.array(["low", "high", None, "low", "mid", "x", "low",
+                                                                       "high"], dtype=object),
+               "v": np.array([1.0, np.nan, 3.0, 3.0, 3.0, 1.0, 1.0, 1.0])}
+    features = [model.category("c"), model.ordinal("o", ["low", "mid", "high"]), model.number("v")]
+    encoder = model.Encoder.fit(features, columns, min_count=3)
+    assert encoder.columns == ["c=1", "c=3", "c:other", "c:missing", "o", "o:missing", "v", "v:missing"]
+    X = encoder.transform(columns)
+    assert X[:, :4].tolist()[3:5] == [[0, 0, 1, 0], [0, 0, 0, 1]]  # 2 is rare: other; 0 is missing
+    assert X[:, 5].tolist() == [0, 0, 1, 0, 0, 1, 0, 0]  # None and an unknown level are missing
+    assert X[1, 7] == 1 and X[1, 6] == pytest.approx((1.0 - encoder.spec[2]["mean"]) / encoder.spec[2]["scale"])
+    # a category never seen in training is "other" at prediction time
+    unseen = model.Encoder(encoder.spec).transform({"c": np.array([9]), "o": np.array(["mid"], dtype=object),
+                                                   "v": np.array([2.0])})
+    assert unseen[0, :4].tolist() == [0, 0, 1, 0]
+
+
+def test_time_split_validates_on_the_newest():
+    order = np.array([5, 1, 9, 3, 7, 2, 8, 4, 6, 0], dtype=float)
+    train, valid = model.time_split(order, 0.3)
+    assert sorted(order[valid].tolist()) == [7, 8, 9]
+    assert order[train].max() < order[valid].min()
+    assert len(train) + len(valid) == 10
+
+
+def test_training_finds_the_signal_and_is_deterministic():
+    columns, y, order = history()
+    result = model.train(columns, y, order, FEATURES, tier_thresholds=[0, 30, 50, 75])
+    assert result.metrics["roc_auc"] > 0.75
+    assert set(result.scores) == {"logreg", "hgb"}
+    assert result.model.algorithm == max(result.scores, key=result.scores.get)
+    assert order[result.valid_index].min() > order[result.train_index].max()
+    assert result.validation_cutoff == order[result.valid_index].min()
+    assert len(result.valid_index) == 400 and result.metrics["n"] == 400
+    assert sum(count for _d, _p, _o, count in result.metrics["calibration"]) == 400
+    assert sum(count for count, _rate, _lift in result.metrics["tiers"]) == 400
+    counts = [count for count, _rate, _lift in result.metrics["tiers"]]
+    rates = [rate for count, rate, _lift in result.metrics["tiers"] if count >= 20]
+    assert rates == sorted(rates), f"conversion must grow with the tier: {rates} ({counts})"
+    again = model.train(columns, y, order, FEATURES)
+    assert again.model.to_json() == result.model.to_json()
+
+
+def test_logreg_coefficient_signs():
+    columns, y, order = history()
+    result = model.train(columns, y, order, FEATURES, algorithms=("logreg",))
+    coef = dict(zip(result.model.column_names, result.model.logreg["coef"], strict=True))
+    assert coef["industry=3"] > 0.8 and coef["replies"] > 0.5 and coef["classes=5"] > 0.3
+
+
+def test_hgb_json_prediction_equals_sklearn():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3000, 6))
+    X[rng.random(X.shape) < 0.05] = np.nan  # missing values follow missing_go_to_left
+    y = (X[:, 0] + np.nan_to_num(X[:, 1]) * X[:, 2] + rng.normal(size=3000) > 0).astype(int)
+    clf = HistGradientBoostingClassifier(max_iter=40, categorical_features=None, random_state=0).fit(X, y)
+    encoder = model.Encoder([{"name": f"x{i}", "kind": "number", "label": f"x{i}", "median": 0.0, "mean": 0.0,
+                              "scale": 1.0, "missing": False} for i in range(6)])
+    ours = model.ScoringModel("hgb", encoder, np.zeros(6), hgb=model.export_hgb(clf))
+    loaded = model.load_model(ours.to_json())
+    X_new = rng.normal(size=(5000, 6)) * 2
+    X_new[rng.random(X_new.shape) < 0.05] = np.nan
+    expected = clf.predict_proba(X_new)[:, 1]
+    np.testing.assert_allclose(loaded.predict_proba_encoded(X_new), expected, rtol=0, atol=1e-9)
+
+
+def test_saved_model_predicts_the_same():
+    columns, y, order = history()
+    for algorithm in model.ALGORITHMS:
+        trained = model.train(columns, y, order, FEATURES, algorithms=(algorithm,)).model
+        loaded = model.load_model(trained.to_json())
+        np.testing.assert_allclose(loaded.predict_proba(columns), trained.predict_proba(columns), atol=1e-12)
+        assert loaded.feature_names == [feature["name"] for feature in FEATURES]
+
+
+@pytest.mark.parametrize("algorithm", model.ALGORITHMS)
+def test_prediction_by_blocks_is_the_same(algorithm, monkeypatch):
+    columns, y, order = history(900)
+    trained = model.train(columns, y, order, FEATURES, algorithms=(algorithm,)).model
+    whole = trained.predict_proba_encoded(trained.encoder.transform(columns))
+    monkeypatch.setattr(model, "PREDICT_BLOCK", 128)
+    np.testing.assert_allclose(trained.predict_proba(columns), whole, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("algorithm", model.ALGORITHMS)
+def test_explanations_sum_to_the_score(algorithm):
+    columns, y, order = history(800)
+    trained = model.train(columns, y, order, FEATURES, algorithms=(algorithm,)).model
+    X = trained.encoder.transform(columns)
+    base, points, score = trained.explain_encoded(X)
+    np.testing.assert_allclose(base + points.sum(axis=1), score, atol=1e-9)
+    np.testing.assert_allclose(score, 100 * trained.predict_proba(columns), atol=1e-9)
+    explained = trained.explain(model.subset(columns, FEATURES, [0, 1, 2]), top=2)
+    for row, row_score in zip(explained, score[:3], strict=True):
+        listed = sum(points for _i, points in row["up"] + row["down"])
+        assert row["base"] + listed + row["other"] == pytest.approx(row_score)
+        assert all(points > 0 for _i, points in row["up"]) and all(points < 0 for _i, points in row["down"])
+
+
+def test_explanation_names_the_driving_feature():
+    columns, y, order = history()
+    trained = model.train(columns, y, order, FEATURES, algorithms=("logreg",)).model
+    rows = np.flatnonzero((columns["industry"] == 3) & (columns["replies"] == 0))[:1]
+    explained = trained.explain(model.subset(columns, FEATURES, rows))[0]
+    assert explained["up"][0][0] == 0  # industry
+    assert 4 in [index for index, _points in explained["down"]]  # no reply pushes down
+    lead = model.subset(columns, FEATURES, rows)
+    labels = trained.encoder.value_labels(lead, 0)
+    assert labels[0] == 3 and labels[4] == 0.0 and labels[1] == columns["source"][rows[0]]
+    assert labels[5] == [int(value) for row, value in zip(*columns["classes"], strict=True) if row == rows[0]]
+
+
+def test_training_needs_both_outcomes_in_both_periods():
+    columns, _y, order = history(200)
+    with pytest.raises(ValueError, match="won and lost"):
+        model.train(columns, np.zeros(200, dtype=int), order, FEATURES)
+
+
+@functools.cache
+def _trained_document():
+    columns, y, order = history(600)
+    return model.train(columns, y, order, FEATURES, algorithms=("hgb",)).model.to_dict()
+
+
+def _document():
+    return copy.deepcopy(_trained_document())
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d.update(schema="sklearn.pickle"), "schema"),
+    (lambda d: d.update(version=2), "version"),
+    (lambda d: d.update(algorithm="mlp"), "unknown algorithm"),
+    (lambda d: d.update(extra="__import__('os')"), "unknown keys"),
+    (lambda d: d["hgb"]["trees"][0].update(left=[0] * len(d["hgb"]["trees"][0]["left"])), "later node"),
+    (lambda d: d["hgb"]["trees"][0].update(feature_idx=[10 ** 6] * len(d["hgb"]["trees"][0]["left"])), "column"),
+    (lambda d: d["hgb"]["trees"][0]["value"].append(1.0), "must hold"),
+    (lambda d: d["hgb"]["trees"][0].update(value=["1"] * len(d["hgb"]["trees"][0]["value"])), "finite numbers"),
+    (lambda d: d["features"][0].update(kind="pickle"), "kind"),
+    (lambda d: d["reference"].pop(), "reference"),
+    (lambda d: d["hgb"].pop("baseline"), "missing keys"),
+])
+def test_loading_refuses_malformed_documents(change, message):
+    document = _document()
+    model.load_model(json.dumps(document))  # the untouched document loads
+    change(document)
+    with pytest.raises(model.ModelFormatError, match=message):
+        model.load_model(json.dumps(document))
+
+
+def test_loading_refuses_what_is_not_json():
+    for text in ("\x80\x04\x95pickle", "NaN", '{"schema": "lead_intelligence.scoring_model", "version": NaN}', "[]"):
+        with pytest.raises(model.ModelFormatError):
+            model.load_model(text)
+
+
+def test_metrics():
+    y = np.array([0, 0, 1, 1, 0, 1, 0, 1, 1, 1])
+    p = np.array([0.1, 0.2, 0.8, 0.9, 0.3, 0.7, 0.4, 0.6, 0.95, 0.85])
+    figures = model.evaluate(y, p, tier_thresholds=[0, 50])
+    assert figures["roc_auc"] == 1.0 and figures["pr_auc"] == 1.0
+    assert figures["brier"] == pytest.approx(np.mean((p - y) ** 2))
+    assert figures["tiers"] == [(4, 0.0, 0.0), (6, 1.0, pytest.approx(1 / 0.6))]
+    assert [row[3] for row in figures["calibration"]] == [1] * 10

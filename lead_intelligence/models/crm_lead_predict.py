@@ -1,0 +1,200 @@
+import logging
+import math
+
+import numpy as np
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..engine import model as engine_model
+from .crm_lead_scoring_model import ZERO_IS_MISSING
+
+_logger = logging.getLogger(__name__)
+
+
+class CrmLead(models.Model):
+    """The predictive model's part of scoring: read the features, predict, explain."""
+
+    _inherit = 'crm.lead'
+
+    model_probability = fields.Float(
+        'Model Probability', related='score_line_id.model_probability',
+        help="0-1: the chance that the lead is won, predicted by the active lead scoring model from the "
+             "company's won and lost leads. Empty when no model is active.")
+    model_score = fields.Integer(
+        related='score_line_id.model_score', help="0-100: the model probability as a score component.")
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _get_active_scoring_models(self):
+        """{company id: (model record id, engine model)} of every company's active model.
+
+        A model that cannot be loaded is left out, with an error in the log: its
+        company's leads are scored on fit and engagement rather than not at all.
+        """
+        # sudo: every company's leads may be scored in one pass, whoever triggers it
+        ScoringModel = self.env['crm.lead.scoring.model'].sudo()
+        models_by_company = {}
+        for record in ScoringModel.search([('state', '=', 'active')]):
+            try:
+                models_by_company[record.company_id.id] = (record.id, record._get_engine_model())
+            except UserError as error:
+                _logger.error('Lead Intelligence: %s', error)
+        return models_by_company
+
+    def _read_model_features(self, query, features, outcome=False):
+        """Read the model features of the leads of ``query`` (ordered by id), in two queries.
+
+        :param outcome: also read whether each lead was won and when it closed
+            (training only: neither is ever a feature)
+        :return: (ids (n,), columns: feature name -> array (n,), or (rows, values)
+            for the classes; with ``outcome``, (won (n,) 0/1, closed (n,) POSIX seconds))
+        """
+        line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
+        single = [feature for feature in features if feature['kind'] != 'multi']
+        selects = [SQL('crm_lead.id')]
+        for feature in single:
+            name = feature['name']
+            column = SQL.identifier(line, name) if name == 'engagement_score' else SQL.identifier('crm_lead', name)
+            field_type = self._fields[name].type
+            if field_type == 'many2one':
+                selects.append(SQL('COALESCE(%s, 0)', column))
+            elif field_type == 'selection':
+                selects.append(SQL("COALESCE(%s::varchar, '')", column))
+            elif name in ZERO_IS_MISSING:
+                selects.append(SQL('NULLIF(%s, 0)::float8', column))
+            else:
+                selects.append(SQL('COALESCE(%s, 0)::float8', column))
+        if outcome:
+            selects += [SQL("(crm_lead.won_status = 'won')::int"),
+                        SQL('extract(epoch FROM COALESCE(crm_lead.date_closed, crm_lead.write_date))::float8')]
+        rows = self.env.execute_query(query.select(*selects))
+        values = list(zip(*rows, strict=True)) if rows else [()] * len(selects)
+        ids = np.array(values[0], dtype=np.int64)
+        columns = {}
+        for feature, column in zip(single, values[1:], strict=False):
+            field_type = self._fields[feature['name']].type
+            dtype = np.int64 if field_type == 'many2one' else object if field_type == 'selection' else np.float64
+            columns[feature['name']] = np.array(column, dtype=dtype)
+        for feature in features:
+            if feature['kind'] == 'multi':
+                field = self._fields[feature['name']]
+                pairs = self.env.execute_query(SQL(
+                    'SELECT %s, %s FROM %s WHERE %s = ANY(%s)', SQL.identifier(field.column1),
+                    SQL.identifier(field.column2), SQL.identifier(field.relation), SQL.identifier(field.column1),
+                    ids.tolist()))
+                pairs = np.array(pairs, dtype=np.int64).reshape(len(pairs), 2)
+                columns[feature['name']] = (np.searchsorted(ids, pairs[:, 0]), pairs[:, 1])
+        if not outcome:
+            return ids, columns
+        return ids, columns, (np.array(values[-2], dtype=np.int64), np.array(values[-1], dtype=np.float64))
+
+    def _read_model_columns(self, ids, company_ids, config, engagement=None):
+        """Features of the leads ``ids`` whose company has an active model.
+
+        :return: (rows: index into ``ids`` of those leads, columns of those leads,
+            the features), or None when no lead has a model
+        """
+        if not config.models or not len(ids):
+            return None
+        rows = np.flatnonzero(np.isin(company_ids, list(config.models)))
+        if not len(rows):
+            return None
+        features = list({entry['name']: entry for _record_id, engine in config.models.values()
+                         for entry in engine.encoder.spec}.values())
+        _ids, columns = self._read_model_features(self._query_leads(ids[rows].tolist()), features)
+        if engagement is not None and 'engagement_score' in columns:
+            columns['engagement_score'] = np.asarray(engagement, dtype=np.float64)[rows]
+        return rows, columns, features
+
+    def _predict_model(self, ids, company_ids, engagement, config):
+        """Win probability of the leads ``ids`` by their company's active model, NaN for those without one.
+
+        :param engagement: (n,) the 0-100 engagement just computed (a model feature)
+        """
+        probability = np.full(len(ids), np.nan)
+        read = self._read_model_columns(ids, company_ids, config, engagement)
+        if read is None:
+            return probability
+        rows, columns, features = read
+        for company_id, (_record_id, engine) in config.models.items():
+            positions = np.flatnonzero(company_ids[rows] == company_id)
+            if len(positions):
+                probability[rows[positions]] = engine.predict_proba(
+                    engine_model.subset(columns, features, positions))
+        return probability
+
+    def _explain_model(self, ids, company_ids, config, top=3):
+        """The model's explanation of each of the leads ``ids`` that has a model.
+
+        :return: {lead id: {'model': crm.lead.scoring.model, 'base': float, 'score': float,
+            'factors': [(words, points)], 'other': float}}
+        """
+        read = self._read_model_columns(ids, company_ids, config)
+        if read is None:
+            return {}
+        rows, columns, features = read
+        explanations = {}
+        for company_id, (record_id, engine) in config.models.items():
+            positions = np.flatnonzero(company_ids[rows] == company_id)
+            if not len(positions):
+                continue
+            # sudo: the explanation names the model, whoever reads the lead
+            record = self.env['crm.lead.scoring.model'].sudo().browse(record_id)
+            lead_columns = engine_model.subset(columns, features, positions)
+            for index, explained in enumerate(engine.explain(lead_columns, top=top)):
+                values = engine.encoder.value_labels(lead_columns, index)
+                # a factor worth less than half a point says nothing: it joins the others
+                shown = [(feature, points) for feature, points in explained['up'] + explained['down']
+                         if abs(points) >= 0.5]
+                explanations[int(ids[rows[positions[index]]])] = {
+                    'model': record, 'base': explained['base'], 'score': explained['score'],
+                    'other': explained['score'] - explained['base'] - sum(points for _feature, points in shown),
+                    'factors': [(self._describe_model_factor(engine.encoder.spec[feature], values[feature]), points)
+                                for feature, points in shown],
+                }
+        return explanations
+
+    @api.model
+    def _describe_model_factor(self, entry, value):
+        """A feature's value of a lead in a salesperson's words: "Industry = Manufacturing", "Phone not set"."""
+        field = self._fields[entry['name']]
+        label = field._description_string(self.env)
+        if entry['kind'] == 'multi':
+            # sudo: as the explanation, whoever reads it
+            names = self.env[field.comodel_name].sudo().browse(value).mapped('display_name')
+            return f"{label} = {', '.join(names)}" if names else self.env._('No %s', label)
+        if (value in (None, False, '', 0) and field.type in ('many2one', 'selection')) \
+                or (isinstance(value, float) and math.isnan(value)):
+            return self.env._('%s not set', label)
+        if field.type == 'integer' and entry['kind'] == 'number' and not value:
+            return self.env._('No %s', label)
+        if field.type == 'many2one':
+            shown = self.env[field.comodel_name].sudo().browse(value).display_name
+        elif field.type == 'selection':
+            shown = dict(field._description_selection(self.env)).get(value, value)
+        else:
+            shown = f'{value:,.0f}' if float(value).is_integer() else f'{value:,.2f}'
+        return f'{label} = {shown}'
+
+    def _format_model_explanation(self, explanation):
+        """The model's part of the explanation: its base, the lead's top factors, its score."""
+        record = explanation['model']
+        parts = [Markup('<table class="table table-sm o_lead_model_explanation mt-2 mb-1"><tbody>')]
+        parts.append(Markup('<tr><td>%s</td><td class="text-end">%.0f</td></tr>') % (self.env._(
+            'Model %(name)s (ROC AUC %(auc).2f): an average lead scores', name=record.name, auc=record.roc_auc),
+            explanation['base']))
+        parts += [Markup('<tr><td>%s</td><td class="text-end">%+.0f</td></tr>') % (words, points)
+                  for words, points in explanation['factors']]
+        if round(explanation['other']):
+            parts.append(Markup('<tr><td>%s</td><td class="text-end">%+.0f</td></tr>') % (
+                self.env._('Other factors'), explanation['other']))
+        parts.append(Markup('<tr class="fw-bold"><td>%s</td><td class="text-end">%.0f</td></tr>') % (
+            self.env._('Model score (win probability %s%%)', round(explanation['score'])), explanation['score']))
+        parts.append(Markup('</tbody></table>'))
+        return Markup('').join(parts)

@@ -1,0 +1,387 @@
+import logging
+import math
+import time
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from odoo import api, fields, models, tools
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..engine import model as engine_model
+
+_logger = logging.getLogger(__name__)
+
+ALGORITHMS = [('logreg', 'Logistic Regression'), ('hgb', 'Gradient Boosting')]
+TRAIN_BATCH_SIZE = 50000  # closed leads read per query when training
+TRAIN_LOCK_KEY = 0x4C49  # advisory lock namespace of model training, per company
+# What the model learns from: only what is known while the lead is still open.
+# Counters and engagement are the lead's current ones: for a closed lead they may
+# include behaviour after the outcome (an onboarding call after a win); they are
+# kept because they are the strongest signal, and the time split measures the
+# model on later leads rather than on the ones it learnt from.
+MODEL_FEATURES = [
+    engine_model.category('country_id'),
+    engine_model.category('industry_id'),
+    engine_model.ordinal('company_size', ['small', 'medium', 'large']),
+    engine_model.category('job_level'),
+    engine_model.category('source_type'),
+    engine_model.category('source_id'),
+    engine_model.category('medium_id'),
+    engine_model.category('campaign_id'),
+    engine_model.category('team_id'),
+    engine_model.category('lang_id'),
+    engine_model.category('email_state'),
+    engine_model.category('phone_state'),
+    engine_model.number('expected_revenue', log=True),
+    engine_model.number('employee_count', log=True),
+    engine_model.number('annual_revenue', log=True),
+    engine_model.number('visit_count'),
+    engine_model.number('time_on_site', log=True),
+    engine_model.number('key_page_count'),
+    engine_model.number('download_count'),
+    engine_model.number('webinar_count'),
+    engine_model.number('email_open_count'),
+    engine_model.number('email_click_count'),
+    engine_model.number('email_reply_count'),
+    engine_model.number('form_count'),
+    engine_model.number('call_count'),
+    engine_model.number('meeting_count'),
+    engine_model.number('buying_signal_count'),
+    engine_model.number('engagement_score'),
+    engine_model.multi('class_ids'),
+]
+# Never features: they exist only once the lead is won or lost, or a salesperson
+# sets them knowing how it goes (the stage reached, the closing date, the lost
+# reason, the probability). The classes derived from the stage or the score
+# (sales stage class, lifecycle, intent) carry the same information.
+LEAKING_FIELDS = frozenset({
+    'stage_id', 'date_closed', 'lost_reason_id', 'probability', 'automated_probability', 'won_status',
+    'date_last_stage_update', 'active', 'day_close', 'day_open', 'date_conversion', 'priority', 'score', 'fit_score',
+    'tier_id', 'sales_stage_class', 'lifecycle_stage', 'intent_level', 'model_probability', 'model_score',
+})
+# numbers where 0 means "not known" rather than zero
+ZERO_IS_MISSING = ('employee_count', 'annual_revenue')
+
+
+class CrmLeadScoringModel(models.Model):
+    """A model trained on the company's won and lost leads; the active one scores its open leads."""
+
+    _name = 'crm.lead.scoring.model'
+    _description = 'Lead Scoring Model'
+    _inherit = ['mail.thread']
+    _order = 'create_date desc, id desc'
+
+    name = fields.Char(required=True, readonly=True)
+    company_id = fields.Many2one('res.company', required=True, readonly=True, index=True,
+                                 default=lambda self: self.env.company)
+    algorithm = fields.Selection(ALGORITHMS, required=True, readonly=True)
+    state = fields.Selection(
+        [('candidate', 'Candidate'), ('active', 'Active'), ('retired', 'Retired')],
+        default='candidate', required=True, readonly=True, tracking=True,
+        help="Active: scores the company's open leads. Candidate: trained, not as good as the active model "
+             "on the same validation leads. Retired: replaced.")
+    active = fields.Boolean(default=True)
+    feature_names = fields.Text('Features', readonly=True, help="The lead fields the model learnt from.")
+    parameters = fields.Text(
+        readonly=True, groups='lead_intelligence.group_lead_intelligence_manager',
+        help="The model as JSON: encoder and coefficients or trees. Loaded strictly: anything else is refused.")
+    # training data
+    n_train = fields.Integer('Training Leads', readonly=True)
+    n_valid = fields.Integer('Validation Leads', readonly=True)
+    n_won = fields.Integer('Won Leads', readonly=True)
+    n_lost = fields.Integer('Lost Leads', readonly=True)
+    date_from = fields.Datetime('Closed From', readonly=True)
+    date_to = fields.Datetime('Closed Until', readonly=True)
+    validation_cutoff = fields.Datetime(
+        readonly=True, help="Leads closed from this date on were kept out of training to measure the model.")
+    training_seconds = fields.Float('Training Time (s)', digits=(16, 1), readonly=True)
+    # validation figures, on the newest closed leads
+    roc_auc = fields.Float('ROC AUC', digits=(16, 3), readonly=True, aggregator='max',
+                           help="Chance that a won lead gets a higher probability than a lost one: 0.5 is random, "
+                                "1 is perfect. Measured on the validation leads.")
+    pr_auc = fields.Float('PR AUC', digits=(16, 3), readonly=True, aggregator='max',
+                          help="Average precision over the validation leads ranked by probability.")
+    brier_score = fields.Float(digits=(16, 4), readonly=True, aggregator='min',
+                               help="Mean squared error of the probabilities: lower is better.")
+    logreg_auc = fields.Float('Logistic Regression AUC', digits=(16, 3), readonly=True)
+    hgb_auc = fields.Float('Gradient Boosting AUC', digits=(16, 3), readonly=True)
+    compared_auc = fields.Float(
+        "Active Model's AUC", digits=(16, 3), readonly=True,
+        help="ROC AUC of the model that was active when this one was trained, on this model's validation leads.")
+    calibration_ids = fields.One2many('crm.lead.scoring.model.calibration', 'model_id', readonly=True)
+    tier_stat_ids = fields.One2many('crm.lead.scoring.model.tier', 'model_id', readonly=True)
+
+    _active_per_company = models.UniqueIndex("(company_id) WHERE state = 'active'")
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def write(self, vals):
+        if 'active' in vals and not vals['active'] and 'state' not in vals:
+            # an archived model scores nothing: archiving the active one retires it
+            self.filtered(lambda record: record.state == 'active').write({'state': 'retired'})
+        res = super().write(vals)
+        if 'parameters' in vals:
+            self.env.registry.clear_cache()  # the loaded models are cached by id
+        if 'state' in vals:
+            self.env['crm.lead']._trigger_full_rescore()
+        return res
+
+    def unlink(self):
+        was_active = any(record.state == 'active' for record in self)
+        res = super().unlink()
+        if was_active:
+            # the company's leads fall back to fit and engagement
+            self.env['crm.lead']._trigger_full_rescore()
+        return res
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
+
+    def action_activate(self):
+        """Make this model the company's active one, whatever its figures: the administrator decides."""
+        self.ensure_one()
+        self._activate()
+
+    def action_retire(self):
+        self.filtered(lambda record: record.state == 'active').write({'state': 'retired'})
+
+    def action_open_calibration(self):
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id(
+            'lead_intelligence.crm_lead_scoring_model_calibration_action')
+        action['domain'] = [('model_id', '=', self.id)]
+        return action
+
+    # ------------------------------------------------------------
+    # CRONS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _cron_train_model(self):
+        """Weekly: train a model for every company; one without enough history keeps its scores as they are."""
+        companies = self.env['res.company'].search([])  # pylint: disable=no-search-all
+        IrCron = self.env['ir.cron']
+        IrCron._commit_progress(remaining=len(companies))
+        for company in companies:
+            try:
+                with self.env.cr.savepoint():
+                    self.with_company(company)._train_model()
+            except UserError as error:
+                _logger.info('Lead Intelligence: no model trained for %s: %s', company.name, error)
+            if not IrCron._commit_progress(1):
+                return
+
+    # ------------------------------------------------------------
+    # BUSINESS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _get_active_model(self, company):
+        return self.search([('company_id', '=', company.id), ('state', '=', 'active')], limit=1)
+
+    @api.model
+    @tools.ormcache('model_id')
+    def _load_engine_model(self, model_id):
+        """The engine model of the record ``model_id``, loaded (and checked) once per worker.
+
+        The parameters of a record never change once trained, so its id is a safe key.
+        """
+        # sudo: the parameters are the managers', the scores computed from them everyone's
+        loaded = engine_model.load_model(self.sudo().browse(model_id).parameters or '')
+        allowed = {feature['name']: feature['kind'] for feature in MODEL_FEATURES}
+        for entry in loaded.encoder.spec:
+            if allowed.get(entry['name']) != entry['kind']:
+                raise engine_model.ModelFormatError(
+                    f"not a valid lead scoring model: {entry['name']!r} ({entry['kind']}) is not a model feature")
+        return loaded
+
+    def _get_engine_model(self):
+        self.ensure_one()
+        try:
+            return self._load_engine_model(self.id)
+        except engine_model.ModelFormatError as error:
+            raise UserError(self.env._(
+                'The lead scoring model %(name)s cannot be used: %(error)s', name=self.name, error=error)) from error
+
+    @api.model
+    def _model_features(self):
+        leaking = LEAKING_FIELDS & {feature['name'] for feature in MODEL_FEATURES}
+        if leaking:
+            raise UserError(self.env._(
+                'These fields are known only once a lead is won or lost and cannot be model features: %s',
+                ', '.join(sorted(leaking))))
+        return MODEL_FEATURES
+
+    @api.model
+    def _get_training_window(self):
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+        date_to = fields.Datetime.now()
+        return date_to - timedelta(days=settings['model_window_days']), date_to
+
+    @api.model
+    def _closed_lead_condition(self, company, date_from):
+        """SQL condition on ``crm_lead`` of the closed leads a model of ``company`` learns from.
+
+        A lost lead has no closing date in crm: its last write stands for it.
+        """
+        return SQL(
+            """crm_lead.won_status IN ('won', 'lost') AND (crm_lead.company_id = %s OR crm_lead.company_id IS NULL)
+               AND COALESCE(crm_lead.date_closed, crm_lead.write_date) >= %s""",
+            company.id, date_from)
+
+    @api.model
+    def _get_history_counts(self, company=None):
+        """(won, lost) leads closed within the training window for ``company``."""
+        company = company or self.env.company
+        date_from, _date_to = self._get_training_window()
+        self.env['crm.lead'].flush_model(['won_status', 'company_id', 'date_closed'])
+        rows = self.env.execute_query(SQL(
+            'SELECT won_status, count(*) FROM crm_lead WHERE %s GROUP BY won_status',
+            self._closed_lead_condition(company, date_from)))
+        counts = dict(rows)
+        return counts.get('won', 0), counts.get('lost', 0)
+
+    @api.model
+    def _train_model(self):
+        """Train a model on the current company's leads won or lost within the window.
+
+        The new model becomes active when there is no active model, or when it
+        does at least as well as the active one on the new model's validation
+        leads (the newest closed ones); otherwise it stays a candidate.
+
+        :return: the new ``crm.lead.scoring.model``
+        :raise UserError: too little history (see the settings' minimums)
+        """
+        started = time.monotonic()
+        company = self.env.company
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+        date_from, date_to = self._get_training_window()
+        won, lost = self._get_history_counts(company)
+        if won < settings['model_min_won'] or lost < settings['model_min_lost']:
+            raise UserError(self.env._(
+                'Too little history to train a lead scoring model for %(company)s: %(won)s won and %(lost)s lost '
+                'leads closed in the last %(days)s days, at least %(min_won)s won and %(min_lost)s lost are needed. '
+                'Lead scores use profile fit and engagement only.',
+                company=company.name, won=won, lost=lost, days=settings['model_window_days'],
+                min_won=settings['model_min_won'], min_lost=settings['model_min_lost']))
+        # two workers training for one company would fight over which model is active
+        locked = self.env.execute_query(SQL('SELECT pg_try_advisory_xact_lock(%s, %s)', TRAIN_LOCK_KEY, company.id))
+        if not locked[0][0]:
+            raise UserError(self.env._('A lead scoring model is already being trained for %s.', company.name))
+        features = self._model_features()
+        current = self._get_active_model(company)
+        current_model = False
+        if current:
+            try:
+                current_model = current._get_engine_model()
+            except UserError:
+                _logger.warning('Lead Intelligence: the active model %s cannot be loaded: replaced', current.name)
+        # the active model is measured on the new validation leads: read what it needs too
+        read_features = features + [entry for entry in (current_model.encoder.spec if current_model else [])
+                                    if entry['name'] not in {feature['name'] for feature in features}]
+        columns, outcome, closed = self._read_training_data(company, date_from, read_features)
+        # sudo: the tiers that cut this company's scores, whoever trains
+        Tier = self.env['crm.lead.tier'].sudo()
+        default_tiers, company_tiers = Tier._get_tier_sets()
+        thresholds, tier_ids = company_tiers.get(company.id, default_tiers)
+        tiers = Tier.browse(list(tier_ids))
+        try:
+            result = engine_model.train(columns, outcome, closed, features, tier_thresholds=list(thresholds))
+        except ValueError as error:
+            raise UserError(self.env._('The lead scoring model could not be trained: %s', error)) from error
+        metrics = result.metrics
+        compared_auc = False
+        if current_model:
+            valid_columns = engine_model.subset(columns, read_features, result.valid_index)
+            compared_auc = engine_model.evaluate(
+                outcome[result.valid_index], current_model.predict_proba(valid_columns))['roc_auc']
+        algorithm_labels = dict(self._fields['algorithm']._description_selection(self.env))
+        record = self.create({
+            'name': self.env._('%(algorithm)s, %(date)s', algorithm=algorithm_labels[result.model.algorithm],
+                               date=fields.Datetime.to_string(date_to)[:16]),
+            'company_id': company.id,
+            'algorithm': result.model.algorithm,
+            'feature_names': '\n'.join(self._feature_label(name) for name in result.model.feature_names),
+            'parameters': result.model.to_json(),
+            'n_train': len(result.train_index),
+            'n_valid': len(result.valid_index),
+            'n_won': result.n_won,
+            'n_lost': result.n_lost,
+            'date_from': date_from,
+            'date_to': date_to,
+            'validation_cutoff': datetime.fromtimestamp(result.validation_cutoff, UTC).replace(tzinfo=None),
+            'roc_auc': metrics['roc_auc'],
+            'pr_auc': metrics['pr_auc'],
+            'brier_score': metrics['brier'],
+            'logreg_auc': result.scores.get('logreg', False),
+            'hgb_auc': result.scores.get('hgb', False),
+            'compared_auc': compared_auc,
+            'training_seconds': time.monotonic() - started,
+            'calibration_ids': [
+                fields.Command.create({'decile': decile, 'predicted': predicted, 'observed': observed, 'count': count})
+                for decile, predicted, observed, count in metrics['calibration']],
+            'tier_stat_ids': [
+                fields.Command.create({'tier_id': tier.id, 'name': tier.name, 'min_score': threshold, 'count': count,
+                                       'conversion_rate': rate, 'lift': lift})
+                for tier, threshold, (count, rate, lift) in zip(tiers, thresholds, metrics['tiers'], strict=True)],
+        })
+        if compared_auc is False or math.isnan(compared_auc) or metrics['roc_auc'] >= compared_auc:
+            record._activate()
+        else:
+            record.message_post(body=self.env._(
+                'Not activated: ROC AUC %(new).3f on the validation leads, the active model %(name)s has %(old).3f '
+                'on the same leads.', new=metrics['roc_auc'], name=current.name, old=compared_auc))
+        _logger.info('Lead Intelligence: model %s trained on %s leads for %s (ROC AUC %.3f), %s',
+                     record.name, result.n_won + result.n_lost, company.name, metrics['roc_auc'], record.state)
+        return record
+
+    def _activate(self):
+        self.ensure_one()
+        current = self.search([
+            ('company_id', '=', self.company_id.id), ('state', '=', 'active'), ('id', '!=', self.id)])
+        current.write({'state': 'retired'})
+        # one active model per company is a unique index: retire before activating, not in one UPDATE
+        current.flush_recordset(['state'])
+        self.write({'state': 'active', 'active': True})
+
+    @api.model
+    def _feature_label(self, name):
+        return self.env['crm.lead']._fields[name]._description_string(self.env)
+
+    @api.model
+    def _read_training_data(self, company, date_from, features):
+        """Features, outcome (1 won) and closing time (POSIX seconds) of the closed leads, in batches."""
+        Lead = self.env['crm.lead']
+        Lead.flush_model()
+        lead_ids = [row[0] for row in self.env.execute_query(SQL(
+            'SELECT id FROM crm_lead WHERE %s ORDER BY id', self._closed_lead_condition(company, date_from)))]
+        parts = []
+        for start in range(0, len(lead_ids), TRAIN_BATCH_SIZE):
+            ids, columns, extra = Lead._read_model_features(
+                Lead._query_leads(lead_ids[start:start + TRAIN_BATCH_SIZE]), features, outcome=True)
+            parts.append((len(ids), columns, extra))
+        columns = _concat_columns([(n, part) for n, part, _extra in parts], features)
+        outcome = np.concatenate([extra[0] for _n, _c, extra in parts]) if parts else np.zeros(0, dtype=np.int64)
+        closed = np.concatenate([extra[1] for _n, _c, extra in parts]) if parts else np.zeros(0)
+        return columns, outcome, closed
+
+
+def _concat_columns(parts, features):
+    """Join the column dicts of consecutive batches (multi-valued rows shifted by the rows before)."""
+    columns = {}
+    for feature in features:
+        name = feature['name']
+        if feature['kind'] == 'multi':
+            offsets = np.cumsum([0] + [n for n, _part in parts])
+            columns[name] = (
+                np.concatenate([part[name][0] + offset for (_n, part), offset in zip(parts, offsets, strict=False)])
+                if parts else np.zeros(0, dtype=np.int64),
+                np.concatenate([part[name][1] for _n, part in parts]) if parts else np.zeros(0, dtype=np.int64))
+        else:
+            columns[name] = np.concatenate([part[name] for _n, part in parts]) if parts else np.zeros(0)
+    return columns

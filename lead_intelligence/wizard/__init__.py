@@ -1,0 +1,1 @@
+from . import crm_lead_scoring_model_train_wizard

@@ -1,0 +1,40 @@
+from odoo import api, fields, models
+
+
+class CrmLeadScoringModelTrainWizard(models.TransientModel):
+    """Shows the history a model would learn from, and trains it."""
+
+    _name = 'crm.lead.scoring.model.train.wizard'
+    _description = 'Train a Lead Scoring Model'
+
+    company_id = fields.Many2one('res.company', required=True, readonly=True, default=lambda self: self.env.company)
+    won_count = fields.Integer('Won Leads', compute='_compute_history')
+    lost_count = fields.Integer('Lost Leads', compute='_compute_history')
+    min_won = fields.Integer('Won Leads Needed', compute='_compute_history')
+    min_lost = fields.Integer('Lost Leads Needed', compute='_compute_history')
+    window_days = fields.Integer('Training Window (Days)', compute='_compute_history')
+    enough_history = fields.Boolean(compute='_compute_history')
+    active_model_id = fields.Many2one('crm.lead.scoring.model', compute='_compute_history')
+
+    @api.depends('company_id')
+    def _compute_history(self):
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+        ScoringModel = self.env['crm.lead.scoring.model']
+        for wizard in self:
+            won, lost = ScoringModel._get_history_counts(wizard.company_id)
+            wizard.won_count, wizard.lost_count = won, lost
+            wizard.min_won, wizard.min_lost = settings['model_min_won'], settings['model_min_lost']
+            wizard.window_days = settings['model_window_days']
+            wizard.enough_history = won >= wizard.min_won and lost >= wizard.min_lost
+            wizard.active_model_id = ScoringModel._get_active_model(wizard.company_id)
+
+    def action_train(self):
+        self.ensure_one()
+        record = self.env['crm.lead.scoring.model'].with_company(self.company_id)._train_model()
+        return {
+            'type': 'ir.actions.act_window',
+            'res_model': 'crm.lead.scoring.model',
+            'res_id': record.id,
+            'view_mode': 'form',
+            'target': 'current',
+        }
