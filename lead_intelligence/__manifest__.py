@@ -2,7 +2,7 @@
     "name": "Lead Intelligence",
     "version": "19.0.1.2.0",
     "category": "Sales/CRM",
-    "summary": "Score, tier and explain CRM leads from admin-editable fit rules and tracked behaviour",
+    "summary": "Classify, score, tier, explain and route CRM leads: admin rules, tracked behaviour, a model of your won/lost history",
     "website": "https://github.com/lead-intelligence/lead_intelligence",
     "author": "Lead Intelligence founders",
     "maintainers": ["lead-intelligence"],
