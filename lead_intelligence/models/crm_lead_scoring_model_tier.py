@@ -10,9 +10,9 @@ class CrmLeadScoringModelTier(models.Model):
 
     model_id = fields.Many2one('crm.lead.scoring.model', required=True, ondelete='cascade', index=True)
     company_id = fields.Many2one(related='model_id.company_id', store=True)
-    tier_id = fields.Many2one('crm.lead.tier', ondelete='set null')
+    tier_id = fields.Many2one('crm.lead.tier', 'Current Tier', ondelete='set null')
     # as they were at training time: the tier may change since
-    name = fields.Char('Tier', required=True)
+    name = fields.Char('Tier', required=True, help="The tier's name when the model was trained.")
     min_score = fields.Integer('Minimum Score')
     count = fields.Integer('Leads')
     conversion_rate = fields.Float(digits=(16, 3),
