@@ -2,7 +2,7 @@
     "name": "Lead Intelligence",
     "version": "19.0.1.2.0",
     "category": "Sales/CRM",
-    "summary": "Classify, score, tier, explain and route CRM leads: admin rules, tracked behaviour, a model of your won/lost history",
+    "summary": "Classify, score, tier, explain and route CRM leads by rules, behaviour and a model of your history",
     "website": "https://github.com/lead-intelligence/lead_intelligence",
     "author": "Lead Intelligence founders",
     "maintainers": ["lead-intelligence"],
