@@ -34,6 +34,7 @@ also compared with ``fit_only`` (no lead edited), and ``first_classification``
 with ``fit_only``, for information.
 """
 
+import ast
 import logging
 import subprocess
 import sys
@@ -42,7 +43,7 @@ from psycopg2 import sql
 
 from bench import scratchdb
 from bench.event_tasks import PassClock, PhaseClock, timed_with_clock
-from bench.odoo_env import odoo_bin_command
+from bench.odoo_env import REPO_ROOT, odoo_bin_command
 from bench.rescore import count_changed, count_open, snapshot
 from bench.scratchdb import OPEN_LEADS, emit
 
@@ -222,12 +223,12 @@ class Measurements:
 # ------------------------------------------------------------
 
 def upgrade_if_needed(db):
-    """Upgrade lead_intelligence on a database built before the classification fields existed."""
-    present = scalar_or_none(db, "SELECT 1 FROM information_schema.columns "
-                                 "WHERE table_name = 'crm_lead' AND column_name = 'job_level'")
-    if present:
+    """Upgrade lead_intelligence on a database built with an older version of the addon."""
+    installed = scalar_or_none(db, "SELECT latest_version FROM ir_module_module WHERE name = 'lead_intelligence'")
+    manifest = ast.literal_eval((REPO_ROOT / "lead_intelligence" / "__manifest__.py").read_text())
+    if installed == manifest["version"]:
         return
-    _logger.info("database %s predates the classification fields: upgrading lead_intelligence", db)
+    _logger.info("database %s has lead_intelligence %s, the code %s: upgrading", db, installed, manifest["version"])
     subprocess.run(odoo_bin_command(db, "-u", "lead_intelligence", "--stop-after-init"), stdout=sys.stderr,
                    check=True)
 
