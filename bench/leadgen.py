@@ -421,6 +421,8 @@ def copy_text(values, n):
 
 def copy_rows(cr, table, columns, rendered):
     """COPY already rendered columns (lists of strings of equal length) into ``table``."""
+    if not rendered or not len(rendered[0]):
+        return  # no row: an empty line would be read as one row of empty values
     buffer = io.StringIO("\n".join(map("\t".join, zip(*rendered, strict=True))) + "\n")
     columns = sql.SQL(", ").join(map(sql.Identifier, columns))
     cr.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), columns), buffer)
