@@ -49,7 +49,7 @@ MODEL_FEATURES = [
     engine_model.number('call_count'),
     engine_model.number('meeting_count'),
     engine_model.number('buying_signal_count'),
-    engine_model.number('engagement_score'),
+    # not engagement_score: decayed to today, a closed lead's says how long ago it closed, not how engaged it was
     engine_model.multi('class_ids'),
 ]
 # Never features: they exist only once the lead is won or lost, or a salesperson
