@@ -38,6 +38,7 @@
         "report/crm_lead_routing_report_views.xml",
         "views/res_config_settings_views.xml",
         "views/lead_intelligence_menus.xml",
+        "views/crm_lead_scoring_model_training_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

@@ -778,7 +778,7 @@ def _fit(algorithm, X, y, random_state):
 
 
 def train(columns, y, order, features, *, valid_fraction=0.2, algorithms=ALGORITHMS, random_state=0,
-          max_train_rows=250000, tier_thresholds=(), min_count=5):
+          max_train_rows=250000, tier_thresholds=(), min_count=5, progress=None):
     """Train on the older rows, validate on the newest, keep the algorithm with the best validation ROC AUC.
 
     :param columns: dict feature name -> array (n,) (multi: (rows, values) pair)
@@ -788,6 +788,7 @@ def train(columns, y, order, features, *, valid_fraction=0.2, algorithms=ALGORIT
     :param max_train_rows: more training rows than this are sampled (seeded) to
         bound time and memory; the validation rows are never sampled
     :param tier_thresholds: the tiers' minimum scores, for conversion and lift per tier
+    :param progress: optional callable, called with the algorithm's code just before it is fitted
     :raise ValueError: fewer than two classes in the training or the validation rows
     """
     _check_features(features)
@@ -812,6 +813,8 @@ def train(columns, y, order, features, *, valid_fraction=0.2, algorithms=ALGORIT
     y_valid = y[valid_index]
     models, scores, predictions = {}, {}, {}
     for algorithm in algorithms:
+        if progress is not None:
+            progress(algorithm)
         params = _fit(algorithm, X_train, y[train_index], random_state)
         model = ScoringModel(algorithm, encoder, reference, **{algorithm: params})
         predictions[algorithm] = model.predict_proba_encoded(X_valid)

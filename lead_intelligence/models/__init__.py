@@ -5,6 +5,7 @@ from . import crm_lead_score_history
 from . import crm_lead_score_run
 from . import crm_lead_score
 from . import crm_lead_scoring_model
+from . import crm_lead_scoring_model_training
 from . import crm_lead_scoring_model_calibration
 from . import crm_lead_scoring_model_tier
 from . import crm_lead_event_type

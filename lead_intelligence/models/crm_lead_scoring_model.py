@@ -16,6 +16,10 @@ _logger = logging.getLogger(__name__)
 ALGORITHMS = [('logreg', 'Logistic Regression'), ('hgb', 'Gradient Boosting')]
 TRAIN_BATCH_SIZE = 50000  # closed leads read per query when training
 TRAIN_LOCK_KEY = 0x4C49  # advisory lock namespace of model training, per company
+VALID_FRACTION = 0.2  # the engine's default: the newest fifth of the closed leads validates
+# share of the progress bar (percent) of each step of a training
+READ_PROGRESS = (5, 40)
+FIT_PROGRESS = (40, 90)
 # What the model learns from: only what is known while the lead is still open.
 # Counters and engagement are the lead's current ones: for a closed lead they may
 # include behaviour after the outcome (an onboarding call after a win); they are
@@ -163,18 +167,64 @@ class CrmLeadScoringModel(models.Model):
 
     @api.model
     def _cron_train_model(self):
-        """Weekly: train a model for every company; one without enough history keeps its scores as they are."""
-        companies = self.env['res.company'].search([])  # pylint: disable=no-search-all
+        """Run the trainings asked for, then, when the weekly run is due, train a model for every company.
+
+        Each training is committed as running before it starts, so that its
+        progress (written by another cursor) and its end can be followed; a
+        company without enough history gets a failed training with the reason
+        and keeps its scores as they are.
+        """
+        Training = self.env['crm.lead.scoring.model.training']
         IrCron = self.env['ir.cron']
-        IrCron._commit_progress(remaining=len(companies))
-        for company in companies:
-            try:
-                with self.env.cr.savepoint():
-                    self.with_company(company)._train_model()
-            except UserError as error:
-                _logger.info('Lead Intelligence: no model trained for %s: %s', company.name, error)
+        Training._fail_stale()
+        IrCron._commit_progress(remaining=Training.search_count([('state', '=', 'queued')]))
+        while training := Training._claim_queued():
+            IrCron._commit_progress()  # the claim is seen: no other worker takes it, the user sees it running
+            self._run_training(training)
             if not IrCron._commit_progress(1):
                 return
+        # sudo: the cron reads its own schedule, whoever runs it
+        cron = self.env.ref('lead_intelligence.ir_cron_train_lead_scoring_model', raise_if_not_found=False)
+        due = cron and cron.sudo().nextcall
+        if not due or due > fields.Datetime.now():
+            return  # triggered for the trainings asked for: the weekly run is not due
+        # a run cut short by its time limit resumes: the companies trained since the due date are done
+        done = Training.search(['|', ('state', 'in', ('queued', 'running')), ('date_start', '>=', due)])
+        companies = self.env['res.company'].search([('id', 'not in', done.company_id.ids)])
+        IrCron._commit_progress(remaining=len(companies))
+        for company in companies:
+            training = Training._start(company)
+            if training:
+                IrCron._commit_progress()
+                self._run_training(training)
+            if not IrCron._commit_progress(1):
+                return
+
+    @api.model
+    def _run_training(self, training):
+        """Train the model of ``training`` (committed as running) and mark it done or failed.
+
+        The model is committed before the training is marked done; a failure
+        rolls the training back, leaves the active model as it is and is
+        written on the training with its reason.
+
+        :return: the new model, or an empty recordset if the training failed
+        """
+        try:
+            with self.env.cr.savepoint():
+                record = self.with_company(training.company_id)._train_model(progress=training._report_progress)
+        except UserError as error:
+            _logger.info('Lead Intelligence: no model trained for %s: %s', training.company_id.name, error)
+            training._finish(message=str(error.args[0] if error.args else error))
+            return self.browse()
+        except Exception as error:  # any failure is the training's: marked failed, the cron goes on
+            _logger.exception('Lead Intelligence: training %s failed', training.id)
+            training._finish(message=self.env._('The training failed: %s', error))
+            return self.browse()
+        self.env.cr.flush()
+        self.env['ir.cron']._commit_progress()  # the model exists for good before the training says so
+        training._finish(model=record)
+        return record
 
     # ------------------------------------------------------------
     # BUSINESS
@@ -247,17 +297,20 @@ class CrmLeadScoringModel(models.Model):
         return counts.get('won', 0), counts.get('lost', 0)
 
     @api.model
-    def _train_model(self):
+    def _train_model(self, progress=None):
         """Train a model on the current company's leads won or lost within the window.
 
         The new model becomes active when there is no active model, or when it
         does at least as well as the active one on the new model's validation
         leads (the newest closed ones); otherwise it stays a candidate.
 
+        :param progress: optional callable ``progress(percent, step)`` told how far the training is
+            (0-100) and what it does, at each step
         :return: the new ``crm.lead.scoring.model``
         :raise UserError: too little history (see the settings' minimums)
         """
         started = time.monotonic()
+        report = progress or (lambda _percent, _step: None)
         company = self.env.company
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
         date_from, date_to = self._get_training_window()
@@ -284,23 +337,37 @@ class CrmLeadScoringModel(models.Model):
         # the active model is measured on the new validation leads: read what it needs too
         read_features = features + [entry for entry in (current_model.encoder.spec if current_model else [])
                                     if entry['name'] not in {feature['name'] for feature in features}]
-        columns, outcome, closed = self._read_training_data(company, date_from, read_features)
+        columns, outcome, closed = self._read_training_data(
+            company, date_from, read_features,
+            progress=lambda done, total: report(
+                READ_PROGRESS[0] + (READ_PROGRESS[1] - READ_PROGRESS[0]) * done / (total or 1),
+                self.env._('Reading %(done)s of %(total)s closed leads', done=f'{done:,}', total=f'{total:,}')))
         # sudo: the tiers that cut this company's scores, whoever trains
         Tier = self.env['crm.lead.tier'].sudo()
         default_tiers, company_tiers = Tier._get_tier_sets()
         thresholds, tier_ids = company_tiers.get(company.id, default_tiers)
         tiers = Tier.browse(list(tier_ids))
+        algorithm_labels = dict(self._fields['algorithm']._description_selection(self.env))
+        algorithms = engine_model.ALGORITHMS
+        fit_share = (FIT_PROGRESS[1] - FIT_PROGRESS[0]) / len(algorithms)
+
+        def report_fit(algorithm):
+            report(FIT_PROGRESS[0] + fit_share * algorithms.index(algorithm),
+                   self.env._('Training %s', algorithm_labels[algorithm].lower()))
+
         try:
-            result = engine_model.train(columns, outcome, closed, features, tier_thresholds=list(thresholds))
+            result = engine_model.train(columns, outcome, closed, features, tier_thresholds=list(thresholds),
+                                        valid_fraction=VALID_FRACTION,
+                                        algorithms=algorithms, progress=report_fit)
         except ValueError as error:
             raise UserError(self.env._('The lead scoring model could not be trained: %s', error)) from error
+        report(FIT_PROGRESS[1], self.env._('Validating on the newest %s %%', round(100 * VALID_FRACTION)))
         metrics = result.metrics
         compared_auc = False
         if current_model:
             valid_columns = engine_model.subset(columns, read_features, result.valid_index)
             compared_auc = engine_model.evaluate(
                 outcome[result.valid_index], current_model.predict_proba(valid_columns))['roc_auc']
-        algorithm_labels = dict(self._fields['algorithm']._description_selection(self.env))
         record = self.create({
             'name': self.env._('%(algorithm)s, %(date)s', algorithm=algorithm_labels[result.model.algorithm],
                                date=fields.Datetime.to_string(date_to)[:16]),
@@ -338,6 +405,7 @@ class CrmLeadScoringModel(models.Model):
                 'on the same leads.', new=metrics['roc_auc'], name=current.name, old=compared_auc))
         _logger.info('Lead Intelligence: model %s trained on %s leads for %s (ROC AUC %.3f), %s',
                      record.name, result.n_won + result.n_lost, company.name, metrics['roc_auc'], record.state)
+        report(100, self.env._('Done'))
         return record
 
     def _activate(self):
@@ -354,17 +422,25 @@ class CrmLeadScoringModel(models.Model):
         return self.env['crm.lead']._fields[name]._description_string(self.env)
 
     @api.model
-    def _read_training_data(self, company, date_from, features):
-        """Features, outcome (1 won) and closing time (POSIX seconds) of the closed leads, in batches."""
+    def _read_training_data(self, company, date_from, features, progress=None):
+        """Features, outcome (1 won) and closing time (POSIX seconds) of the closed leads, in batches.
+
+        :param progress: optional callable ``progress(done, total)``, called before the first batch and
+            after each one with the number of leads read
+        """
         Lead = self.env['crm.lead']
         Lead.flush_model()
         lead_ids = [row[0] for row in self.env.execute_query(SQL(
             'SELECT id FROM crm_lead WHERE %s ORDER BY id', self._closed_lead_condition(company, date_from)))]
         parts = []
+        if progress:
+            progress(0, len(lead_ids))
         for start in range(0, len(lead_ids), TRAIN_BATCH_SIZE):
             ids, columns, extra = Lead._read_model_features(
                 Lead._query_leads(lead_ids[start:start + TRAIN_BATCH_SIZE]), features, outcome=True)
             parts.append((len(ids), columns, extra))
+            if progress:
+                progress(min(start + TRAIN_BATCH_SIZE, len(lead_ids)), len(lead_ids))
         columns = _concat_columns([(n, part) for n, part, _extra in parts], features)
         outcome = np.concatenate([extra[0] for _n, _c, extra in parts]) if parts else np.zeros(0, dtype=np.int64)
         closed = np.concatenate([extra[1] for _n, _c, extra in parts]) if parts else np.zeros(0)

@@ -1,4 +1,5 @@
 import json
+import math
 import random
 from datetime import timedelta
 from unittest.mock import patch
@@ -12,6 +13,7 @@ from odoo.tools import SQL, mute_logger
 
 from ..engine import model as engine_model
 from ..models.crm_lead_scoring_model import LEAKING_FIELDS, MODEL_FEATURES, CrmLeadScoringModel
+from ..models.crm_lead_scoring_model_training import CrmLeadScoringModelTraining
 from .common import TestLeadIntelligenceCommon
 
 HISTORY_SIZE = 240
@@ -163,13 +165,42 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         wizard = self.env['crm.lead.scoring.model.train.wizard'].create({})
         self.assertFalse(wizard.enough_history)
 
+    def _set_weekly_due(self, due):
+        cron = self.env.ref('lead_intelligence.ir_cron_train_lead_scoring_model').sudo()
+        cron.nextcall = fields.Datetime.now() + timedelta(days=-1 if due else 3)
+
+    def _run_cron(self, weekly=False):
+        """Run the training cron, its progress cursors on the test's transaction."""
+        self._set_weekly_due(weekly)
+        with self.enter_registry_test_mode(), self._mock_commit_progress() as commits:
+            self.env['crm.lead.scoring.model'].sudo()._cron_train_model()
+        return commits
+
     def test_cron_trains_and_settings_tell(self):
-        with self._mock_commit_progress() as commits:
-            self.env['crm.lead.scoring.model']._cron_train_model()
+        # triggered for the trainings asked for only: the weekly run is not due
+        self._run_cron(weekly=False)
+        self.assertFalse(self.env['crm.lead.scoring.model'].search([]))
+        self.assertFalse(self.env['crm.lead.scoring.model.training'].search([]))
+        no_history = self.env['res.company'].create({'name': 'Company Without History'})
+        commits = self._run_cron(weekly=True)
         model = self.env['crm.lead.scoring.model'].search([('company_id', '=', self.env.company.id)])
         self.assertEqual(len(model), 1)
         self.assertEqual(model.state, 'active')
-        self.assertEqual(len(commits), len(self.env['res.company'].search([])) + 1)
+        companies = self.env['res.company'].search([])
+        trainings = self.env['crm.lead.scoring.model.training'].search([])
+        self.assertEqual(trainings.company_id, companies)
+        self.assertEqual(len(trainings), len(companies))
+        training = trainings.filtered(lambda training: training.company_id == self.env.company)
+        self.assertEqual((training.state, training.model_id, training.progress), ('done', model, 100))
+        self.assertFalse(training.user_id)
+        other = trainings.filtered(lambda training: training.company_id == no_history)
+        self.assertEqual((other.state, other.model_id), ('failed', self.env['crm.lead.scoring.model']))
+        self.assertIn('Too little history to train a lead scoring model for Company Without History', other.message)
+        self.assertGreaterEqual(len(commits), 2 * len(companies) + 2)
+        # a run cut short resumes: the companies trained since the due date are not trained again
+        with self.enter_registry_test_mode(), self._mock_commit_progress():
+            self.env['crm.lead.scoring.model'].sudo()._cron_train_model()
+        self.assertEqual(self.env['crm.lead.scoring.model.training'].search([]), trainings)
         status = self.env['res.config.settings'].create({}).lead_intelligence_model_status
         self.assertIn(f'ROC AUC {model.roc_auc:.3f}', status)
         self.assertTrue(self.env.ref('lead_intelligence.ir_cron_train_lead_scoring_model').active)
@@ -180,8 +211,14 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         won, lost = self.env['crm.lead.scoring.model']._get_history_counts()
         self.assertEqual((wizard.won_count, wizard.lost_count, wizard.enough_history), (won, lost, True))
         action = wizard.action_train()
-        model = self.env['crm.lead.scoring.model'].browse(action['res_id'])
+        training = self.env['crm.lead.scoring.model.training'].browse(action['res_id'])
+        self.assertEqual(action['res_model'], 'crm.lead.scoring.model.training')
+        self.assertEqual(training.state, 'queued')
+        self._run_cron()
+        self.assertEqual(training.state, 'done')
+        model = training.model_id
         self.assertEqual(model.state, 'active')
+        self.assertEqual(training.action_open_model()['res_id'], model.id)
         self.assertEqual(len(model.calibration_ids), 10)
         calibration = model.action_open_calibration()
         self.assertEqual(self.env['crm.lead.scoring.model.calibration'].search(calibration['domain']),
@@ -259,6 +296,137 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         history_recent = self.history.filtered(
             lambda lead: lead.date_closed >= fields.Datetime.now() - timedelta(days=5))
         self.assertGreaterEqual(recent_won + recent_lost, len(history_recent))
+
+
+    # background training, with its progress
+
+    def _request(self):
+        action = self.env['crm.lead.scoring.model.train.wizard'].create({}).action_train()
+        self.assertEqual(action['res_model'], 'crm.lead.scoring.model.training')
+        return self.env['crm.lead.scoring.model.training'].browse(action['res_id'])
+
+    @users('user_sales_manager')
+    def test_wizard_queues_one_training_per_company(self):
+        cron = self.env.ref('lead_intelligence.ir_cron_train_lead_scoring_model').sudo()
+        triggers = self.env['ir.cron.trigger'].sudo().search([('cron_id', '=', cron.id)])
+        training = self._request()
+        self.assertEqual((training.state, training.company_id, training.user_id),
+                         ('queued', self.env.company, self.env.user))
+        self.assertFalse(training.model_id)
+        # the cron is started at once
+        self.assertGreater(len(self.env['ir.cron.trigger'].sudo().search([('cron_id', '=', cron.id)])), len(triggers))
+        # a second request follows the one under way
+        self.assertEqual(self._request(), training)
+        wizard = self.env['crm.lead.scoring.model.train.wizard'].create({})
+        self.assertEqual(wizard.training_id, training)
+        # once done, a new request queues a new training
+        self._run_cron()
+        self.assertEqual(training.state, 'done')
+        second = self._request()
+        self.assertNotEqual(second, training)
+        self.assertEqual(second.state, 'queued')
+        # a salesperson follows the trainings but cannot ask for one
+        self.assertEqual(training.with_user(self.user_sales_salesman).state, 'done')
+        with self.assertRaises(AccessError):
+            self.env['crm.lead.scoring.model.training'].with_user(self.user_sales_salesman).create({})
+
+    def test_cron_runs_the_queued_training_to_done(self):
+        training = self._request()
+        self._run_cron()
+        model = self.env['crm.lead.scoring.model']._get_active_model(self.env.company)
+        self.assertTrue(model)
+        self.assertEqual((training.state, training.progress, training.model_id), ('done', 100, model))
+        self.assertEqual(training.step, 'Done')
+        self.assertFalse(training.message)
+        self.assertTrue(training.date_start <= training.date_end)
+        # the weekly run was not due: no training of the other companies
+        self.assertEqual(self.env['crm.lead.scoring.model.training'].search([]), training)
+
+    def test_too_little_history_fails_the_training(self):
+        previous = self.env['crm.lead.scoring.model']._train_model()
+        self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.model_min_won', 100000)
+        training = self._request()
+        with mute_logger('odoo.addons.lead_intelligence.models.crm_lead_scoring_model'):
+            self._run_cron()
+        self.assertEqual(training.state, 'failed')
+        self.assertRegex(training.message, 'Too little history .* at least 100000 won')
+        self.assertFalse(training.model_id)
+        self.assertTrue(training.date_end)
+        self.assertEqual(self.env['crm.lead.scoring.model'].search([]), previous)
+        self.assertEqual(previous.state, 'active')
+        # a failed training does not block the next request
+        self.assertNotEqual(self._request(), training)
+
+    def test_error_while_training_fails_it_and_keeps_the_active_model(self):
+        previous = self.env['crm.lead.scoring.model']._train_model()
+        training = self._request()
+        with patch.object(engine_model, 'train', side_effect=MemoryError('out of memory')), \
+                mute_logger('odoo.addons.lead_intelligence.models.crm_lead_scoring_model'):
+            self._run_cron()
+        self.assertEqual(training.state, 'failed')
+        self.assertIn('out of memory', training.message)
+        self.assertEqual(self.env['crm.lead.scoring.model'].search([]), previous)
+        self.assertEqual(previous.state, 'active')
+
+    def test_progress_is_committed_by_a_cursor_of_its_own(self):
+        training = self._request()
+        written, opened = [], []
+        write_progress = CrmLeadScoringModelTraining._write_progress
+        open_cursor = None
+
+        def spy_write(records, vals):
+            written.append((records.id, dict(vals)))
+            return write_progress(records, vals)
+
+        def spy_cursor(*args, **kwargs):
+            cr = open_cursor(*args, **kwargs)
+            opened.append(cr)
+            return cr
+
+        self._set_weekly_due(False)
+        with self.enter_registry_test_mode(), self._mock_commit_progress():
+            open_cursor = self.env.registry.cursor  # the test mode's: cursors on the test's transaction
+            with patch.object(CrmLeadScoringModelTraining, '_write_progress', spy_write), \
+                    patch.object(self.env.registry, 'cursor', spy_cursor), \
+                    patch('odoo.addons.lead_intelligence.models.crm_lead_scoring_model.TRAIN_BATCH_SIZE', 100):
+                self.env['crm.lead.scoring.model'].sudo()._cron_train_model()
+        self.assertEqual(training.state, 'done')
+        self.assertEqual({training_id for training_id, _vals in written}, {training.id})
+        self.assertGreaterEqual(len(opened), len(written))
+        self.assertNotIn(self.env.cr, opened)
+        percents = [vals['progress'] for _id, vals in written if 'progress' in vals]
+        self.assertEqual(percents, sorted(percents))
+        self.assertEqual(percents[-1], 100)
+        self.assertLess(percents[0], 10)
+        steps = [vals['step'] for _id, vals in written if 'step' in vals]
+        won, lost = self.env['crm.lead.scoring.model']._get_history_counts()
+        total = f'{won + lost:,}'
+        # read in batches of 100: each batch tells how far the reading is
+        reading = [step for step in steps if step.startswith('Reading')]
+        self.assertEqual(reading[0], f'Reading 0 of {total} closed leads')
+        self.assertEqual(reading[1], f'Reading 100 of {total} closed leads')
+        self.assertEqual(reading[-1], f'Reading {total} of {total} closed leads')
+        self.assertEqual(len(reading), 1 + math.ceil((won + lost) / 100))
+        for step in ('Training logistic regression', 'Training gradient boosting', 'Validating on the newest 20 %',
+                     'Done'):
+            self.assertIn(step, steps)
+        self.assertLess(steps.index('Training logistic regression'), steps.index('Training gradient boosting'))
+        self.assertLess(steps.index('Training gradient boosting'), steps.index('Validating on the newest 20 %'))
+        self.assertEqual(written[-1][1]['state'], 'done')
+
+    def test_training_views_load(self):
+        Training = self.env['crm.lead.scoring.model.training']
+        views = Training.get_views([(False, 'list'), (False, 'form'), (False, 'search')])['views']
+        self.assertIn('progressbar', views['list']['arch'])
+        self.assertIn('progressbar', views['form']['arch'])
+        self.assertIn('action_open_model', views['form']['arch'])
+        self.assertIn('filter_pending', views['search']['arch'])
+        action = self.env['ir.actions.act_window']._for_xml_id(
+            'lead_intelligence.crm_lead_scoring_model_training_action')
+        self.assertEqual(action['res_model'], Training._name)
+        self.assertTrue(self.env.ref('lead_intelligence.crm_menu_config_scoring_model_trainings').action)
+        wizard_arch = self.env['crm.lead.scoring.model.train.wizard'].get_views([(False, 'form')])['views']['form']
+        self.assertIn('training_id', wizard_arch['arch'])
 
 
 @tagged('lead_intelligence', 'post_install', '-at_install')

@@ -2,7 +2,7 @@ from odoo import api, fields, models
 
 
 class CrmLeadScoringModelTrainWizard(models.TransientModel):
-    """Shows the history a model would learn from, and trains it."""
+    """Shows the history a model would learn from, and queues its training in the background."""
 
     _name = 'crm.lead.scoring.model.train.wizard'
     _description = 'Train a Lead Scoring Model'
@@ -15,6 +15,7 @@ class CrmLeadScoringModelTrainWizard(models.TransientModel):
     window_days = fields.Integer('Training Window (Days)', compute='_compute_history')
     enough_history = fields.Boolean(compute='_compute_history')
     active_model_id = fields.Many2one('crm.lead.scoring.model', compute='_compute_history')
+    training_id = fields.Many2one('crm.lead.scoring.model.training', 'Training Under Way', compute='_compute_history')
 
     @api.depends('company_id')
     def _compute_history(self):
@@ -27,14 +28,11 @@ class CrmLeadScoringModelTrainWizard(models.TransientModel):
             wizard.window_days = settings['model_window_days']
             wizard.enough_history = won >= wizard.min_won and lost >= wizard.min_lost
             wizard.active_model_id = ScoringModel._get_active_model(wizard.company_id)
+            wizard.training_id = self.env['crm.lead.scoring.model.training'].search([
+                ('company_id', '=', wizard.company_id.id), ('state', 'in', ('queued', 'running'))], limit=1)
 
     def action_train(self):
+        """Queue a training (or follow the one under way) and open it: the training job runs it at once."""
         self.ensure_one()
-        record = self.env['crm.lead.scoring.model'].with_company(self.company_id)._train_model()
-        return {
-            'type': 'ir.actions.act_window',
-            'res_model': 'crm.lead.scoring.model',
-            'res_id': record.id,
-            'view_mode': 'form',
-            'target': 'current',
-        }
+        training = self.env['crm.lead.scoring.model.training']._request(self.company_id)
+        return training._get_form_action()
