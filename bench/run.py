@@ -6,6 +6,8 @@
     python bench/run.py decay --leads N [--engaged 1.0]
     python bench/run.py classify --leads N
     python bench/run.py route [--leads 10000] [--odoo-leads 1000]
+    python bench/run.py model [--dataset x_education|crm_sales_opportunities] [--leads N]
+    python bench/run.py train [--leads N_CLOSED]
 
 Creates (or reuses) a scratch database, prints one JSON line per measurement on
 stdout and logs on stderr. See bench/README.md for what each line means.
@@ -19,18 +21,21 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import classify, decay, events, ingest, rescore, route
+from bench import classify, decay, events, ingest, model, model_data, rescore, route, train
 
 SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run,
-             "classify": classify.run, "route": route.run}
-DEFAULT_LEADS = {"route": route.DEFAULT_LEADS}  # the other scenarios need --leads
+             "classify": classify.run, "route": route.run, "model": model.run, "train": train.run}
+DEFAULT_LEADS = {"route": route.DEFAULT_LEADS}  # the other scenarios need --leads, but model and train
+# scenarios whose --leads is optional: the rows of the data set (model), closed leads (train)
+LEADS_OPTIONAL = {"model", "train"}
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--leads", type=int,
-                        help="number of leads to generate (required but for route: 10,000 by default)")
+                        help="number of leads to generate (route: 10,000 by default; model: rows of the data set "
+                             "to load, default all; train: closed leads, default 1,000,000)")
     parser.add_argument("--db", help="scratch database (default: li_bench_<leads>; route: li_bench_route_<leads>)")
     parser.add_argument("--rules", type=int, default=30, help="number of fit rules (default: 30)")
     parser.add_argument("--keep", action="store_true",
@@ -52,8 +57,13 @@ def parse_args(argv):
     routing = parser.add_argument_group("route")
     routing.add_argument("--odoo-leads", type=int, default=route.DEFAULT_ODOO_LEADS,
                          help="leads given to Odoo's _action_assign_leads (default: 1,000; 0: skip it)")
+    predictive = parser.add_argument_group("model and train")
+    predictive.add_argument("--dataset", choices=sorted(model_data.DATASETS),
+                            help="(model) the public data set, default x_education")
+    predictive.add_argument("--data-dir", type=Path,
+                            help="(model) folder holding the data sets, default BENCH_DATASETS or ../shared/datasets")
     args = parser.parse_args(argv)
-    if args.leads is None:
+    if args.leads is None and args.scenario not in LEADS_OPTIONAL:
         args.leads = DEFAULT_LEADS.get(args.scenario)
         if args.leads is None:
             parser.error(f"the {args.scenario} scenario needs --leads")

@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from bench import classify, event_tasks, route
+from bench import classify, event_tasks, model_tasks, route
 from bench.fixtures import create_fixtures
 from bench.floor import run_floor
 from bench.odoo_env import environment
@@ -72,6 +72,11 @@ TASKS = {
     "route_setup": lambda db, _rules, _params: in_odoo_measured(db, route.create_routing_setup),
     "route_ours": lambda db, _rules, _params: in_odoo_measured(db, route.route_ours),
     "route_odoo": lambda db, _rules, _params: in_odoo_measured(db, route.route_odoo),
+    "model_load": lambda db, _rules, params: in_odoo_measured(db, lambda env: model_tasks.load_dataset(env, params)),
+    "model_pls": lambda db, _rules, params: in_odoo_measured(db, lambda env: model_tasks.run_pls(env, params)),
+    "model_train": lambda db, _rules, params: in_odoo_measured(db, lambda env: model_tasks.train_model(env, params)),
+    "model_clear": lambda db, _rules, _params: in_odoo(db, model_tasks.clear_models),
+    "model_rescore": lambda db, _rules, params: in_odoo_measured(db, lambda env: model_tasks.rescore(env, params)),
 }
 
 
