@@ -15,6 +15,8 @@ _logger = logging.getLogger(__name__)
 
 ALGORITHMS = [('logreg', 'Logistic Regression'), ('hgb', 'Gradient Boosting')]
 TRAIN_BATCH_SIZE = 50000  # closed leads read per query when training
+# a model no better than this on its validation leads is not activated on its own: it would add noise
+MIN_ACTIVATION_AUC = 0.6
 TRAIN_LOCK_KEY = 0x4C49  # advisory lock namespace of model training, per company
 VALID_FRACTION = 0.2  # the engine's default: the newest fifth of the closed leads validates
 # share of the progress bar (percent) of each step of a training
@@ -300,9 +302,10 @@ class CrmLeadScoringModel(models.Model):
     def _train_model(self, progress=None):
         """Train a model on the current company's leads won or lost within the window.
 
-        The new model becomes active when there is no active model, or when it
-        does at least as well as the active one on the new model's validation
-        leads (the newest closed ones); otherwise it stays a candidate.
+        The new model becomes active when its validation ROC AUC reaches
+        :data:`MIN_ACTIVATION_AUC` and there is no active model, or it does at
+        least as well as the active one on the new model's validation leads (the
+        newest closed ones); otherwise it stays a candidate.
 
         :param progress: optional callable ``progress(percent, step)`` told how far the training is
             (0-100) and what it does, at each step
@@ -397,7 +400,12 @@ class CrmLeadScoringModel(models.Model):
                                        'conversion_rate': rate, 'lift': lift})
                 for tier, threshold, (count, rate, lift) in zip(tiers, thresholds, metrics['tiers'], strict=True)],
         })
-        if compared_auc is False or math.isnan(compared_auc) or metrics['roc_auc'] >= compared_auc:
+        if not metrics['roc_auc'] >= MIN_ACTIVATION_AUC:
+            record.message_post(body=self.env._(
+                'Not activated: ROC AUC %(auc).3f on the validation leads, hardly better than chance (0.5): the '
+                'history does not tell won from lost leads with these features. An administrator may still '
+                'activate it.', auc=metrics['roc_auc']))
+        elif compared_auc is False or math.isnan(compared_auc) or metrics['roc_auc'] >= compared_auc:
             record._activate()
         else:
             record.message_post(body=self.env._(

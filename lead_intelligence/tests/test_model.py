@@ -152,6 +152,15 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         self.assertEqual((second.state, third.state), ('retired', 'active'))
         self.assertGreater(third.roc_auc, third.compared_auc)
 
+    def test_a_model_no_better_than_chance_is_not_activated(self):
+        # no active model, but one that can learn nothing: only the language, which no lead has
+        with patch.object(CrmLeadScoringModel, '_model_features',
+                          lambda self: [engine_model.category('lang_id')]):
+            useless = self.env['crm.lead.scoring.model']._train_model()
+        self.assertEqual(useless.state, 'candidate')
+        self.assertFalse(self.env['crm.lead.scoring.model']._get_active_model(self.env.company))
+        self.assertIn('hardly better than chance', useless.message_ids[:1].body)
+
     def test_too_little_history(self):
         self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.model_min_won', 100000)
         with self.assertRaisesRegex(UserError, 'Too little history .* at least 100000 won'):
