@@ -36,6 +36,9 @@ class CrmLead(models.Model):
 
         A model that cannot be loaded is left out, with an error in the log: its
         company's leads are scored on fit and engagement rather than not at all.
+        Leads without a company (crm leaves it empty on a lead with neither team
+        nor salesperson; every company's training reads them) go under key 0, to
+        the main company's model: the same one whoever runs the pass.
         """
         # sudo: every company's leads may be scored in one pass, whoever triggers it
         ScoringModel = self.env['crm.lead.scoring.model'].sudo()
@@ -45,6 +48,9 @@ class CrmLead(models.Model):
                 models_by_company[record.company_id.id] = (record.id, record._get_engine_model())
             except UserError as error:
                 _logger.error('Lead Intelligence: %s', error)
+        main_company = self.env.ref('base.main_company', raise_if_not_found=False)
+        if main_company and main_company.id in models_by_company:
+            models_by_company[0] = models_by_company[main_company.id]
         return models_by_company
 
     def _read_model_features(self, query, features, outcome=False):

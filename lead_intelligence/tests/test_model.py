@@ -152,6 +152,17 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         self.assertEqual((second.state, third.state), ('retired', 'active'))
         self.assertGreater(third.roc_auc, third.compared_auc)
 
+    def test_a_lead_without_company_is_scored_by_the_main_company_model(self):
+        self.assertEqual(self.env.company, self.env.ref('base.main_company'))
+        self.env['crm.lead.scoring.model']._train_model()
+        lead = self.env['crm.lead'].create({
+            'name': 'Web form lead', 'industry_id': self.industry_good.id, 'user_id': False, 'team_id': False})
+        lead.company_id = False
+        self.env['crm.lead']._score_leads(lead.ids, 'manual')
+        self.assertFalse(lead.company_id)
+        self.assertGreater(lead.model_probability, 0)
+        self.assertIn('Industry = Machine Building', str(lead.score_explanation))
+
     def test_a_model_no_better_than_chance_is_not_activated(self):
         # no active model, but one that can learn nothing: only the language, which no lead has
         with patch.object(CrmLeadScoringModel, '_model_features',
