@@ -6,7 +6,7 @@ classification rule matched in one query per chunk, the first match per
 dimension taken in numpy, the leads that changed written back with their
 history and chatter). On the scratch database:
 
-1. A database built before the classification fields existed is upgraded
+1. A database built with another version of the addon is upgraded
    (``odoo-bin -u lead_intelligence``). A worker archives the rules the addon
    ships and creates :data:`RULES` through the ORM (50 rules over every
    dimension, and the classes the class rules give). Every lead's
@@ -34,16 +34,12 @@ also compared with ``fit_only`` (no lead edited), and ``first_classification``
 with ``fit_only``, for information.
 """
 
-import ast
 import logging
-import subprocess
-import sys
 
 from psycopg2 import sql
 
 from bench import scratchdb
 from bench.event_tasks import PassClock, PhaseClock, timed_with_clock
-from bench.odoo_env import REPO_ROOT, odoo_bin_command
 from bench.rescore import count_changed, count_open, snapshot
 from bench.scratchdb import OPEN_LEADS, emit
 
@@ -168,7 +164,7 @@ class Measurements:
     def __init__(self, db, args):
         self.db = db
         self.fit_rules = args.rules
-        upgrade_if_needed(db)
+        scratchdb.upgrade_if_needed(db)
         self.open = count_open(db)
         self.common = {"scenario": "classify", "leads": args.leads, "open": self.open, "rules": len(RULES),
                        "fit_rules": args.rules}
@@ -221,24 +217,6 @@ class Measurements:
 # ------------------------------------------------------------
 # the database (orchestrator side, plain SQL)
 # ------------------------------------------------------------
-
-def upgrade_if_needed(db):
-    """Upgrade lead_intelligence on a database built with an older version of the addon."""
-    installed = scalar_or_none(db, "SELECT latest_version FROM ir_module_module WHERE name = 'lead_intelligence'")
-    manifest = ast.literal_eval((REPO_ROOT / "lead_intelligence" / "__manifest__.py").read_text())
-    if installed == manifest["version"]:
-        return
-    _logger.info("database %s has lead_intelligence %s, the code %s: upgrading", db, installed, manifest["version"])
-    subprocess.run(odoo_bin_command(db, "-u", "lead_intelligence", "--stop-after-init"), stdout=sys.stderr,
-                   check=True)
-
-
-def scalar_or_none(db, query):
-    with scratchdb.cursor(db) as cr:
-        cr.execute(query)
-        row = cr.fetchone()
-        return row and row[0]
-
 
 def reset_classification(db):
     """Clear every lead's classification, the classification history and its chatter notes."""

@@ -66,6 +66,7 @@ def ensure_database(db, dataset, args):
         marker = scratchdb.dataset_marker(db)
         if marker == wanted:
             _logger.info("reusing database %s (%s)", db, marker)
+            scratchdb.upgrade_if_needed(db)
             return False, None
         if marker is None:
             raise SystemExit(f"database {db} exists and was not made by the bench: pick another --db")

@@ -6,6 +6,7 @@ once complete, so that a later run reuses it; a database without the marker
 is never touched, one with another data set is rebuilt.
 """
 
+import ast
 import contextlib
 import json
 import logging
@@ -146,3 +147,17 @@ def run_scenario(args, measurements):
     finally:
         if created and not args.keep:
             drop_database(db)
+
+
+def upgrade_if_needed(db):
+    """Upgrade lead_intelligence on a database built with another version of the addon than the code's."""
+    with cursor(db) as cr:
+        cr.execute("SELECT latest_version FROM ir_module_module WHERE name = 'lead_intelligence'")
+        row = cr.fetchone()
+    installed = row and row[0]
+    manifest = ast.literal_eval((REPO_ROOT / "lead_intelligence" / "__manifest__.py").read_text())
+    if installed == manifest["version"]:
+        return
+    _logger.info("database %s has lead_intelligence %s, the code %s: upgrading", db, installed, manifest["version"])
+    subprocess.run(odoo_bin_command(db, "-u", "lead_intelligence", "--stop-after-init"), stdout=sys.stderr,
+                   check=True)

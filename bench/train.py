@@ -10,7 +10,7 @@ the database the other scenarios build at that size (``li_bench_<leads>``).
 
 Every step runs in a worker process of its own (peak RSS its own):
 
-1. A database built before the model existed is upgraded (``odoo-bin -u
+1. A database built with another version of the addon is upgraded (``odoo-bin -u
    lead_intelligence``). Earlier models are deleted, the rule that matches
    every lead gets its first points and an untimed full pass settles the
    scores; ``fit_only`` times the full pass without a model, where nothing
@@ -29,14 +29,10 @@ Every step runs in a worker process of its own (peak RSS its own):
 
 import logging
 import math
-import subprocess
-import sys
 
 from bench import scratchdb
-from bench.classify import scalar_or_none
 from bench.fit_rules import BASE_POINTS
 from bench.leadgen import OPEN_SHARE
-from bench.odoo_env import odoo_bin_command
 from bench.rescore import count_open, set_base_points
 from bench.scratchdb import emit
 
@@ -50,19 +46,13 @@ TARGET_RATIO = 0.5  # the full pass with the model at most 2x the fit-only pass
 
 def run(args):
     closed = args.leads or DEFAULT_CLOSED
-    leads = math.ceil(closed / (1.0 - OPEN_SHARE))
-    db = args.db or f"li_bench_{leads}"
-    created = scratchdb.ensure_database(db, leads, args.rules)
-    try:
-        upgrade_if_needed(db)
-        Measurements(db, leads, args.rules).run()
-    finally:
-        if created and not args.keep:
-            scratchdb.drop_database(db)
+    args.leads = math.ceil(closed / (1.0 - OPEN_SHARE))
+    scratchdb.run_scenario(args, lambda db: Measurements(db, args.leads, args.rules))
 
 
 class Measurements:
     def __init__(self, db, leads, rules):
+        scratchdb.upgrade_if_needed(db)
         self.db = db
         self.rules = rules
         self.open = count_open(db)
@@ -107,18 +97,6 @@ class Measurements:
                 "per_s": round(self.open / seconds), "with_model_probability": measure["with_model_probability"],
                 "phases": measure["phases"],
                 "peak_rss_mb": round(measure["peak_rss_mb"], 1), "base_rss_mb": round(measure["base_rss_mb"], 1)}
-
-
-def upgrade_if_needed(db):
-    """Upgrade lead_intelligence on a database built before the model existed."""
-    present = scalar_or_none(db, "SELECT 1 FROM information_schema.columns WHERE table_name = 'crm_lead_score' "
-                                 "AND column_name = 'model_probability' "
-                                 "AND to_regclass('crm_lead_scoring_model') IS NOT NULL")
-    if present:
-        return
-    _logger.info("database %s predates the predictive model: upgrading lead_intelligence", db)
-    subprocess.run(odoo_bin_command(db, "-u", "lead_intelligence", "--stop-after-init"), stdout=sys.stderr,
-                   check=True)
 
 
 def count_closed(db):
