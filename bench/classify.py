@@ -164,7 +164,6 @@ class Measurements:
     def __init__(self, db, args):
         self.db = db
         self.fit_rules = args.rules
-        scratchdb.upgrade_if_needed(db)
         self.open = count_open(db)
         self.common = {"scenario": "classify", "leads": args.leads, "open": self.open, "rules": len(RULES),
                        "fit_rules": args.rules}

@@ -62,16 +62,8 @@ def run(args):
 def ensure_database(db, dataset, args):
     """A scratch database holding the data set (reused when its marker says so); return (created, load line)."""
     wanted = f"model dataset={dataset} rows={args.leads or 'all'} test={TEST_SHARE}"
-    if scratchdb.database_exists(db):
-        marker = scratchdb.dataset_marker(db)
-        if marker == wanted:
-            _logger.info("reusing database %s (%s)", db, marker)
-            scratchdb.upgrade_if_needed(db)
-            return False, None
-        if marker is None:
-            raise SystemExit(f"database {db} exists and was not made by the bench: pick another --db")
-        _logger.info("database %s holds %s, not %s: rebuilding it", db, marker, wanted)
-        scratchdb.drop_database(db)
+    if scratchdb.reuse_database(db, wanted):
+        return False, None
     _logger.info("installing lead_intelligence in a new database %s", db)
     subprocess.run(odoo_bin_command(db, "-i", "lead_intelligence", "--stop-after-init"), stdout=sys.stderr,
                    check=True)

@@ -225,19 +225,16 @@ def compare(ours, odoo):
 def ensure_database(db, leads, rules):
     """Make ``db`` a routing database of ``leads`` new leads; return True if it was created."""
     wanted = f"route leads={leads} rules={rules} salespeople={SALESPEOPLE} seed={SEED}"
-    if scratchdb.database_exists(db):
-        marker = scratchdb.dataset_marker(db)
-        if marker == wanted:
-            _logger.info("reusing database %s (%s), compacting crm_lead", db, marker)
-            scratchdb.vacuum(db, full=True)
-            return False
-        if marker is None:
-            raise SystemExit(f"database {db} exists and was not made by the bench: pick another --db")
+
+    def only_route_data(marker):
         if not marker.startswith("route ") and marker != "incomplete":
             raise SystemExit(f"database {db} holds another scenario's data set ({marker}): the route scenario "
                              "makes every lead new, pick another --db")
-        _logger.info("database %s holds %s, not %s: rebuilding it", db, marker, wanted)
-        scratchdb.drop_database(db)
+
+    if scratchdb.reuse_database(db, wanted, only_route_data):
+        _logger.info("compacting crm_lead of %s", db)
+        scratchdb.vacuum(db, full=True)
+        return False
     scratchdb.build_database(db, leads, rules, "incomplete")
     scratchdb.run_worker("route_languages", db, rules)
     make_leads_new(db)

@@ -88,19 +88,37 @@ def vacuum(db, table="crm_lead", full=False):
         cr.execute(sql.SQL("VACUUM ({}) {}").format(options, sql.Identifier(table)))
 
 
+def reuse_database(db, wanted, check=None):
+    """Whether ``db`` already holds the data set ``wanted`` (its marker says so): then it is
+    upgraded to the addon's version if needed and reused. A bench database holding another data
+    set is dropped, to be rebuilt; one the bench did not make is never touched.
+
+    :param check: optional ``check(marker)`` called before dropping another data set: it may
+        refuse (``SystemExit``) to drop it
+    """
+    if not database_exists(db):
+        return False
+    marker = dataset_marker(db)
+    if marker == wanted:
+        _logger.info("reusing database %s (%s)", db, marker)
+        upgrade_if_needed(db)
+        return True
+    if marker is None:
+        raise SystemExit(f"database {db} exists and was not made by the bench: pick another --db")
+    if check:
+        check(marker)
+    _logger.info("database %s holds %s, not %s: rebuilding it", db, marker, wanted)
+    drop_database(db)
+    return False
+
+
 def ensure_database(db, leads, rules):
     """Make ``db`` hold ``leads`` generated leads and ``rules`` fit rules; return True if it was created."""
     wanted = f"leads={leads} rules={rules}"
-    if database_exists(db):
-        marker = dataset_marker(db)
-        if marker == wanted:
-            _logger.info("reusing database %s (%s), compacting crm_lead", db, marker)
-            vacuum(db, full=True)
-            return False
-        if marker is None:
-            raise SystemExit(f"database {db} exists and was not made by the bench: pick another --db")
-        _logger.info("database %s holds %s, not %s: rebuilding it", db, marker, wanted)
-        drop_database(db)
+    if reuse_database(db, wanted):
+        _logger.info("compacting crm_lead of %s", db)
+        vacuum(db, full=True)
+        return False
     build_database(db, leads, rules, wanted)
     return True
 

@@ -52,7 +52,6 @@ def run(args):
 
 class Measurements:
     def __init__(self, db, leads, rules):
-        scratchdb.upgrade_if_needed(db)
         self.db = db
         self.rules = rules
         self.open = count_open(db)
