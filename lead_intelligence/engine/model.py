@@ -24,8 +24,10 @@ Pure numpy / scikit-learn, no Odoo import.
   keeps the newest ``valid_fraction`` for validation and trains on the older
   ones only: the figures say how the model does on leads that came after the
   ones it learnt from, as it will in use. Logistic regression and histogram
-  gradient boosting are both fitted (seeded, deterministic); the one with the
-  higher validation ROC AUC is kept. The kept model is the one fitted on the
+  gradient boosting are both fitted (seeded, deterministic), gradient boosting
+  with each of its :data:`CANDIDATE_SETTINGS` (a flexible and a more
+  regularised one: how complex a model the history supports is for the
+  validation to say); the candidate with the higher validation ROC AUC is kept. The kept model is the one fitted on the
   training part, so that its stored metrics are exactly its own.
 
 * **Persistence** is JSON (:meth:`ScoringModel.to_json`, :func:`load_model`):
@@ -49,6 +51,17 @@ import numpy as np
 SCHEMA = "lead_intelligence.scoring_model"
 VERSION = 1
 ALGORITHMS = ("logreg", "hgb")
+# the settings each algorithm is fitted with on the training rows; the validation rows pick one
+CANDIDATE_SETTINGS = {
+    "logreg": ({"C": 1.0},),
+    "hgb": (
+        {"learning_rate": 0.08, "max_iter": 200, "max_leaf_nodes": 15, "min_samples_leaf": 20,
+         "l2_regularization": 1.0},
+        # fewer leaves and more leads per leaf: a simpler model, for a history too small or too noisy for the first
+        {"learning_rate": 0.05, "max_iter": 200, "max_leaf_nodes": 7, "min_samples_leaf": 40,
+         "l2_regularization": 1.0},
+    ),
+}
 FEATURE_KINDS = ("category", "ordinal", "number", "log", "multi")
 PREDICT_BLOCK = 20000  # rows per block of tree traversal: bounds memory at (block, trees)
 MAX_TREES = 2000
@@ -723,13 +736,15 @@ class TrainingResult:
 
     model: ScoringModel
     metrics: dict
-    scores: dict  # validation ROC AUC of every algorithm tried
+    scores: dict  # validation ROC AUC of every algorithm tried (with its best settings)
     train_index: np.ndarray  # rows trained on (the older ones, sampled if capped)
     valid_index: np.ndarray  # rows validated on (the newest)
     validation_cutoff: float  # order value of the oldest validation row
     n_won: int
     n_lost: int
-    models: dict = field(default_factory=dict)  # every algorithm's model
+    models: dict = field(default_factory=dict)  # every algorithm's model (with its best settings)
+    settings: dict = field(default_factory=dict)  # the kept model's settings
+    candidates: list = field(default_factory=list)  # (algorithm, settings, validation ROC AUC) of every fit
 
 
 def time_split(order, valid_fraction=0.2):
@@ -763,17 +778,21 @@ def subset(columns, features, index):
     return result
 
 
-def _fit(algorithm, X, y, random_state):
+def candidates(algorithms=ALGORITHMS):
+    """The (algorithm, settings) pairs :func:`train` fits for ``algorithms``, in order."""
+    return [(algorithm, settings) for algorithm in algorithms for settings in CANDIDATE_SETTINGS[algorithm]]
+
+
+def _fit(algorithm, settings, X, y, random_state):
     if algorithm == "logreg":
         from sklearn.linear_model import LogisticRegression
 
-        clf = LogisticRegression(C=1.0, max_iter=2000, random_state=random_state).fit(X, y)
+        clf = LogisticRegression(max_iter=2000, random_state=random_state, **settings).fit(X, y)
         return {"coef": clf.coef_[0].astype(np.float64), "intercept": float(clf.intercept_[0])}
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     clf = HistGradientBoostingClassifier(
-        learning_rate=0.08, max_iter=200, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0,
-        early_stopping=False, categorical_features=None, random_state=random_state).fit(X, y)
+        early_stopping=False, categorical_features=None, random_state=random_state, **settings).fit(X, y)
     return export_hgb(clf)
 
 
@@ -788,7 +807,8 @@ def train(columns, y, order, features, *, valid_fraction=0.2, algorithms=ALGORIT
     :param max_train_rows: more training rows than this are sampled (seeded) to
         bound time and memory; the validation rows are never sampled
     :param tier_thresholds: the tiers' minimum scores, for conversion and lift per tier
-    :param progress: optional callable, called with the algorithm's code just before it is fitted
+    :param progress: optional callable ``progress(algorithm, done, total)``, called before each
+        candidate (see :func:`candidates`) is fitted with the number fitted so far and their total
     :raise ValueError: fewer than two classes in the training or the validation rows
     """
     _check_features(features)
@@ -811,18 +831,24 @@ def train(columns, y, order, features, *, valid_fraction=0.2, algorithms=ALGORIT
     reference = X_train.mean(axis=0)
     X_valid = encoder.transform(subset(columns, features, valid_index))
     y_valid = y[valid_index]
-    models, scores, predictions = {}, {}, {}
-    for algorithm in algorithms:
+    models, scores, predictions, settings_of, tried = {}, {}, {}, {}, []
+    todo = candidates(algorithms)
+    for done, (algorithm, settings) in enumerate(todo):
         if progress is not None:
-            progress(algorithm)
-        params = _fit(algorithm, X_train, y[train_index], random_state)
+            progress(algorithm, done, len(todo))
+        params = _fit(algorithm, settings, X_train, y[train_index], random_state)
         model = ScoringModel(algorithm, encoder, reference, **{algorithm: params})
-        predictions[algorithm] = model.predict_proba_encoded(X_valid)
-        scores[algorithm] = evaluate(y_valid, predictions[algorithm])["roc_auc"]
-        models[algorithm] = model
+        prediction = model.predict_proba_encoded(X_valid)
+        score = evaluate(y_valid, prediction)["roc_auc"]
+        tried.append((algorithm, settings, score))
+        # the first of equal scores is kept: the simpler algorithm, the first settings
+        if algorithm not in scores or score > scores[algorithm]:
+            models[algorithm], scores[algorithm], predictions[algorithm] = model, score, prediction
+            settings_of[algorithm] = settings
     best = max(algorithms, key=lambda algorithm: (scores[algorithm], -algorithms.index(algorithm)))
     order = np.asarray(order, dtype=np.float64)
     return TrainingResult(
         model=models[best], metrics=evaluate(y_valid, predictions[best], tier_thresholds), scores=scores,
         train_index=train_index, valid_index=valid_index, validation_cutoff=float(order[valid_index].min()),
+        settings=dict(settings_of[best]), candidates=tried,
         n_won=int(y.sum()), n_lost=int(len(y) - y.sum()), models=models)

@@ -112,7 +112,10 @@ class CrmLeadScoringModel(models.Model):
     brier_score = fields.Float(digits=(16, 4), readonly=True, aggregator='min',
                                help="Mean squared error of the probabilities: lower is better.")
     logreg_auc = fields.Float('Logistic Regression AUC', digits=(16, 3), readonly=True)
-    hgb_auc = fields.Float('Gradient Boosting AUC', digits=(16, 3), readonly=True)
+    hgb_auc = fields.Float('Gradient Boosting AUC', digits=(16, 3), readonly=True,
+                           help="The best of the gradient boosting settings tried.")
+    hyperparameters = fields.Char(
+        readonly=True, help="The settings the kept algorithm was fitted with, chosen on the validation leads.")
     compared_auc = fields.Float(
         "Active Model's AUC", digits=(16, 3), readonly=True,
         help="ROC AUC of the model that was active when this one was trained, on this model's validation leads.")
@@ -352,10 +355,9 @@ class CrmLeadScoringModel(models.Model):
         tiers = Tier.browse(list(tier_ids))
         algorithm_labels = dict(self._fields['algorithm']._description_selection(self.env))
         algorithms = engine_model.ALGORITHMS
-        fit_share = (FIT_PROGRESS[1] - FIT_PROGRESS[0]) / len(algorithms)
 
-        def report_fit(algorithm):
-            report(FIT_PROGRESS[0] + fit_share * algorithms.index(algorithm),
+        def report_fit(algorithm, done, total):
+            report(FIT_PROGRESS[0] + (FIT_PROGRESS[1] - FIT_PROGRESS[0]) * done / total,
                    self.env._('Training %s', algorithm_labels[algorithm].lower()))
 
         try:
@@ -390,6 +392,7 @@ class CrmLeadScoringModel(models.Model):
             'brier_score': metrics['brier'],
             'logreg_auc': result.scores.get('logreg', False),
             'hgb_auc': result.scores.get('hgb', False),
+            'hyperparameters': ', '.join(f'{key}={value}' for key, value in sorted(result.settings.items())),
             'compared_auc': compared_auc,
             'training_seconds': time.monotonic() - started,
             'calibration_ids': [

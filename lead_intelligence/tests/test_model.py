@@ -89,6 +89,8 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         self.assertGreater(model.roc_auc, 0.75)
         self.assertTrue(0 < model.brier_score < 0.25)
         self.assertEqual(model.roc_auc, max(model.logreg_auc, model.hgb_auc))
+        kept = 'C=' if model.algorithm == 'logreg' else 'max_leaf_nodes='
+        self.assertIn(kept, model.hyperparameters)  # the settings validation chose are on the record
         # the validation leads are the newest closed ones
         newer = self.env['crm.lead'].with_context(active_test=False).search_count([
             ('won_status', 'in', ('won', 'lost')), ('date_closed', '>=', model.validation_cutoff)])

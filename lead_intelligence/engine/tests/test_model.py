@@ -69,6 +69,12 @@ def test_training_finds_the_signal_and_is_deterministic():
     assert result.metrics["roc_auc"] > 0.75
     assert set(result.scores) == {"logreg", "hgb"}
     assert result.model.algorithm == max(result.scores, key=result.scores.get)
+    # every candidate was fitted; each algorithm keeps its best settings, the model the best of all
+    assert [(algorithm, settings) for algorithm, settings, _auc in result.candidates] == model.candidates()
+    for algorithm in model.ALGORITHMS:
+        assert result.scores[algorithm] == max(auc for name, _s, auc in result.candidates if name == algorithm)
+    assert result.metrics["roc_auc"] == max(auc for _a, _s, auc in result.candidates)
+    assert (result.model.algorithm, result.settings, result.metrics["roc_auc"]) in result.candidates
     assert order[result.valid_index].min() > order[result.train_index].max()
     assert result.validation_cutoff == order[result.valid_index].min()
     assert len(result.valid_index) == 400 and result.metrics["n"] == 400
@@ -79,6 +85,23 @@ def test_training_finds_the_signal_and_is_deterministic():
     assert rates == sorted(rates), f"conversion must grow with the tier: {rates} ({counts})"
     again = model.train(columns, y, order, FEATURES)
     assert again.model.to_json() == result.model.to_json()
+
+
+def test_validation_picks_the_settings(monkeypatch):
+    """Of two gradient boosting settings, the one that does better on the newest leads is kept: here a
+    one-leaf-deep model that cannot learn anything, against the flexible one."""
+    columns, y, order = history()
+    useless = {"learning_rate": 0.01, "max_iter": 1, "max_leaf_nodes": 2, "min_samples_leaf": 1000,
+               "l2_regularization": 0.0}
+    flexible = model.CANDIDATE_SETTINGS["hgb"][0]
+    calls = []
+    for first, second in ((useless, flexible), (flexible, useless)):
+        monkeypatch.setitem(model.CANDIDATE_SETTINGS, "hgb", (first, second))
+        result = model.train(columns, y, order, FEATURES, algorithms=("hgb",),
+                             progress=lambda *args: calls.append(args))
+        assert result.settings == flexible
+        assert len(result.candidates) == 2 and result.candidates[0][2] != result.candidates[1][2]
+    assert calls[:2] == [("hgb", 0, 2), ("hgb", 1, 2)]
 
 
 def test_logreg_coefficient_signs():
