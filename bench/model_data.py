@@ -124,6 +124,9 @@ X_EDUCATION_FLAGS = {
     "Newspaper": "Saw a newspaper ad", "Digital Advertisement": "Saw a digital ad",
     "Through Recommendations": "Came through a recommendation",
 }
+# the tags that carry the behaviour, binned, to Odoo's PLS (it reads no number); the comparison has
+# none of them (categorical attributes only), the bench's stronger one has them
+BEHAVIOUR_TAGS = ("Visits", "Time on site", "Pages per visit")
 # other answers of the web form: class parent -> column
 X_EDUCATION_ANSWERS = {
     "Occupation": "What is your current occupation", "City": "City",
@@ -173,9 +176,9 @@ def read_x_education(data_dir):
         # PLS reads job position, source, medium, country and industry as fields; the rest as tags
         lead.tags = [f"{parent}: {child}" for parent, child in lead.classes if parent != "Occupation"]
         lead.tags += [
-            binned("Visits", visits, (0, 2, 5, 10)),
-            binned("Time on site", seconds, (0, 300, 600, 1200), " s"),
-            binned("Pages per visit", round(pages_per_visit), (0, 2, 3, 5)),
+            binned(BEHAVIOUR_TAGS[0], visits, (0, 2, 5, 10)),
+            binned(BEHAVIOUR_TAGS[1], seconds, (0, 300, 600, 1200), " s"),
+            binned(BEHAVIOUR_TAGS[2], round(pages_per_visit), (0, 2, 3, 5)),
         ]
         leads.append(lead)
     return leads

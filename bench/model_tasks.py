@@ -290,8 +290,8 @@ def train_model(env, params):
     measure = timed(lambda: result.setdefault("model", env[MODEL]._train_model()))
     env.cr.commit()
     model = result["model"]
-    for name in ("id", "name", "algorithm", "state", "roc_auc", "pr_auc", "brier_score", "n_train", "n_valid",
-                 "n_sample", "sample_size", "feature_count"):
+    for name in ("id", "name", "algorithm", "state", "roc_auc", "pr_auc", "brier_score", "logreg_auc", "hgb_auc",
+                 "hyperparameters", "n_train", "n_valid", "n_sample", "sample_size", "feature_count"):
         if name in model._fields:
             value = model[name]
             measure[name] = value.id if hasattr(value, "_name") else value
@@ -299,6 +299,11 @@ def train_model(env, params):
         measure["validation_tiers"] = [
             {"tier": stat.name, "leads": stat.count, "conversion": round(stat.conversion_rate, 4),
              "lift": round(stat.lift, 3)} for stat in model.tier_stat_ids]
+    if params.get("activate") and model.state != "active":
+        # as an administrator may: the comparison needs the model's probabilities, however weak
+        model.action_activate()
+        env.cr.commit()
+        measure["activated_for_measurement"] = True
     return measure
 
 
@@ -327,6 +332,7 @@ def rescore(env, params):
     """Time a full pass over the open leads (a new one, as a configuration change starts it), with the
     seconds spent predicting (``_predict_model``, its reading of the features included)."""
     Lead = env["crm.lead"]
+    set_params(env, params.get("settings", {}))
     if params.get("new_pass", True):
         Lead._trigger_full_rescore()
         env.cr.commit()

@@ -77,6 +77,13 @@ def drop_database(db):
     _logger.info("dropped database %s", db)
 
 
+def copy_database(source, target):
+    """A new database ``target``, a copy of ``source`` (no session may be open on it)."""
+    drop_database(target)
+    with cursor("postgres", autocommit=True) as cr:
+        cr.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(target), sql.Identifier(source)))
+
+
 def vacuum(db, table="crm_lead", full=False):
     """VACUUM ANALYZE between measurements, so that none pays for the bloat of the one before.
 
