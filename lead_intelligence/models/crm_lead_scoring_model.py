@@ -55,7 +55,8 @@ MODEL_FEATURES = [
     engine_model.number('call_count'),
     engine_model.number('meeting_count'),
     engine_model.number('buying_signal_count'),
-    # not engagement_score: decayed to today, a closed lead's says how long ago it closed, not how engaged it was
+    # a closed lead's engagement and counters are read as they were when it closed (crm.lead._read_model_features)
+    engine_model.number('engagement_score'),
     engine_model.multi('class_ids'),
 ]
 # Never features: they exist only once the lead is won or lost, or a salesperson

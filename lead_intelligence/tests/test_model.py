@@ -79,6 +79,52 @@ class TestScoringModel(TestLeadIntelligenceCommon):
                    [*MODEL_FEATURES, engine_model.category('stage_id')]), self.assertRaisesRegex(UserError, 'stage_id'):
             self.env['crm.lead.scoring.model']._model_features()
 
+    def test_training_reads_the_behaviour_there_was_when_the_lead_closed(self):
+        """A won customer goes on replying and meeting: those events exist only after the outcome and
+        are no training feature; the engagement is the one on the closing day. An open lead's counters
+        and engagement are read as they are."""
+        Lead = self.env['crm.lead']
+        won = self.history.filtered(lambda lead: lead.won_status == 'won')[:1]
+        other = self.history.filtered(lambda lead: lead.won_status == 'lost')[:1]
+        self.env.ref('lead_intelligence.event_type_meeting').is_buying_signal = True
+        closed = won.date_closed
+
+        def event(lead, code, when, key):
+            return {'type': code, 'occurred_at': when.isoformat() + 'Z', 'lead_id': lead.id, 'external_id': key}
+
+        results = self.env['crm.lead.event']._ingest([
+            event(won, 'email_reply', closed - timedelta(days=2), 'reply-before'),
+            event(won, 'email_reply', closed + timedelta(minutes=30), 'reply-after'),
+            event(won, 'meeting', closed + timedelta(minutes=40), 'meeting-after'),
+            event(won, 'demo_request', closed + timedelta(minutes=50), 'demo-after'),
+            event(won, 'time_on_site', closed + timedelta(minutes=20), 'time-after') | {'value': 300},
+            event(other, 'email_reply', other.date_closed - timedelta(hours=3), 'other-before'),
+        ])
+        self.assertEqual({result['status'] for result in results}, {'accepted'})
+        with self._mock_commit_progress():
+            self.env['crm.lead.event']._cron_count_events()
+        (won + other).invalidate_recordset()
+        self.assertEqual((won.meeting_count, won.buying_signal_count, won.time_on_site), (1, 2, 300))
+        leads = (won + other).sorted('id')
+        ids, closed_columns, _outcome = Lead._read_model_features(
+            Lead._query_leads(leads.ids), MODEL_FEATURES, outcome=True)
+        _ids, open_columns = Lead._read_model_features(Lead._query_leads(leads.ids), MODEL_FEATURES)
+        at = {lead_id: index for index, lead_id in enumerate(ids.tolist())}
+        for name, taken_off in (('email_reply_count', 1), ('meeting_count', 1), ('buying_signal_count', 2),
+                                ('time_on_site', 300), ('visit_count', 0)):
+            self.assertEqual(open_columns[name][at[won.id]], won[name], name)
+            self.assertEqual(closed_columns[name][at[won.id]], won[name] - taken_off, name)
+            self.assertEqual(closed_columns[name][at[other.id]], other[name], name)
+        # engagement: the reply two days before closing, decayed to the closing day (stored: to today)
+        reply = self.env.ref('lead_intelligence.event_type_email_reply')
+        high = self.env['res.config.settings']._get_lead_intelligence_settings()['engagement_points_high']
+        expected = math.floor(min(100.0, 100.0 * reply.points * 0.5 ** (2 / reply.half_life) / high) + 0.5)
+        self.assertGreater(expected, 0)
+        self.assertEqual(closed_columns['engagement_score'][at[won.id]], expected)
+        self.assertEqual(open_columns['engagement_score'][at[won.id]], won.engagement_score)
+        other_reply = math.floor(min(100.0, 100.0 * reply.points * 0.5 ** (3 / 24 / reply.half_life) / high) + 0.5)
+        self.assertEqual(closed_columns['engagement_score'][at[other.id]], other_reply)
+
     def test_training_on_history_and_time_split(self):
         won, lost = self.env['crm.lead.scoring.model']._get_history_counts()
         model = self.env['crm.lead.scoring.model']._train_model()
