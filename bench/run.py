@@ -62,6 +62,8 @@ def parse_args(argv):
                             help="(model) the public data set, default x_education")
     predictive.add_argument("--data-dir", type=Path,
                             help="(model) folder holding the data sets, default BENCH_DATASETS or ../shared/datasets")
+    predictive.add_argument("--closed-events", type=int,
+                            help="(train) events logged on each closed lead before training (default: 8; 0: none)")
     args = parser.parse_args(argv)
     if args.leads is None and args.scenario not in LEADS_OPTIONAL:
         args.leads = DEFAULT_LEADS.get(args.scenario)
