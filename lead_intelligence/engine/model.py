@@ -27,8 +27,9 @@ Pure numpy / scikit-learn, no Odoo import.
   gradient boosting are both fitted (seeded, deterministic), gradient boosting
   with each of its :data:`CANDIDATE_SETTINGS` (a flexible and a more
   regularised one: how complex a model the history supports is for the
-  validation to say); the candidate with the higher validation ROC AUC is kept. The kept model is the one fitted on the
-  training part, so that its stored metrics are exactly its own.
+  validation to say); the candidate with the higher validation ROC AUC is
+  kept. The kept model is the one fitted on the training part, so that its
+  stored metrics are exactly its own.
 
 * **Persistence** is JSON (:meth:`ScoringModel.to_json`, :func:`load_model`):
   the encoder, the coefficients of the logistic regression or every node of the
@@ -841,7 +842,7 @@ def train(columns, y, order, features, *, valid_fraction=0.2, algorithms=ALGORIT
         prediction = model.predict_proba_encoded(X_valid)
         score = evaluate(y_valid, prediction)["roc_auc"]
         tried.append((algorithm, settings, score))
-        # the first of equal scores is kept: the simpler algorithm, the first settings
+        # of equal scores the first is kept: logistic regression before boosting, the first settings
         if algorithm not in scores or score > scores[algorithm]:
             models[algorithm], scores[algorithm], predictions[algorithm] = model, score, prediction
             settings_of[algorithm] = settings
