@@ -61,7 +61,7 @@ class CrmLead(models.Model):
         :param outcome: also read whether each lead was won and when it closed
             (training only: neither is ever a feature), and give the behaviour
             counters and the engagement as they were when the lead closed (see
-            :meth:`_events_after_closing` and :meth:`_engagement_at_closing`)
+            :meth:`_behaviour_at_closing`)
         :return: (ids (n,), columns: feature name -> array (n,), or (rows, values)
             for the classes; with ``outcome``, (won (n,) 0/1, closed (n,) POSIX seconds))
         """
@@ -102,86 +102,66 @@ class CrmLead(models.Model):
                 columns[feature['name']] = (np.searchsorted(ids, pairs[:, 0]), pairs[:, 1])
         if not outcome:
             return ids, columns
-        counters = [feature['name'] for feature in single if feature['name'] in COUNTER_FIELDS]
-        if counters and len(ids):
-            after = self._events_after_closing(ids, counters)
-            for name in counters:
-                columns[name] = np.maximum(columns[name] - after[name], 0.0)
-        if 'engagement_score' in columns and len(ids):
-            columns['engagement_score'] = self._engagement_at_closing(ids)
+        if len(ids):
+            self._behaviour_at_closing(ids, columns)
         return ids, columns, (np.array(values[-2], dtype=np.int64), np.array(values[-1], dtype=np.float64))
 
     @api.model
-    def _engagement_at_closing(self, ids):
-        """0-100 engagement of the closed leads ``ids`` (sorted) on the day each closed, in one query.
+    def _behaviour_at_closing(self, ids, columns):
+        """Put the behaviour of the closed leads ``ids`` (sorted) in ``columns`` as it was when each closed.
 
-        The stored engagement decays to today: a lead closed a year ago would
-        look idle, one closed yesterday engaged, whatever they did. Each counted
-        event before the closing is worth its type's points decayed to the
-        closing date (archived types: nothing), as the lead's engagement was
-        then; an open lead's engagement is taken now, when it is scored.
+        A won customer goes on visiting, replying and meeting: behaviour that
+        exists only after the outcome. The counters in ``columns`` lose what the
+        counted events after the lead's closing added to them (the same
+        increments as counting, ``crm.lead.event._fold_counted``). The engagement,
+        whose stored value decays to today (a lead closed a year ago would look
+        idle, one closed yesterday engaged), is rebuilt from the events before
+        the closing, each worth its type's points decayed to that day (archived
+        types: nothing). An open lead's are taken as they are, when it is scored.
+        The closing date of a lost lead is its last write, as in training. One
+        query over the event log.
         """
+        counters = [name for name in columns if name in COUNTER_FIELDS]
+        if not counters and 'engagement_score' not in columns:
+            return
         rows = self.env.execute_query(SQL(
-            """SELECT e.lead_id,
-                      sum(CASE WHEN t.active THEN t.points ELSE 0 END
-                          * CASE WHEN t.points_per = 'minute' THEN COALESCE(e.value, 0) / 60.0 ELSE 1 END
-                          * CASE WHEN t.half_life > 0
-                                 THEN power(0.5, extract(epoch FROM (COALESCE(crm_lead.date_closed, crm_lead.write_date)
-                                                                      - e.occurred_at)) / 86400.0 / t.half_life)
-                                 ELSE 1 END)::float8
+            """SELECT e.lead_id, COALESCE(t.counter_field, ''), t.is_buying_signal,
+                      (count(*) FILTER (WHERE e.occurred_at > closing.at))::float8,
+                      COALESCE(sum(e.value) FILTER (WHERE e.occurred_at > closing.at), 0)::float8,
+                      COALESCE(sum(CASE WHEN t.active THEN t.points ELSE 0 END
+                                   * CASE WHEN t.points_per = 'minute' THEN COALESCE(e.value, 0) / 60.0 ELSE 1 END
+                                   * CASE WHEN t.half_life > 0
+                                          THEN power(0.5, extract(epoch FROM (closing.at - e.occurred_at))
+                                                          / 86400.0 / t.half_life)
+                                          ELSE 1 END)
+                               FILTER (WHERE e.occurred_at <= closing.at), 0)::float8
                  FROM crm_lead_event e
                  JOIN crm_lead ON crm_lead.id = e.lead_id
+                 CROSS JOIN LATERAL (SELECT COALESCE(crm_lead.date_closed, crm_lead.write_date) AS at) AS closing
                  JOIN crm_lead_event_type t ON t.id = e.type_id
                 WHERE e.lead_id = ANY(%s) AND e.filter_reason IS NULL
-                  AND e.occurred_at <= COALESCE(crm_lead.date_closed, crm_lead.write_date)
-                  AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)
-                GROUP BY e.lead_id""",
-            ids.tolist()))
-        points = np.zeros(len(ids))
-        if rows:
-            data = np.array(rows, dtype=np.float64)
-            points[np.searchsorted(ids, data[:, 0].astype(np.int64))] = data[:, 1]
-        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
-        high = float(settings['engagement_points_high'])
-        return scoring.round_score(behaviour.engagement_score(points, high)).astype(np.float64)
-
-    @api.model
-    def _events_after_closing(self, ids, counters):
-        """What the counted events after each lead's closing added to ``counters``, in one query.
-
-        A won customer keeps visiting, replying and meeting: behaviour that exists
-        only after the outcome. Training takes it off the closed leads' counters,
-        so that the model learns from the behaviour that was there when the lead
-        was decided, as it is for an open lead (the closing date of a lost lead is
-        its last write, as in training).
-
-        :param ids: sorted lead ids (closed leads)
-        :return: {counter name: array (n,) of what to take off}, aligned with ``ids``
-        """
-        rows = self.env.execute_query(SQL(
-            """SELECT e.lead_id, t.counter_field, t.is_buying_signal, count(*)::float8,
-                      COALESCE(sum(e.value), 0)::float8
-                 FROM crm_lead_event e
-                 JOIN crm_lead ON crm_lead.id = e.lead_id
-                 JOIN crm_lead_event_type t ON t.id = e.type_id
-                WHERE e.lead_id = ANY(%s) AND e.filter_reason IS NULL
-                  AND e.occurred_at > COALESCE(crm_lead.date_closed, crm_lead.write_date)
                   AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)
                 GROUP BY e.lead_id, t.counter_field, t.is_buying_signal""",
             ids.tolist()))
-        after = {name: np.zeros(len(ids)) for name in counters}
-        if not rows:
-            return after
-        lead_ids, counter_of_row, signal, count, total = zip(*rows, strict=True)
+        lead_ids, counter_of_row, signal, count, total, points = (
+            zip(*rows, strict=True) if rows else ((), (), (), (), (), ()))
         position = np.searchsorted(ids, np.array(lead_ids, dtype=np.int64))
-        counter_of_row = np.array([name or '' for name in counter_of_row], dtype=object)
+        counter_of_row = np.array(counter_of_row, dtype=object)
         signal, count, total = np.array(signal, dtype=bool), np.array(count), np.array(total)
-        for name in counters:  # the same increments as counting (crm.lead.event._fold_counted)
+        for name in counters:
             mask = counter_of_row == name
             if name == 'buying_signal_count':
                 mask |= signal  # a buying signal counts as one whatever its own counter
-            np.add.at(after[name], position[mask], total[mask] if COUNTER_FIELDS[name] == 'value' else count[mask])
-        return after
+            after = np.zeros(len(ids))
+            np.add.at(after, position[mask], total[mask] if COUNTER_FIELDS[name] == 'value' else count[mask])
+            columns[name] = np.maximum(columns[name] - after, 0.0)
+        if 'engagement_score' in columns:
+            engagement = np.zeros(len(ids))
+            np.add.at(engagement, position, np.array(points, dtype=np.float64))
+            settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+            high = float(settings['engagement_points_high'])
+            columns['engagement_score'] = scoring.round_score(
+                behaviour.engagement_score(engagement, high)).astype(np.float64)
 
     def _read_model_columns(self, ids, company_ids, config, engagement=None):
         """Features of the leads ``ids`` whose company has an active model.
