@@ -108,3 +108,28 @@ def changed_values(old, new, manual):
     :return: (n, d) bools
     """
     return (np.asarray(old) != np.asarray(new)) & ~np.asarray(manual, dtype=bool)
+
+
+def cell_codes(dimensions, values, keys):
+    """Label codes of changed cells, all dimensions at once.
+
+    :param dimensions: (n,) dimension index of each cell
+    :param values: (n,) value of each cell in its dimension (``NO_VALUE`` for none)
+    :param keys: per dimension, the sorted array of its values that have a label;
+        the labels of all dimensions are concatenated in that order
+    :return: (n,) 1-based positions in that concatenation, 0 for ``NO_VALUE``
+    """
+    dimensions = np.asarray(dimensions, dtype=np.int64)
+    values = np.asarray(values, dtype=np.int64)
+    offsets = np.cumsum([0] + [len(dimension_keys) for dimension_keys in keys[:-1]])
+    codes = np.zeros(len(values), dtype=np.int64)
+    for dimension, dimension_keys in enumerate(keys):  # a few dimensions; each vectorised
+        cells = (dimensions == dimension) & (values != NO_VALUE)
+        dimension_keys = np.asarray(dimension_keys, dtype=np.int64)
+        positions = np.searchsorted(dimension_keys, values[cells])
+        known = positions < len(dimension_keys)
+        known[known] = dimension_keys[positions[known]] == values[cells][known]
+        if not known.all():
+            raise ValueError(f'a value of dimension {dimension} has no label')
+        codes[cells] = offsets[dimension] + positions + 1
+    return codes

@@ -11,7 +11,7 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ..engine import behaviour, scoring
+from ..engine import arrays, behaviour, scoring
 
 _logger = logging.getLogger(__name__)
 
@@ -641,14 +641,19 @@ class CrmLead(models.Model):
         tiers = self.env['crm.lead.tier'].sudo().with_context(active_test=False).browse(
             (set(old_tier_ids.tolist()) | set(new_tier_ids.tolist())) - {0})
         names = {tier.id: tier.display_name for tier in tiers} | {0: ''}
-        self._log_tracking_bulk(
-            ids.tolist(), [field.id] * len(ids), old_tier_ids.tolist(), new_tier_ids.tolist(),
+        labels, (old_codes, new_codes) = arrays.encode_labels(
             [names[tier_id] for tier_id in old_tier_ids.tolist()],
-            [names[tier_id] for tier_id in new_tier_ids.tolist()], now)
+            [names[tier_id] for tier_id in new_tier_ids.tolist()])
+        self._log_tracking_bulk(
+            ids, np.full(len(ids), field.id), old_tier_ids, new_tier_ids, old_codes, new_codes, labels, now)
 
-    def _log_tracking_bulk(self, res_ids, field_ids, old_ints, new_ints, old_chars, new_chars, now):
+    def _log_tracking_bulk(self, res_ids, field_ids, old_ints, new_ints, old_codes, new_codes, labels, now):
         """Post field changes made by SQL in the chatter, in Odoo's own tracking format:
         one note per lead carrying a tracking value per changed field.
+
+        The columns are integer arrays; the display values are codes into
+        ``labels`` (1-based, 0 for none: ``engine.arrays.encode_labels``), the
+        integer values 0 for none.
 
         One INSERT for the messages and one for their tracking values, however
         many leads changed: ``mail.message.create`` would cost several queries
@@ -658,9 +663,12 @@ class CrmLead(models.Model):
         subtype_id = self.env['ir.model.data']._xmlid_to_res_id('mail.mt_note')
         self.env.execute_query(SQL(
             """WITH changes AS (
-                   SELECT * FROM unnest(%(ids)s::int[], %(fields)s::int[], %(old_int)s::int[], %(new_int)s::int[],
-                                        %(old_char)s::varchar[], %(new_char)s::varchar[])
-                                 AS c(res_id, field_id, old_int, new_int, old_char, new_char)
+                   SELECT res_id, field_id, old_int, new_int,
+                          COALESCE((%(labels)s::varchar[])[old_code], '') AS old_char,
+                          COALESCE((%(labels)s::varchar[])[new_code], '') AS new_char
+                     FROM unnest(%(ids)s::int[], %(fields)s::int[], %(old_int)s::int[], %(new_int)s::int[],
+                                 %(old_code)s::int[], %(new_code)s::int[])
+                          AS c(res_id, field_id, old_int, new_int, old_code, new_code)
                ), messages AS (
                    INSERT INTO mail_message (model, res_id, message_type, subtype_id, is_internal, body, author_id,
                                              email_from, date, create_uid, create_date, write_uid, write_date)
@@ -675,8 +683,10 @@ class CrmLead(models.Model):
                SELECT changes.field_id, messages.id, NULLIF(changes.old_int, 0), NULLIF(changes.new_int, 0),
                       changes.old_char, changes.new_char, %(uid)s, %(now)s, %(uid)s, %(now)s
                  FROM messages JOIN changes ON changes.res_id = messages.res_id""",
-            ids=list(res_ids), fields=list(field_ids), old_int=list(old_ints), new_int=list(new_ints),
-            old_char=list(old_chars), new_char=list(new_chars), subtype=subtype_id,
+            ids=arrays.int_array_literal(res_ids), fields=arrays.int_array_literal(field_ids),
+            old_int=arrays.int_array_literal(old_ints), new_int=arrays.int_array_literal(new_ints),
+            old_code=arrays.int_array_literal(old_codes), new_code=arrays.int_array_literal(new_codes),
+            labels=list(labels) or [''], subtype=subtype_id,
             author=author.id or None, email_from=author.email_formatted or None, now=now, uid=self.env.uid,
         ))
         self.env['mail.message'].invalidate_model()

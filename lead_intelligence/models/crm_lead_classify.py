@@ -1,9 +1,11 @@
+from collections import namedtuple
+
 import numpy as np
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..engine import classification, scoring
+from ..engine import arrays, classification, scoring
 from .crm_lead_classification import (
     COMPANY_SIZES,
     DIMENSION_FIELDS,
@@ -18,6 +20,12 @@ from .crm_lead_classification import (
 # the single-valued dimensions, in the order of the engine's value matrix
 VALUE_DIMENSIONS = ['industry', *SELECTION_DIMENSIONS]
 MANUAL_FIELDS = {dimension: f'{dimension}_manual' for dimension in [*VALUE_DIMENSIONS, 'class']}
+# the dimensions of the history, in the order of ChangedCells.dimensions
+HISTORY_DIMENSIONS = [*VALUE_DIMENSIONS, 'class']
+# changed values as columns: lead ids, dimension indexes (HISTORY_DIMENSIONS), old and new values
+# (industry ids or selection indexes, classification.NO_VALUE for none or for classes), old and new
+# labels as codes into ``labels`` (1-based, 0 for none: see engine.arrays)
+ChangedCells = namedtuple('ChangedCells', 'lead_ids dimensions old_values new_values old_codes new_codes labels')
 # stored lead fields a rule cannot rely on between two writes of the lead: the scoring
 # passes move them, or other jobs write them by SQL (crm's predictive scoring)
 UNSTABLE_FIELDS = frozenset({'tier_id', 'score_dirty', 'score_line_id', 'probability', 'automated_probability',
@@ -71,7 +79,7 @@ class CrmLead(models.Model):
                 for lead in self for dimension, new in lead._classification_labels().items()
                 if MANUAL_FIELDS[dimension] in manual and old[lead.id][dimension] != new
             ]
-            self._log_classification_history(rows, cause, self.env.cr.now(), self.env.uid)
+            self._log_classification_history(self._cells_from_rows(rows), cause, self.env.cr.now(), self.env.uid)
         return res
 
     @api.model_create_multi
@@ -210,10 +218,11 @@ class CrmLead(models.Model):
             self._write_classification(ids[moved], final[moved])
             changes = self._classification_changes(ids, old, final, changed)
             self._log_classification_tracking(changes, now)
-            history += [row[:4] for row in changes]
+            history.append(changes)
         class_frozen = manual[:, -1] | kept if 'class' in stable_dimensions else manual[:, -1]
         class_changes = self._classify_classes(ids, matches[:, len(value_rules):], class_rules, class_frozen)
-        history += class_changes
+        if class_changes:
+            history.append(self._cells_from_rows(class_changes))
         matched = np.flatnonzero(matches.any(axis=0))
         if len(matched):
             self.env.execute_query(SQL(
@@ -222,7 +231,7 @@ class CrmLead(models.Model):
                 now, [ordered[index].id for index in matched.tolist()], now))
         if history:
             history_cause = 'event' if cause == 'event' else 'rule'
-            self._log_classification_history(history, history_cause, now, None)
+            self._log_classification_history(self._concat_cells(*history), history_cause, now, None)
         self.invalidate_model([*DIMENSION_FIELDS.values(), 'classification_history_ids'])
         return int(moved.sum()) + len({row[0] for row in class_changes})
 
@@ -238,34 +247,55 @@ class CrmLead(models.Model):
             """UPDATE crm_lead SET score_dirty = FALSE, industry_id = NULLIF(v.industry, -1)%(sets)s
                  FROM unnest(%(ids)s::int[], %(industry)s::int[]%(arrays)s) AS v(id, industry%(aliases)s)
                 WHERE crm_lead.id = v.id""",
-            ids=ids.tolist(), industry=columns['industry'].tolist(),
+            ids=arrays.int_array_literal(ids), industry=arrays.int_array_literal(columns['industry']),
             sets=SQL('').join(
                 SQL(', %s = (%s::varchar[])[v.%s + 1]', SQL.identifier(dimension),
                     [key for key, _label in values_], SQL.identifier(dimension))
                 for dimension, values_ in SELECTION_DIMENSIONS.items()),
-            arrays=SQL('').join(SQL(', %s::int[]', columns[dimension].tolist()) for dimension in SELECTION_DIMENSIONS),
+            arrays=SQL('').join(SQL(', %s::int[]', arrays.int_array_literal(columns[dimension]))
+                                for dimension in SELECTION_DIMENSIONS),
             aliases=SQL('').join(SQL(', %s', SQL.identifier(dimension)) for dimension in SELECTION_DIMENSIONS),
         ))
 
     def _classification_changes(self, ids, old, new, changed):
-        """Rows (lead id, dimension, old label, new label, old id, new id) of the changed cells;
-        the ids are the industries' (0 for the other dimensions)."""
+        """The changed cells of the (leads x value dimensions) matrices, as columns (``ChangedCells``)."""
+        lead_index, dimensions = np.nonzero(changed)
+        old_values, new_values = old[lead_index, dimensions], new[lead_index, dimensions]
+        industry = dimensions == 0
+        industry_ids = np.unique(np.concatenate([old_values[industry], new_values[industry]]))
+        industry_ids = industry_ids[industry_ids != classification.NO_VALUE]
         # sudo: the history names the industries, whoever triggered the classification
-        industries = self.env['res.partner.industry'].sudo().browse(
-            (set(old[:, 0].tolist()) | set(new[:, 0].tolist())) - {classification.NO_VALUE})
-        labels = [{industry.id: industry.display_name for industry in industries}] + [
-            dict(enumerate(dict(self._fields[dimension]._description_selection(self.env))[key]
-                           for key, _label in values))
-            for dimension, values in SELECTION_DIMENSIONS.items()
-        ]
-        lead_index, dimension_index = np.nonzero(changed)
-        return [
-            (int(ids[lead]), VALUE_DIMENSIONS[dimension], labels[dimension].get(int(old[lead, dimension]), ''),
-             labels[dimension].get(int(new[lead, dimension]), ''),
-             max(int(old[lead, dimension]), 0) if dimension == 0 else 0,
-             max(int(new[lead, dimension]), 0) if dimension == 0 else 0)
-            for lead, dimension in zip(lead_index.tolist(), dimension_index.tolist(), strict=True)
-        ]
+        industries = self.env['res.partner.industry'].sudo().browse(industry_ids.tolist())
+        keys, labels = [industry_ids], [industry.display_name for industry in industries]
+        for dimension, values in SELECTION_DIMENSIONS.items():
+            names = dict(self._fields[dimension]._description_selection(self.env))
+            keys.append(np.arange(len(values)))
+            labels += [names[key] for key, _label in values]
+        return ChangedCells(
+            ids[lead_index], dimensions, old_values, new_values,
+            classification.cell_codes(dimensions, old_values, keys),
+            classification.cell_codes(dimensions, new_values, keys), labels)
+
+    @api.model
+    def _cells_from_rows(self, rows):
+        """``ChangedCells`` of rows (lead id, dimension, old label, new label), as users' edits give them."""
+        labels, (old_codes, new_codes) = arrays.encode_labels([row[2] for row in rows], [row[3] for row in rows])
+        none = np.full(len(rows), classification.NO_VALUE, dtype=np.int64)
+        return ChangedCells(
+            np.array([row[0] for row in rows], dtype=np.int64),
+            np.array([HISTORY_DIMENSIONS.index(row[1]) for row in rows], dtype=np.int64),
+            none, none, old_codes, new_codes, labels)
+
+    @api.model
+    def _concat_cells(self, *parts):
+        """One ``ChangedCells`` of several, their labels put end to end."""
+        offsets = np.cumsum([0] + [len(part.labels) for part in parts[:-1]])
+        return ChangedCells(
+            *(np.concatenate([getattr(part, name) for part in parts])
+              for name in ('lead_ids', 'dimensions', 'old_values', 'new_values')),
+            *(np.concatenate([arrays.shift_codes(getattr(part, name), offset) for part, offset in zip(
+                parts, offsets.tolist(), strict=True)]) for name in ('old_codes', 'new_codes')),
+            [label for part in parts for label in part.labels])
 
     def _classify_classes(self, ids, matches, class_rules, manual):
         """Set the classes of the leads to those of their matching class rules, except where
@@ -318,33 +348,34 @@ class CrmLead(models.Model):
             for lead_id, new in changed
         ]
 
-    def _log_classification_history(self, rows, cause, now, user_id):
-        """One INSERT for the history rows (lead id, dimension, old label, new label)."""
-        if not rows:
+    def _log_classification_history(self, cells, cause, now, user_id):
+        """One INSERT for the history rows of ``cells`` (``ChangedCells``)."""
+        if not len(cells.lead_ids):
             return
         self.env.execute_query(SQL(
             """INSERT INTO crm_lead_classification_history
                    (lead_id, date, user_id, dimension, old_value, new_value, cause)
-               SELECT v.lead_id, %(now)s, %(uid)s, v.dimension, NULLIF(v.old, ''), NULLIF(v.new, ''), %(cause)s
-                 FROM unnest(%(leads)s::int[], %(dimensions)s::varchar[], %(old)s::varchar[], %(new)s::varchar[])
+               SELECT v.lead_id, %(now)s, %(uid)s, (%(dimension_keys)s::varchar[])[v.dimension + 1],
+                      (%(labels)s::varchar[])[v.old], (%(labels)s::varchar[])[v.new], %(cause)s
+                 FROM unnest(%(leads)s::int[], %(dimensions)s::int[], %(old)s::int[], %(new)s::int[])
                       AS v(lead_id, dimension, old, new)""",
-            now=now, uid=user_id, cause=cause, leads=[row[0] for row in rows], dimensions=[row[1] for row in rows],
-            old=[row[2] for row in rows], new=[row[3] for row in rows]))
+            now=now, uid=user_id, cause=cause, dimension_keys=HISTORY_DIMENSIONS, labels=cells.labels or [''],
+            leads=arrays.int_array_literal(cells.lead_ids), dimensions=arrays.int_array_literal(cells.dimensions),
+            old=arrays.int_array_literal(cells.old_codes), new=arrays.int_array_literal(cells.new_codes)))
         self.env['crm.lead.classification.history'].invalidate_model()
 
-    def _log_classification_tracking(self, changes, now):
-        """The rules' changes in the chatter, as Odoo's field tracking shows them.
-
-        :param changes: rows (lead id, dimension, old label, new label, old id, new id)
-        """
-        rows = [row for row in changes if row[1] != 'class']
-        if not rows:
+    def _log_classification_tracking(self, cells, now):
+        """The rules' changes of ``cells`` (``ChangedCells`` of the value dimensions) in the chatter,
+        as Odoo's field tracking shows them."""
+        if not len(cells.lead_ids):
             return
-        fields_by_name = {
-            dimension: self.env['ir.model.fields']._get('crm.lead', DIMENSION_FIELDS[dimension]).id
-            for dimension in {row[1] for row in rows}
-        }
+        field_ids = np.array([
+            self.env['ir.model.fields']._get('crm.lead', DIMENSION_FIELDS[dimension]).id
+            for dimension in VALUE_DIMENSIONS
+        ])
+        industry = cells.dimensions == 0  # a many2one: its ids are tracked too
         self._log_tracking_bulk(
-            [row[0] for row in rows], [fields_by_name[row[1]] for row in rows],
-            [row[4] for row in rows], [row[5] for row in rows], [row[2] for row in rows], [row[3] for row in rows],
-            now)
+            cells.lead_ids, field_ids[cells.dimensions],
+            np.where(industry, np.maximum(cells.old_values, 0), 0),
+            np.where(industry, np.maximum(cells.new_values, 0), 0),
+            cells.old_codes, cells.new_codes, cells.labels, now)

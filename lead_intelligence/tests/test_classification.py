@@ -65,6 +65,32 @@ class TestClassification(TestLeadIntelligenceCommon):
         history = lead.classification_history_ids.filtered(lambda row: row.dimension == 'intent_level')[0]
         self.assertEqual((history.old_value, history.new_value, history.cause), ('Low', 'High', 'event'))
 
+    def test_industry_rules_in_history_and_chatter(self):
+        retail, energy = self.env['res.partner.industry'].create([{'name': 'Shops'}, {'name': 'Power'}])
+        shops, power = self.env['crm.lead.classification.rule'].create([
+            {'name': 'Shops', 'dimension': 'industry', 'industry_id': retail.id, 'sequence': 1,
+             'domain': "[('partner_name', 'ilike', 'shop')]"},
+            {'name': 'Power', 'dimension': 'industry', 'industry_id': energy.id, 'sequence': 2,
+             'domain': "[('partner_name', 'ilike', 'power')]"},
+        ])
+        corner, plant = self.env['crm.lead'].create([
+            {'name': 'Corner', 'partner_name': 'Corner Shop'}, {'name': 'Plant', 'partner_name': 'Power Plant Shop'}])
+        self._classify(corner | plant)
+        self.assertEqual((corner | plant).mapped('industry_id'), retail)
+        shops.sequence = 3  # the power rule now comes first
+        self._classify(corner | plant)
+        self.assertEqual((corner.industry_id, plant.industry_id), (retail, energy))
+        history = plant.classification_history_ids.filtered(lambda row: row.dimension == 'industry')
+        self.assertEqual(history.mapped(lambda row: (row.old_value, row.new_value, row.cause)), [
+            (retail.display_name, energy.display_name, 'rule'), (False, retail.display_name, 'rule')])
+        tracked = plant.message_ids.tracking_value_ids.filtered(lambda value: value.field_id.name == 'industry_id')
+        self.assertEqual(
+            tracked.sorted('id').mapped(lambda value: (value.old_value_integer, value.new_value_integer,
+                                                       value.old_value_char, value.new_value_char)),
+            [(0, retail.id, '', retail.display_name), (retail.id, energy.id, retail.display_name, energy.display_name)])
+        self.assertEqual(len(corner.classification_history_ids.filtered(lambda row: row.dimension == 'industry')), 1)
+        self.assertTrue(power.last_match_date)
+
     def test_write_updates_the_classification_with_history_and_chatter(self):
         lead = self._create_lead(function='Marketing Assistant')
         self._classify(lead)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from engine import classification
 from engine.classification import NO_VALUE
 
@@ -72,3 +73,21 @@ def test_set_masks_agree_with_all_match_values():
     for lead, value in zip(lead_index.tolist(), values.tolist(), strict=True):
         current_sets[lead].add(value)
     assert (new != current).tolist() == [set(a) != b for a, b in zip(expected_new, current_sets, strict=True)]
+
+
+def test_cell_codes_index_the_concatenated_labels():
+    # dimension 0: industries 7 and 42 have labels; dimension 1: selection values 0, 1, 2
+    keys = [np.array([7, 42]), np.arange(3)]
+    labels = ['Retail', 'Energy', 'small', 'medium', 'large']
+    dimensions = np.array([0, 0, 1, 1, 0])
+    values = np.array([42, NO_VALUE, 2, 0, 7])
+    codes = classification.cell_codes(dimensions, values, keys)
+    assert codes.tolist() == [2, 0, 5, 3, 1]
+    assert [labels[code - 1] if code else None for code in codes] == ['Energy', None, 'large', 'small', 'Retail']
+
+
+def test_cell_codes_refuse_a_value_without_label():
+    with pytest.raises(ValueError):
+        classification.cell_codes([0], [5], [np.array([7, 42])])
+    with pytest.raises(ValueError):
+        classification.cell_codes([1], [9], [np.array([7]), np.arange(3)])
