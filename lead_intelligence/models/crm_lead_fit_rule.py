@@ -1,13 +1,96 @@
 import ast
+from functools import partial
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL
+from odoo.orm.domains import DomainAnd, DomainCondition, DomainCustom, DomainOr
+from odoo.tools import SQL, Query
 
 from ..engine import scoring
 
 MAX_RULE_POINTS = 100
+
+
+def _is_plain_ilike(domain, model):
+    """Whether ``domain`` is ``(field, 'ilike', text)`` on a stored, untranslated text column of ``model``."""
+    if not (isinstance(domain, DomainCondition) and domain.operator == 'ilike' and isinstance(domain.value, str)):
+        return False
+    field = model._fields.get(domain.field_expr)
+    return bool(field and field.type in ('char', 'text') and field.store and not field.translate
+                and not field.company_dependent)
+
+
+def _like_any_sql(field_name, values, model, alias, query):
+    """``lower(column) LIKE ANY (lower('%value%'), ...)``, with Odoo's ``unaccent`` where it puts it."""
+    field = model._fields[field_name]
+    column = model._field_to_sql(alias, field_name, query)
+    column = column if field.is_text else SQL('%s::text', column)
+    unaccent = model.env.registry.unaccent
+    return SQL('lower(%s) LIKE ANY (ARRAY[%s])', unaccent(column), SQL(', ').join(
+        SQL('lower(%s)', unaccent(SQL('%s', f'%{value}%'))) for value in values))
+
+
+def _is_many2many_any(domain, model):
+    """Whether ``domain`` is ``(field, 'any' or 'any!', subdomain)`` on a stored many2many of ``model``."""
+    if not (isinstance(domain, DomainCondition) and domain.operator in ('any', 'any!')
+            and isinstance(domain.value, Domain | Query)):
+        return False
+    field = model._fields.get(domain.field_expr)
+    return bool(field and field.type == 'many2many' and field.store)
+
+
+def _many2many_probe_sql(condition, model, alias, query):
+    """Odoo's ``EXISTS`` for a many2many condition, with ``OFFSET 0`` in it.
+
+    PostgreSQL turns a plain ``EXISTS`` into a hash of every matching link
+    (every lead tagged "Software", say), built again for every chunk of leads,
+    even when only a few leads of the chunk get that far (the nightly pass
+    evaluates stable rules on the edited leads only). ``OFFSET 0`` keeps it a
+    probe of the relation's index for the leads that reach it. The comodel's
+    query is Odoo's own: its domain, context and access rules apply as in a search.
+    """
+    field = model._fields[condition.field_expr]
+    comodel = model.env[field.comodel_name]
+    coquery = field._get_query_for_condition_value(model, comodel, condition.operator, condition.value)
+    if coquery.is_empty():
+        return SQL('FALSE')
+    rel_alias = query.make_alias(alias, field.name)
+    link = SQL('%s = %s', SQL.identifier(rel_alias, field.column1), SQL.identifier(alias, 'id'))
+    if coquery.where_clause:
+        link = SQL('%s AND %s IN %s', link, SQL.identifier(rel_alias, field.column2), coquery.subselect())
+    return SQL('EXISTS (SELECT 1 FROM %s AS %s WHERE %s OFFSET 0)',
+               SQL.identifier(field.relation), SQL.identifier(rel_alias), link)
+
+
+def chunk_domain(domain, model):
+    """``domain`` (optimized) with the SQL of some conditions tuned for matching rules over chunks of
+    leads; the same leads match:
+
+    * an OR of several ``ilike`` on one text column becomes one ``LIKE ANY``
+      (:func:`_like_any_sql`). Rules such as "the job position contains CEO,
+      founder, owner, 总经理..." compile to one ``ILIKE`` per word, and
+      PostgreSQL lowers the column again for each (its ``ILIKE`` is ``lower()``
+      of both sides, then ``LIKE``, in a multibyte database): ``lower(column)
+      LIKE ANY (...)`` lowers it once, the same test;
+    * a many2many condition keeps Odoo's ``EXISTS`` with ``OFFSET 0`` in it
+      (:func:`_many2many_probe_sql`).
+    """
+    if _is_many2many_any(domain, model):
+        return DomainCustom(partial(_many2many_probe_sql, domain))
+    if not isinstance(domain, DomainAnd | DomainOr):
+        return domain
+    children = [chunk_domain(child, model) for child in domain.children]
+    if isinstance(domain, DomainOr):
+        words = {}
+        for child in children:
+            if _is_plain_ilike(child, model):
+                words.setdefault(child.field_expr, []).append(child.value)
+        words = {field_name: values for field_name, values in words.items() if len(values) > 1}
+        children = [
+            DomainCustom(partial(_like_any_sql, field_name, tuple(values))) for field_name, values in words.items()
+        ] + [child for child in children if not (_is_plain_ilike(child, model) and child.field_expr in words)]
+    return type(domain).apply(children)
 
 
 class CrmLeadDomainRule(models.AbstractModel):
@@ -81,7 +164,7 @@ class CrmLeadDomainRule(models.AbstractModel):
         guarded = set(guarded)
         terms = []
         for index, rule in enumerate(self):
-            domain = rule._get_lead_domain().optimize_full(Lead)
+            domain = chunk_domain(rule._get_lead_domain().optimize_full(Lead), Lead)
             bit = 1 << (index % scoring.RULES_PER_WORD)
             if domain.is_false():
                 terms.append(SQL('0'))

@@ -1,3 +1,4 @@
+import ast
 from datetime import datetime, timedelta
 
 from odoo.exceptions import UserError
@@ -90,6 +91,49 @@ class TestClassification(TestLeadIntelligenceCommon):
             [(0, retail.id, '', retail.display_name), (retail.id, energy.id, retail.display_name, energy.display_name)])
         self.assertEqual(len(corner.classification_history_ids.filtered(lambda row: row.dimension == 'industry')), 1)
         self.assertTrue(power.last_match_date)
+
+    def test_words_of_a_rule_match_as_odoo_search_does(self):
+        """An OR of ``ilike`` on one column is matched as one ``LIKE ANY``: the same leads as Odoo's search."""
+        titles = ['Chief Executive Officer', 'ceo', 'C.E.O.', 'Ceo & Founder', '总经理助理', 'IT主管', 'İzmir Ceo', '',
+                  False, 'Senior ENGINEER', '100% owner', '100 percent owner', 'own_er', 'owner', 'Ärztin CEO']
+        leads = self.env['crm.lead'].create([{'name': f'Title {index}', 'function': title, 'partner_name': title}
+                                             for index, title in enumerate(titles)])
+        domain = ['|', '|', '|', '|', '|', ('function', 'ilike', 'ceo'), ('function', 'ilike', '总经理'),
+                  ('function', 'ilike', 'engineer'), ('function', 'ilike', '100%'), ('partner_name', 'ilike', 'own_r'),
+                  ('partner_name', 'ilike', 'ÄRZT')]
+        words = self.env['crm.lead.class'].create({'name': 'Words'})
+        rule = self.env['crm.lead.classification.rule'].create({
+            'name': 'Words', 'dimension': 'class', 'class_id': words.id, 'domain': repr(domain)})
+        query = self.env['crm.lead']._search([])
+        self.assertIn('LIKE ANY', rule._get_match_sql(query)[0].code)
+        self._classify(leads)
+        expected = self.env['crm.lead'].search([('id', 'in', leads.ids), *domain])
+        self.assertEqual(len(expected), 9)
+        self.assertEqual(leads.filtered(lambda lead: words in lead.class_ids), expected)
+
+    def test_tag_conditions_of_a_rule_match_as_odoo_search_does(self):
+        """A many2many condition is matched by an index probe (``OFFSET 0``): the same leads as Odoo's search."""
+        alpha, beta, gamma = self.env['crm.tag'].create([{'name': 'Alpha'}, {'name': 'Beta'}, {'name': 'Gamma'}])
+        tag_sets = [alpha, beta, gamma, alpha | gamma, beta | gamma, self.env['crm.tag']]
+        leads = self.env['crm.lead'].create([
+            {'name': f'Tags {index}', 'tag_ids': [(6, 0, tags.ids)], 'function': 'CEO' if index % 2 else 'Clerk'}
+            for index, tags in enumerate(tag_sets)])
+        domains = {
+            'Alpha or Beta': [('tag_ids.name', 'in', ['Alpha', 'Beta'])],
+            'Gamma and a CEO': [('tag_ids', 'in', gamma.ids), ('function', 'ilike', 'ceo')],
+            'Any tag but no Beta': [('tag_ids', '!=', False), ('tag_ids.name', 'not in', ['Beta'])],
+        }
+        rules = self.env['crm.lead.classification.rule']
+        for name, domain in domains.items():
+            rules |= rules.create({'name': name, 'dimension': 'class', 'domain': repr(domain),
+                                   'class_id': self.env['crm.lead.class'].create({'name': name}).id})
+        self.assertIn('OFFSET 0', rules[0]._get_match_sql(self.env['crm.lead']._search([]))[0].code)
+        self._classify(leads)
+        for rule in rules:
+            expected = self.env['crm.lead'].search([('id', 'in', leads.ids), *ast.literal_eval(rule.domain)])
+            self.assertTrue(expected)
+            self.assertEqual(leads.filtered(lambda lead, rule=rule: rule.class_id in lead.class_ids), expected,
+                             rule.name)
 
     def test_write_updates_the_classification_with_history_and_chatter(self):
         lead = self._create_lead(function='Marketing Assistant')
