@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from bench import classify, event_tasks, model_tasks, route
+from bench import classify, classify_floor, event_tasks, model_tasks, route
 from bench.fixtures import create_fixtures
 from bench.floor import run_floor
 from bench.odoo_env import environment
@@ -36,6 +36,13 @@ def timed(call):
     started = time.perf_counter()
     call()
     return {"seconds": time.perf_counter() - started, "base_rss_mb": base, "peak_rss_mb": rss_mb()}
+
+
+def timed_result(call):
+    """:func:`timed`, with what ``call`` returns (a dict) added."""
+    result = {}
+    measure = timed(lambda: result.update(call()))
+    return {**result, **measure}
 
 
 def in_odoo(db, call):
@@ -67,6 +74,7 @@ TASKS = {
     "api_key": lambda db, _rules, _params: in_odoo_measured(db, event_tasks.create_api_key),
     "classification_rules": lambda db, _rules, _params: in_odoo(db, classify.create_classification_rules),
     "classify_phases": lambda db, _rules, _params: in_odoo_measured(db, classify.full_pass),
+    "classify_floor": lambda db, _rules, _params: timed_result(lambda: classify_floor.replay_writes(db)),
     "route_languages": lambda db, _rules, _params: in_odoo(db, route.activate_languages),
     "route_tiers": lambda db, _rules, _params: in_odoo_measured(db, route.cut_tiers),
     "route_setup": lambda db, _rules, _params: in_odoo_measured(db, route.create_routing_setup),
