@@ -33,10 +33,12 @@ Pure numpy / scikit-learn, no Odoo import.
 
 * **Persistence** is JSON (:meth:`ScoringModel.to_json`, :func:`load_model`):
   the encoder, the coefficients of the logistic regression or every node of the
-  boosted trees. Loading checks the document strictly (schema, version, keys,
-  types, sizes, tree structure) and raises :class:`ModelFormatError` for
-  anything else; nothing is unpickled or evaluated. Trees are evaluated by our
-  own vectorised traversal, equal to scikit-learn's ``predict_proba``.
+  boosted trees. Loading checks the document strictly (size, nesting depth,
+  schema, version, keys, types, array lengths, the range of every number and
+  index, tree structure and depth) and raises :class:`ModelFormatError` for
+  anything else, never another exception; nothing is unpickled or evaluated.
+  Trees are evaluated by our own vectorised traversal, equal to scikit-learn's
+  ``predict_proba``.
 
 * **Explanations** (:meth:`ScoringModel.explain`) give each feature's points on
   the 0-100 model score, from a base value (the score of the training
@@ -65,9 +67,18 @@ CANDIDATE_SETTINGS = {
 }
 FEATURE_KINDS = ("category", "ordinal", "number", "log", "multi")
 PREDICT_BLOCK = 20000  # rows per block of tree traversal: bounds memory at (block, trees)
+SCALE_FLOOR = 1e-12  # a standard deviation below this is no spread: the column is not scaled
+# Bounds of a stored document, far above what training writes: anything beyond is refused unread.
+MAX_DOCUMENT_SIZE = 32 << 20  # characters
+MAX_DEPTH = 5  # nesting of objects and lists: document, hgb, trees, a tree, its node values
 MAX_TREES = 2000
-MAX_NODES = 1 << 16
+MAX_NODES = 1 << 16  # per tree
+MAX_TOTAL_NODES = 1 << 20
+MAX_TREE_DEPTH = 64
 MAX_COLUMNS = 10000
+MAX_INDEX = (1 << 31) - 1  # a node or column index
+MAX_KEY = (1 << 63) - 1  # an integer category key (a record id): int64
+MAX_MAGNITUDE = 1e15  # of any stored number
 
 
 class ModelFormatError(ValueError):
@@ -127,6 +138,18 @@ def _category_keys(values):
     missing = np.array([value is None or value is False or value == "" for value in values.tolist()], dtype=bool)
     keys = np.where(missing, "", values).astype(str)
     return keys, missing
+
+
+def _key_positions(kept, keys):
+    """Index of each key among the stored ``kept`` keys (sorted), -1 where absent.
+
+    Integer keys are compared with string ones as text; string keys match no integer one.
+    """
+    if len(kept) and kept.dtype.kind != keys.dtype.kind:
+        if kept.dtype.kind != "U":
+            return np.full(len(keys), -1, dtype=np.int64)
+        keys = keys.astype(str)
+    return _lookup(kept, keys)
 
 
 def _lookup(sorted_keys, keys):
@@ -208,7 +231,7 @@ class Encoder:
                 filled = np.where(missing, median, raw)
                 std = float(filled.std()) if len(filled) else 0.0
                 entry.update(median=median, mean=float(filled.mean()) if len(filled) else 0.0,
-                             scale=std if std > 1e-12 else 1.0, missing=bool(missing.any()))
+                             scale=std if std > SCALE_FLOOR else 1.0, missing=bool(missing.any()))
             spec.append(entry)
         return cls(spec)
 
@@ -224,9 +247,7 @@ class Encoder:
             if kind == "category":
                 keys, missing = _category_keys(values)
                 kept = _as_key_array(entry["keys"])
-                if len(kept) and kept.dtype.kind != keys.dtype.kind:
-                    keys = keys.astype(kept.dtype)
-                position = _lookup(kept, keys)
+                position = _key_positions(kept, keys)
                 block = np.zeros((n, len(kept) + entry["other"] + entry["missing"]))
                 found = position >= 0
                 block[np.flatnonzero(found), position[found]] = 1.0
@@ -239,9 +260,7 @@ class Encoder:
                 rows = np.asarray(rows, dtype=np.int64)
                 vals, _missing = _category_keys(vals)
                 kept = _as_key_array(entry["keys"])
-                if len(kept) and kept.dtype.kind != vals.dtype.kind:
-                    vals = vals.astype(kept.dtype)
-                position = _lookup(kept, vals)
+                position = _key_positions(kept, vals)
                 block = np.zeros((n, len(kept)))
                 found = position >= 0
                 block[rows[found], position[found]] = 1.0
@@ -254,14 +273,16 @@ class Encoder:
         return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
     def value_labels(self, columns, index):
-        """Raw value of each feature for row ``index`` (what an explanation names)."""
+        """Raw value of each feature for row ``index`` (what an explanation names), as Python values.
+
+        Record ids are Python ints, never numpy's: the caller hands them to code that knows no numpy.
+        """
         labels = []
         for entry in self.spec:
             values = columns[entry["name"]]
             if entry["kind"] == "multi":
                 rows, vals = values
-                labels.append([value for row, value in zip(np.asarray(rows).tolist(), list(vals), strict=True)
-                               if row == index])
+                labels.append(np.asarray(vals)[np.asarray(rows) == index].tolist())
             else:
                 value = np.asarray(values)[index]
                 labels.append(value.item() if isinstance(value, np.generic) else value)
@@ -517,6 +538,23 @@ def _refuse(message):
     raise ModelFormatError(f"not a valid lead scoring model: {message}")
 
 
+def _shown(value):
+    """``value`` as an error message quotes it: short, whatever its size."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def _check_depth(document):
+    """Refuse a document nested deeper than :data:`MAX_DEPTH`, walking it level by level (no recursion)."""
+    level, depth = [document], 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            _refuse(f"nested deeper than {MAX_DEPTH} levels")
+        level = [child for node in level for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, dict | list)]
+
+
 INFINITIES = {"inf": math.inf, "-inf": -math.inf}
 
 
@@ -530,11 +568,12 @@ def _number_list(value, what, length=None, integer=False, boolean=False, infinit
             if not isinstance(item, bool):
                 _refuse(f"{what} must hold booleans")
         elif integer:
-            if not isinstance(item, int) or isinstance(item, bool):
-                _refuse(f"{what} must hold integers")
+            if not isinstance(item, int) or isinstance(item, bool) or not 0 <= item <= MAX_INDEX:
+                _refuse(f"{what} must hold integers from 0 to {MAX_INDEX}")
+        # a number is compared before any conversion: a huge integer never meets float()
         elif isinstance(item, bool) or not isinstance(item, int | float) \
-                or not (math.isfinite(item) or (infinite and math.isinf(item))):
-            _refuse(f"{what} must hold finite numbers")
+                or not (abs(item) <= MAX_MAGNITUDE or (infinite and isinstance(item, float) and math.isinf(item))):
+            _refuse(f"{what} must hold finite numbers of at most {MAX_MAGNITUDE:g} in size")
     return value
 
 
@@ -563,7 +602,7 @@ def _load_feature(entry, index):
         _check_keys(entry, (*base, *extra, "median", "mean", "scale", "missing"), what)
         for key in ("median", "mean", "scale"):
             _number_list([entry[key]], f"{what} {key}")
-        if entry["scale"] <= 0:
+        if entry["scale"] <= SCALE_FLOOR:
             _refuse(f"{what} has a scale that is not positive")
         if kind == "ordinal" and (not isinstance(entry["levels"], list) or not entry["levels"] or not all(
                 isinstance(level, str | int) and not isinstance(level, bool) for level in entry["levels"])):
@@ -577,8 +616,8 @@ def _load_feature(entry, index):
         keys = entry["keys"]
         if not isinstance(keys, list) or not (
                 all(isinstance(key, str) for key in keys)
-                or all(isinstance(key, int) and not isinstance(key, bool) for key in keys)):
-            _refuse(f"{what} keys must be all strings or all integers")
+                or all(isinstance(key, int) and not isinstance(key, bool) and abs(key) <= MAX_KEY for key in keys)):
+            _refuse(f"{what} keys must be all strings or all integers of at most 64 bits")
         if keys != sorted(keys) or len(set(keys)) != len(keys):
             _refuse(f"{what} keys must be sorted and distinct")
     return entry
@@ -591,21 +630,27 @@ def load_model(document):
     :raise ModelFormatError: the document is not a model of this schema and version
     """
     if isinstance(document, str | bytes):
+        if len(document) > MAX_DOCUMENT_SIZE:
+            _refuse(f"the document is too large ({len(document):,} characters, at most {MAX_DOCUMENT_SIZE:,})")
         try:
             document = json.loads(document, parse_constant=lambda name: _refuse(f"{name} is not a number"))
+        except RecursionError as error:
+            raise ModelFormatError(f"not a valid lead scoring model: nested deeper than {MAX_DEPTH} levels") \
+                from error
         except ValueError as error:
             if isinstance(error, ModelFormatError):
                 raise
-            raise ModelFormatError(f"not a valid lead scoring model: not JSON ({error})") from error
+            raise ModelFormatError(f"not a valid lead scoring model: not JSON ({_shown(str(error))})") from error
+    _check_depth(document)
     if not isinstance(document, dict):
         _refuse("the document must be a JSON object")
     if document.get("schema") != SCHEMA:
-        _refuse(f"schema {document.get('schema')!r}, expected {SCHEMA!r}")
+        _refuse(f"schema {_shown(document.get('schema'))}, expected {SCHEMA!r}")
     if document.get("version") != VERSION:
-        _refuse(f"version {document.get('version')!r}, this engine reads version {VERSION}")
+        _refuse(f"version {_shown(document.get('version'))}, this engine reads version {VERSION}")
     algorithm = document.get("algorithm")
     if algorithm not in ALGORITHMS:
-        _refuse(f"unknown algorithm {algorithm!r}")
+        _refuse(f"unknown algorithm {_shown(algorithm)}")
     _check_keys(document, ("schema", "version", "algorithm", "features", "reference", algorithm), "the document")
     features = document["features"]
     if not isinstance(features, list) or not features:
@@ -631,6 +676,8 @@ def load_model(document):
     if not isinstance(params["trees"], list) or len(params["trees"]) > MAX_TREES:
         _refuse(f"hgb trees must be a list of at most {MAX_TREES} trees")
     trees = [_load_tree(tree, index, n_columns) for index, tree in enumerate(params["trees"])]
+    if sum(len(tree["value"]) for tree in trees) > MAX_TOTAL_NODES:
+        _refuse(f"the trees have more than {MAX_TOTAL_NODES} nodes in all")
     return ScoringModel("hgb", encoder, reference, hgb={"baseline": float(params["baseline"]), "trees": trees})
 
 
@@ -660,6 +707,8 @@ def _load_tree(tree, index, n_columns):
     children = np.concatenate([arrays["left"][inner], arrays["right"][inner]])
     if len(np.unique(children)) != len(children) or len(children) != size - 1:
         _refuse(f"{what} is not a tree")
+    if _tree_depth(arrays) > MAX_TREE_DEPTH:
+        _refuse(f"{what} is deeper than {MAX_TREE_DEPTH} levels")
     return {
         "feature_idx": arrays["feature_idx"].astype(np.int64), "num_threshold": arrays["num_threshold"].astype(float),
         "missing_go_to_left": arrays["missing_go_to_left"].astype(bool), "left": arrays["left"].astype(np.int64),

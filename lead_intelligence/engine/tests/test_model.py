@@ -224,3 +224,150 @@ def test_metrics():
     assert figures["brier"] == pytest.approx(np.mean((p - y) ** 2))
     assert figures["tiers"] == [(4, 0.0, 0.0), (6, 1.0, pytest.approx(1 / 0.6))]
     assert [row[3] for row in figures["calibration"]] == [1] * 10
+
+
+# Tampered documents: a model document is data anyone with write access to the database may change.
+# Whatever is done to it, loading either gives a model that predicts and explains, or refuses it with
+# the loader's own error; never another exception, whatever the size, nesting or numbers.
+
+TAMPERED_VALUES = [
+    10 ** 20, -10 ** 20, 2 ** 63, 2 ** 64, -(2 ** 63) - 1, 10 ** 400, -1, 0, 1, 3, 0.5, -0.0, 1e308, -1e308, 5e-324,
+    "inf", "-inf", "nan", "", "x" * 300, None, True, False, [], {}, [[[]]], [10 ** 20], [None], ["a", 1], {"a": 1},
+]
+
+
+KINDS = {(feature["name"], feature["kind"]) for feature in FEATURES}
+
+
+def _containers(node):
+    """Every dict and list of a parsed document, the document first."""
+    yield node
+    for child in node.values() if isinstance(node, dict) else node:
+        if isinstance(child, dict | list):
+            yield from _containers(child)
+
+
+def _tampered(document, rng):
+    """The text of ``document`` with one random change: a value replaced, removed, added or nested deep."""
+    document = copy.deepcopy(document)
+    containers = list(_containers(document))
+    # half the time one of the first: the document, its features, the reference (the trees are most of the rest)
+    node = containers[int(rng.integers(len(containers) if rng.random() < 0.5 else min(30, len(containers))))]
+    keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+    action = rng.choice(["replace", "replace", "replace", "remove", "add", "deep"])
+    value = TAMPERED_VALUES[int(rng.integers(len(TAMPERED_VALUES)))]
+    if action == "remove" and keys:
+        del node[keys[int(rng.integers(len(keys)))]]
+    elif action == "add":
+        if isinstance(node, dict):
+            node[f"extra{int(rng.integers(3))}"] = value
+        else:
+            node.append(value)
+    elif keys:
+        key = keys[int(rng.integers(len(keys)))]
+        if action == "deep":
+            node[key] = "DEEP"
+            depth = int(rng.choice([10, 900, 5000]))
+            return json.dumps(document).replace('"DEEP"', "[" * depth + "1" + "]" * depth, 1)
+        node[key] = value
+    return json.dumps(document)
+
+
+def _check_loads_or_refuses(text, columns):
+    try:
+        loaded = model.load_model(text)
+    except model.ModelFormatError:
+        return False
+    if any((entry["name"], entry["kind"]) not in KINDS for entry in loaded.encoder.spec):
+        return True  # features the caller does not have: it refuses the model (as Odoo does)
+    probability = loaded.predict_proba(columns)
+    assert np.all((probability >= 0) & (probability <= 1))
+    explained = loaded.explain(columns)
+    assert all(np.isfinite([row["base"], row["score"], row["other"]]).all() for row in explained)
+    return True
+
+
+@pytest.mark.parametrize("algorithm", ["hgb", "logreg"])
+def test_tampered_documents_load_or_are_refused(algorithm, monkeypatch):
+    # fewer trees than in use: the same document structure, tampered with faster
+    monkeypatch.setitem(model.CANDIDATE_SETTINGS, "hgb", ({"max_iter": 20, "max_leaf_nodes": 15},))
+    columns, y, order = history(600)
+    document = model.train(columns, y, order, FEATURES, algorithms=(algorithm,)).model.to_dict()
+    rows = model.subset(columns, FEATURES, np.arange(50))
+    rng = np.random.default_rng(3)
+    outcomes = [_check_loads_or_refuses(_tampered(document, rng), rows) for _index in range(500)]
+    assert 0 < sum(outcomes) < len(outcomes)  # some changes are harmless (a threshold), most are refused
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 5000 + "]" * 5000,
+    '{"schema": ' + "[" * 900 + "]" * 900 + "}",
+    '{"schema": "lead_intelligence.scoring_model", "version": 1e999}',
+    '{"schema": "lead_intelligence.scoring_model", "version": ' + "9" * 5000 + "}",
+    b"\xff\xfe not utf-8",
+    "",
+])
+def test_loading_refuses_deep_huge_and_broken_text(text):
+    with pytest.raises(model.ModelFormatError):
+        model.load_model(text)
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["hgb"]["trees"][0]["left"].__setitem__(0, 10 ** 20),
+    lambda d: d["hgb"]["trees"][0]["feature_idx"].__setitem__(0, 2 ** 63),
+    lambda d: d["hgb"]["trees"][0]["feature_idx"].__setitem__(0, -1),
+    lambda d: d["hgb"]["trees"][0]["value"].__setitem__(0, 10 ** 400),
+    lambda d: d["hgb"].update(baseline=1e300),
+    lambda d: d["features"][0]["keys"].append(10 ** 20),
+    lambda d: d["features"][3].update(median=10 ** 400),
+    lambda d: d["features"][3].update(scale=1e-300),
+])
+def test_loading_refuses_an_index_or_a_number_out_of_range(change):
+    document = _document()
+    change(document)
+    with pytest.raises(model.ModelFormatError):
+        model.load_model(json.dumps(document))
+
+
+@pytest.mark.parametrize(("bound", "value", "message"), [
+    ("MAX_TREE_DEPTH", 1, "deeper than 1 levels"),
+    ("MAX_TOTAL_NODES", 100, "more than 100 nodes"),
+])
+def test_loading_bounds_the_trees(monkeypatch, bound, value, message):
+    monkeypatch.setattr(model, bound, value)
+    with pytest.raises(model.ModelFormatError, match=message):
+        model.load_model(_document())
+
+
+def test_category_keys_of_another_type():
+    """Integer keys of a text column match nothing (the values are "other"); text keys of an id column
+    match the ids written as text; the model predicts either way."""
+    columns, _y, _order = history(50)
+    document = _document()
+    source, industry = document["features"][1], document["features"][0]
+    source["keys"] = list(range(1, len(source["keys"]) + 1))
+    industry["keys"] = sorted(str(key) for key in industry["keys"])
+    loaded = model.load_model(document)
+    X = loaded.encoder.transform(columns)
+    names = loaded.column_names
+    assert X[:, [names.index(f"source={key}") for key in source["keys"]]].sum() == 0
+    assert X[:, [names.index(f"industry={key}") for key in industry["keys"]]].sum() == np.isin(
+        columns["industry"].astype(str), industry["keys"]).sum() > 0
+    assert np.all(np.isfinite(loaded.predict_proba(columns)))
+
+
+def test_loading_refuses_a_document_too_large(monkeypatch):
+    text = json.dumps(_document())
+    monkeypatch.setattr(model, "MAX_DOCUMENT_SIZE", len(text) - 1)
+    with pytest.raises(model.ModelFormatError, match="too large"):
+        model.load_model(text)
+
+
+def test_explained_values_are_plain_python():
+    """Record ids named by an explanation are Python ints: the ORM cannot use numpy's."""
+    columns, _y, _order = history(50)
+    loaded = model.load_model(_document())
+    labels = loaded.encoder.value_labels(columns, int(columns["classes"][0][0]))
+    for value in labels[:2] + labels[-1]:
+        assert type(value) in (int, str), value
+    assert labels[-1]
