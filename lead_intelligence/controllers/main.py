@@ -1,9 +1,10 @@
-import json
 import logging
 
 from odoo import http
 from odoo.exceptions import UserError
 from odoo.http import request
+
+from ..engine import behaviour
 
 _logger = logging.getLogger(__name__)
 
@@ -27,12 +28,14 @@ class LeadIntelligenceEventApi(http.Controller):
         length = request.httprequest.content_length
         if length is not None and length > MAX_BODY_BYTES:
             return self._error(413, f'The body is larger than {MAX_BODY_BYTES} bytes: send fewer events per request.')
-        body = request.httprequest.get_data(cache=False)
+        # kept: when two requests log the same event at once, one fails to serialize
+        # and Odoo runs it again, which must read the same body
+        body = request.httprequest.get_data()
         if len(body) > MAX_BODY_BYTES:
             return self._error(413, f'The body is larger than {MAX_BODY_BYTES} bytes: send fewer events per request.')
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
+            payload = behaviour.loads_events(body)
+        except ValueError as error:
             return self._error(400, f'The body is not valid JSON: {error}')
         if not isinstance(payload, dict) or not isinstance(payload.get('events'), list):
             return self._error(400, 'The body must be a JSON object with a list of events: {"events": [...]}')

@@ -10,8 +10,10 @@ reference time ``ref``: its worth at any later time ``t`` is
 ``value * 0.5 ** ((t - ref) / half_life)``, so decay never rescans the events.
 """
 
+import json
 import math
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -30,9 +32,32 @@ BOT_AGENT_PATTERN = (
     r"libwww|scrapy|node-fetch|axios/"
 )
 MAX_EXTERNAL_ID = 128
+MAX_EMAIL = 254  # the longest address SMTP carries; parsing far longer ones can exhaust Python's stack
 MAX_URL = 2048
 MAX_USER_AGENT = 1024
 MAX_VALUE = 1_000_000  # seconds (11 days) or units: more is a sender's bug, and would overflow counters
+MAX_LEAD_ID = 2**31 - 1  # a PostgreSQL integer
+MAX_JSON_DEPTH = 32  # nesting of a body: {"events": [{...}]} is 3 levels; deeper is refused per event
+EVENT_DEPTH = 3  # depth of an event in {"events": [...]}
+MAX_TYPE_ECHO = 64  # characters of an unknown type code repeated in its rejection
+# extended ISO 8601: a date, or a date and time with an optional fraction and UTC offset
+ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?", re.ASCII)
+SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: no text PostgreSQL can store
+JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)  # a string (skipped) or a bracket
+CLOSING = {"[": "]", "{": "}"}
+
+
+class _TooDeep:
+    """Stands for an event nested more than :data:`MAX_JSON_DEPTH` levels deep."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "TOO_DEEP"
+
+
+TOO_DEEP = _TooDeep()
 
 
 def bot_matcher(extra_patterns=""):
@@ -79,6 +104,9 @@ def parse_time(value):
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 date and time string")
     text = value.strip()
+    # strict: Python's own parser lets a stray character before the offset pass
+    if not ISO_DATETIME.fullmatch(text):
+        raise ValueError("must be an ISO 8601 date and time string")
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
@@ -90,6 +118,79 @@ def parse_time(value):
     return parsed
 
 
+def _parse_int(text):
+    """JSON integers too long to be an id or a value are read as floats: a body
+    with one must not fail to decode as a whole (Python refuses to convert
+    integers of thousands of digits), and its event is rejected on its own."""
+    return int(text) if len(text) <= MAX_EXTERNAL_ID else float(text)
+
+
+def loads_events(data):
+    """Decode the body of an event batch, ``{"events": [...]}``, from JSON.
+
+    An event nested more than :data:`MAX_JSON_DEPTH` levels deep (counted from
+    the body) is replaced by :data:`TOO_DEEP`, so that it is rejected on its
+    own: decoding it as such would exhaust Python's stack, and lose the batch.
+
+    :param data: the body, bytes in UTF-8 (or UTF-16 / UTF-32)
+    :raise ValueError: the body is not JSON
+    """
+    text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, bytes) else data
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except RecursionError:
+        return _loads_cut(text)
+
+
+def _loads_cut(text):
+    """:func:`loads_events` of a body nested too deeply for Python's decoder."""
+    marker = secrets.token_hex(16)  # unguessable: no event sent can pass for a cut one
+    payload = json.loads(_cut_deep_events(text, f'"{marker}"'), parse_int=_parse_int)
+    if isinstance(payload, dict) and isinstance(payload.get("events"), list):
+        payload["events"] = [TOO_DEEP if item == marker else item for item in payload["events"]]
+    return payload
+
+
+def _cut_deep_events(text, replacement):
+    """``text`` with each value at the depth of an event that holds a value
+    nested deeper than :data:`MAX_JSON_DEPTH` replaced by ``replacement``.
+
+    :raise ValueError: brackets that do not match
+    """
+    depth, opened, cut, parts, start, done = 0, [], False, [], 0, 0
+    for token in JSON_TOKEN.finditer(text):
+        bracket = token.group()
+        if bracket in CLOSING:
+            opened.append(CLOSING[bracket])
+            depth += 1
+            if depth == EVENT_DEPTH:
+                start, cut = token.start(), False
+            cut = cut or depth > MAX_JSON_DEPTH
+        elif bracket in "]}":
+            if not opened or opened.pop() != bracket:
+                raise ValueError(f"unexpected {bracket!r} at character {token.start()}")
+            if depth == EVENT_DEPTH and cut:
+                parts += [text[done:start], replacement]
+                done = token.end()
+            depth -= 1
+    if opened:
+        raise ValueError("the body ends inside an object or a list")
+    return "".join(parts) + text[done:]
+
+
+def _text_problem(key, value, max_length):
+    """Why ``value``, the text of field ``key``, cannot be stored; or None."""
+    if not isinstance(value, str):
+        return f"'{key}' must be a string"
+    if len(value) > max_length:
+        return f"'{key}' is longer than {max_length} characters"
+    if "\x00" in value:
+        return f"'{key}' must not contain NUL characters"
+    if not value.isascii() and SURROGATE.search(value):
+        return f"'{key}' must be valid Unicode text: it holds half of a UTF-16 surrogate pair"
+    return None
+
+
 def validate_event(item, rules):
     """Check one incoming event and normalise it.
 
@@ -99,13 +200,15 @@ def validate_event(item, rules):
         ``external_id``, ``value``, ``url``, ``filter`` (0 or a reason code);
         or ``(None, reason)`` with a reason a person understands
     """
+    if item is TOO_DEEP:
+        return None, f"an event must not nest objects or lists more than {MAX_JSON_DEPTH} levels deep"
     if not isinstance(item, dict):
         return None, "an event must be a JSON object"
     code = item.get("type")
     if not isinstance(code, str) or not code:
         return None, "'type' is required: an event type code"
     if code not in rules.type_codes:
-        return None, f"unknown event type {code!r}"
+        return None, f"unknown event type {code[:MAX_TYPE_ECHO]!r}"
     if "occurred_at" not in item:
         return None, "'occurred_at' is required"
     try:
@@ -122,28 +225,26 @@ def validate_event(item, rules):
     if not isinstance(external_id, str) or not external_id.strip():
         return None, "'external_id' is required: a string identifying the event at its source"
     external_id = external_id.strip()
-    if "\x00" in external_id:
-        return None, "'external_id' must not contain NUL characters"
-    if len(external_id) > MAX_EXTERNAL_ID:
-        return None, f"'external_id' is longer than {MAX_EXTERNAL_ID} characters"
+    if problem := _text_problem("external_id", external_id, MAX_EXTERNAL_ID):
+        return None, problem
     keys = [key for key in ("lead_id", "email", "lead_ref") if item.get(key) not in (None, "")]
     if len(keys) != 1:
         return None, "exactly one of 'lead_id', 'email' and 'lead_ref' is required"
     key = keys[0]
     target = item[key]
-    if key == "lead_id" and (not isinstance(target, int) or isinstance(target, bool) or target <= 0):
+    if key == "lead_id" and (
+            not isinstance(target, int) or isinstance(target, bool) or not 0 < target <= MAX_LEAD_ID):
         return None, "'lead_id' must be a positive integer"
-    if key in ("email", "lead_ref") and not isinstance(target, str):
-        return None, f"'{key}' must be a string"
-    if key in ("email", "lead_ref") and "\x00" in target:
-        return None, f"'{key}' must not contain NUL characters"
+    if key in ("email", "lead_ref") and (
+            problem := _text_problem(key, target, MAX_EMAIL if key == "email" else MAX_EXTERNAL_ID)):
+        return None, problem
     if key == "email" and "@" not in target:
         return None, "'email' is not an email address"
-    if key == "lead_ref" and len(target) > MAX_EXTERNAL_ID:
-        return None, f"'lead_ref' is longer than {MAX_EXTERNAL_ID} characters"
     value = item.get("value")
     if value is not None:
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        # an int is finite however long; math.isfinite would overflow on a huge one
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or (
+                isinstance(value, float) and not math.isfinite(value)):
             return None, "'value' must be a number"
         if value < 0:
             return None, "'value' must not be negative"
@@ -152,6 +253,8 @@ def validate_event(item, rules):
     url = item.get("url")
     if url is not None and (not isinstance(url, str) or len(url) > MAX_URL or "\x00" in url):
         return None, f"'url' must be a string of at most {MAX_URL} characters, without NUL characters"
+    if url and (problem := _text_problem("url", url, MAX_URL)):
+        return None, problem
     agent = item.get("user_agent")
     if agent is not None and (not isinstance(agent, str) or len(agent) > MAX_USER_AGENT):
         return None, f"'user_agent' must be a string of at most {MAX_USER_AGENT} characters"

@@ -66,6 +66,93 @@ def test_rejections_name_the_problem(item, message):
     assert message in reason
 
 
+@pytest.mark.parametrize("item, message", [
+    # a stray character before the offset, which Python's own parser lets pass
+    (event(occurred_at="2026-11-24T09:30:00\x00Z"), "ISO 8601"),
+    (event(occurred_at="2026-11-24T09:30:00X+00:00"), "ISO 8601"),
+    (event(occurred_at="2026-11-24T09:30:00+00:00 later"), "ISO 8601"),
+    (event(occurred_at="2026-11-24T09:30:00\ud800Z"), "ISO 8601"),
+    (event(occurred_at="\u0662\u0660\u0662\u0666-11-24T09:30:00Z"), "ISO 8601"),  # not ASCII digits
+    # half of a surrogate pair: no text PostgreSQL stores
+    (event(external_id="e\ud800"), "'external_id' must be valid Unicode"),
+    (event(url="https://example.com/\udfff"), "'url' must be valid Unicode"),
+    (event(lead_id=None, lead_ref="REF-\ud800"), "'lead_ref' must be valid Unicode"),
+    (event(lead_id=None, email="a\ud800@example.com"), "'email' must be valid Unicode"),
+    # an address parsed recursively by Python's email module
+    (event(lead_id=None, email="(" * 500 + "a@example.com"), "'email' is longer than 254"),
+    # numbers no column holds, or no number at all
+    (event(lead_id=2**31), "positive integer"),
+    (event(lead_id=10**400), "positive integer"),
+    (event(value=10**400), "at most 1000000"),
+    (event(value=float("inf")), "'value' must be a number"),
+    (event(value=float("-inf")), "'value' must be a number"),
+    (event(value={"seconds": 3}), "'value' must be a number"),
+    (event(type="x" * 10000), "unknown event type '" + "x" * 64 + "'"),
+    (behaviour.TOO_DEEP, "more than 32 levels deep"),
+])
+def test_hostile_values_are_rejected(item, message):
+    result, reason = behaviour.validate_event(item, RULES)
+    assert result is None
+    assert message in reason
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-11-24", datetime(2026, 11, 24)),
+    ("2026-11-24 09:30", datetime(2026, 11, 24, 9, 30)),
+    ("2026-11-24T09:30:00,5+01", datetime(2026, 11, 24, 8, 30, 0, 500000)),
+    ("2026-11-24T09:30:00.1234567z", datetime(2026, 11, 24, 9, 30, 0, 123456)),
+    (" 2026-11-24T09:30:00-0130 ", datetime(2026, 11, 24, 11, 0)),
+])
+def test_iso_8601_variants_are_parsed(text, expected):
+    assert behaviour.parse_time(text) == expected
+
+
+def test_unicode_text_is_accepted():
+    result, reason = behaviour.validate_event(
+        event(external_id="événement-😀", url="https://exemple.fr/écrits/😀"), RULES)
+    assert reason is None
+    assert (result["external_id"], result["url"]) == ("événement-😀", "https://exemple.fr/écrits/😀")
+
+
+# ------------------------------------------------------------ decoding a batch
+
+def test_a_batch_decodes_as_json():
+    body = '{"events": [{"external_id": 12345678901234567890}, 1.5, "x", null], "other": true}'
+    assert behaviour.loads_events(body.encode()) == {
+        "events": [{"external_id": 12345678901234567890}, 1.5, "x", None], "other": True}
+    assert behaviour.loads_events(body.encode("utf-16")) == behaviour.loads_events(body.encode())
+
+
+@pytest.mark.parametrize("body", [b"", b"not json", b'{"events": [', b"\xff\xfe\xfd", b"[" * 5000])
+def test_a_body_that_is_not_json_is_refused(body):
+    with pytest.raises(ValueError):
+        behaviour.loads_events(body)
+
+
+def test_an_event_nested_too_deeply_is_cut_out_alone():
+    deep = "[" * 5000 + "]" * 5000
+    nested = '{"type": "visit", "value": ' + "[" * 40 + '"\\"[{"' + "]" * 40 + "}"
+    # an event is at depth 3: 29 more levels reach the limit, 30 pass it
+    at_limit, past_limit = ('{"x": ' + "[" * n + "]" * n + "}" for n in (29, 30))
+    body = ('{"before": ' + deep + ', "events": [{"external_id": "a]["}, ' + deep + ", " + nested + ", "
+            + at_limit + ", " + past_limit + ', "ok"]}')
+    payload = behaviour.loads_events(body.encode())
+    assert payload["events"][0] == {"external_id": "a]["}
+    assert payload["events"][1] is behaviour.TOO_DEEP
+    assert payload["events"][2] is behaviour.TOO_DEEP
+    assert isinstance(payload["events"][3]["x"], list)
+    assert payload["events"][4] is behaviour.TOO_DEEP
+    assert payload["events"][5] == "ok"
+    assert isinstance(payload["before"][0], str)  # what is not an event is cut too, and ignored
+    assert behaviour.validate_event(payload["events"][1], RULES)[1].startswith("an event must not nest")
+
+
+def test_an_integer_too_long_for_python_is_read_as_a_float():
+    payload = behaviour.loads_events(('{"events": [{"lead_id": ' + "9" * 5000 + '}]}').encode())
+    assert payload["events"][0]["lead_id"] == float("inf")
+    assert "positive integer" in behaviour.validate_event(event(lead_id=payload["events"][0]["lead_id"]), RULES)[1]
+
+
 def test_clock_skew_of_minutes_is_tolerated():
     future = (NOW + timedelta(hours=2)).isoformat()
     assert behaviour.validate_event(event(occurred_at=future), RULES)[1] is None
