@@ -39,13 +39,14 @@ class CalendarEvent(models.Model):
                                        AND lead.active AND lead.won_status = 'pending'
                     WHERE ev.active AND ev.stop > %(since)s AND ev.stop <= %(now)s
                )
-               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id)
-               SELECT met.lead_id, t.id, met.stop, 'calendar',
+               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, company_id, external_id)
+               SELECT met.lead_id, t.id, met.stop, 'calendar', COALESCE(lead.company_id, %(company)s),
                       'calendar.event-' || met.event_id || '-lead-' || met.lead_id
-                 FROM met JOIN crm_lead_event_type t ON t.code = 'meeting' AND t.active
-               ON CONFLICT (source, external_id) DO NOTHING
+                 FROM met JOIN crm_lead lead ON lead.id = met.lead_id
+                 JOIN crm_lead_event_type t ON t.code = 'meeting' AND t.active
+               ON CONFLICT (source, company_id, external_id) DO NOTHING
                RETURNING id""",
-            since=since - OVERLAP, now=now))
+            since=since - OVERLAP, now=now, company=self.env.company.id))
         params.set_param(WATERMARK_PARAM, fields.Datetime.to_string(now))
         self.env['crm.lead.event']._enqueue([row[0] for row in rows])
         return len(rows)

@@ -22,8 +22,9 @@ FILTER_REASONS = {behaviour.BOT: 'bot', behaviour.DWELL: 'dwell', behaviour.BURS
 class CrmLeadEvent(models.Model):
     """The behaviour event log: one row per thing a lead did, from any source.
 
-    Rows are small and written in bulk; ``(source, external_id)`` is unique, so
-    an event sent twice, imported twice or seen by two workers is logged once.
+    Rows are small and written in bulk; ``(source, company_id, external_id)``
+    is unique, so an event sent twice, imported twice or seen by two workers is
+    logged once, and one company's external IDs never clash with another's.
     New events wait in ``crm.lead.event.queue`` until the event job counts them:
     it adds them to the lead's counters and decayed engagement, or flags them
     (bot, visit too short, burst, daily cap), and rescores the leads concerned.
@@ -56,10 +57,14 @@ class CrmLeadEvent(models.Model):
         [('bot', 'Bot user agent'), ('dwell', 'Visit too short'), ('burst', 'Burst of events'),
          ('cap', 'Daily cap reached')], readonly=True,
         help="Why the event is kept but not counted.")
-    company_id = fields.Many2one(related='lead_id.company_id')
+    company_id = fields.Many2one(
+        'res.company', required=True, readonly=True, ondelete='cascade',
+        help="The company the event was logged for: the lead's, or for a lead shared by all companies, the company "
+             "of the user who logged it. An external ID is unique within a company.")
 
-    _source_external_id_uniq = models.UniqueIndex(
-        '(source, external_id)', "This event is already in the log (same source and external ID).")
+    _source_company_external_id_uniq = models.UniqueIndex(
+        '(source, company_id, external_id)',
+        "This event is already in the log (same source, company and external ID).")
     _lead_date_idx = models.Index('(lead_id, occurred_at)')
 
     def _compute_state(self):
@@ -92,16 +97,16 @@ class CrmLeadEvent(models.Model):
     def create(self, vals_list):
         """Log events given as field values (CSV import, code): idempotent.
 
-        An event already logged (same source and external ID), or repeated in
-        the same batch, is not created again: the logged one is returned in its
-        place, so importing a file twice adds nothing. Events are validated as
-        the API's are; new ones wait for the event job like every other event.
+        An event already logged (same source, company and external ID), or
+        repeated in the same batch, is not created again: the logged one is
+        returned in its place, so importing a file twice adds nothing. Events
+        are validated as the API's are; new ones wait for the event job like
+        every other event.
         """
         rules = self._get_event_rules()
         types = self.env['crm.lead.event.type'].with_context(active_test=False).browse(
             {vals['type_id'] for vals in vals_list if vals.get('type_id')})
         codes = {event_type.id: event_type.code for event_type in types}
-        keys = []
         for vals in vals_list:
             vals['source'] = vals.get('source') or 'import'
             if not vals.get('external_id') or not vals.get('lead_id') or not vals.get('type_id'):
@@ -119,7 +124,12 @@ class CrmLeadEvent(models.Model):
                 raise ValidationError(self.env._('Event %(external_id)s is refused: %(reason)s',
                                                  external_id=vals['external_id'], reason=reason))
             vals['filter_reason'] = FILTER_REASONS.get(event['filter'], False)
-            keys.append((vals['source'], vals['external_id']))
+        # the company scopes the external IDs: a company's event never stands for another's
+        companies = self._get_event_companies([vals['lead_id'] for vals in vals_list])
+        keys = []
+        for vals in vals_list:
+            vals['company_id'] = companies.get(vals['lead_id']) or self.env.company.id
+            keys.append((vals['source'], vals['company_id'], vals['external_id']))
         existing = self._find_logged(keys)
         new_vals, seen = [], set(existing)
         for key, vals in zip(keys, vals_list, strict=True):
@@ -127,7 +137,7 @@ class CrmLeadEvent(models.Model):
                 seen.add(key)
                 new_vals.append(vals)
         created = super().create(new_vals)
-        by_key = existing | {(event.source, event.external_id): event.id for event in created}
+        by_key = existing | {(event.source, event.company_id.id, event.external_id): event.id for event in created}
         self._enqueue(created.filtered(lambda event: not event.filter_reason).ids)
         return self.browse([by_key[key] for key in keys])
 
@@ -139,15 +149,23 @@ class CrmLeadEvent(models.Model):
 
     @api.model
     def _find_logged(self, keys):
-        """Ids of the events already logged under the (source, external id) ``keys``."""
+        """Ids of the events already logged under the (source, company id, external id) ``keys``."""
         if not keys:
             return {}
         rows = self.env.execute_query(SQL(
-            """SELECT e.source, e.external_id, e.id FROM crm_lead_event e
-                 JOIN unnest(%s::varchar[], %s::varchar[]) AS k(source, external_id)
-                   ON e.source = k.source AND e.external_id = k.external_id""",
-            [key[0] for key in keys], [key[1] for key in keys]))
-        return {(source, external_id): event_id for source, external_id, event_id in rows}
+            """SELECT e.source, e.company_id, e.external_id, e.id FROM crm_lead_event e
+                 JOIN unnest(%s::varchar[], %s::int[], %s::varchar[]) AS k(source, company_id, external_id)
+                   ON e.source = k.source AND e.company_id = k.company_id AND e.external_id = k.external_id""",
+            [key[0] for key in keys], [key[1] for key in keys], [key[2] for key in keys]))
+        return {(source, company_id, external_id): event_id for source, company_id, external_id, event_id in rows}
+
+    @api.model
+    def _get_event_companies(self, lead_ids):
+        """Company of each lead of ``lead_ids`` that has one (whoever may read the lead)."""
+        if not lead_ids:
+            return {}
+        return dict(self.env.execute_query(SQL(
+            'SELECT id, company_id FROM crm_lead WHERE id = ANY(%s) AND company_id IS NOT NULL', list(lead_ids))))
 
     # ------------------------------------------------------------
     # INGESTION
@@ -205,9 +223,8 @@ class CrmLeadEvent(models.Model):
             else:
                 rows.append((index, dict(event, lead_id=lead_id)))
         inserted = self._insert_events([row for _index, row in rows], source)
-        for index, row in rows:
-            if row['external_id'] in inserted:
-                inserted.discard(row['external_id'])  # a repeat later in the batch is a duplicate
+        for position, (index, _row) in enumerate(rows):
+            if position in inserted:
                 results[index] = {'index': index, 'status': 'accepted', 'reason': None}
             else:
                 results[index] = {'index': index, 'status': 'duplicate', 'reason': 'already logged'}
@@ -252,35 +269,44 @@ class CrmLeadEvent(models.Model):
     def _insert_events(self, rows, source):
         """Log validated events in one statement; the ones already logged are left out.
 
+        An event is logged for its lead's company, or for the current company
+        when the lead is shared by all (see ``company_id``). Rows are inserted
+        in the order of their keys, so that two batches sharing events wait
+        for each other instead of deadlocking.
+
         :param rows: dicts with ``lead_id``, ``type`` (code), ``occurred_at``,
             ``external_id`` and optionally ``value``, ``url``, ``filter``
-        :return: the set of external ids inserted
+        :return: the set of the positions in ``rows`` of the events logged
+            (of an event repeated in ``rows``, the first one at most)
         """
         if not rows:
             return set()
         self.env.flush_all()
-        inserted = {external_id for (external_id,) in self.env.execute_query(SQL(
-            """WITH logged AS (
-                   INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, value, url,
-                                               filter_reason)
-                   SELECT v.lead_id, t.id, v.occurred_at, %(source)s, v.external_id, v.value, v.url, v.reason
+        inserted = {position - 1 for (position,) in self.env.execute_query(SQL(
+            """WITH incoming AS (
+                   SELECT v.*, t.id AS type_id, COALESCE(lead.company_id, %(company)s) AS company_id
                      FROM unnest(%(leads)s::int[], %(codes)s::varchar[], %(dates)s::timestamp[],
                                  %(ids)s::varchar[], %(values)s::float8[], %(urls)s::varchar[], %(reasons)s::varchar[])
                           WITH ORDINALITY AS v(lead_id, code, occurred_at, external_id, value, url, reason, n)
                      JOIN crm_lead_event_type t ON t.code = v.code AND t.active
                      JOIN crm_lead lead ON lead.id = v.lead_id  -- a lead deleted meanwhile: nothing to log
-                    ORDER BY v.n
-                   ON CONFLICT (source, external_id) DO NOTHING
-                   RETURNING id, lead_id, type_id, occurred_at, value, filter_reason, external_id
+               ), logged AS (
+                   INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, company_id, external_id, value,
+                                               url, filter_reason)
+                   SELECT lead_id, type_id, occurred_at, %(source)s, company_id, external_id, value, url, reason
+                     FROM incoming ORDER BY company_id, external_id, n
+                   ON CONFLICT (source, company_id, external_id) DO NOTHING
+                   RETURNING id, lead_id, type_id, occurred_at, value, filter_reason, company_id, external_id
                ), queued AS (
                    INSERT INTO crm_lead_event_queue (event_id, lead_id, type_id, occurred_at, value)
                    SELECT id, lead_id, type_id, occurred_at, value FROM logged WHERE filter_reason IS NULL
                )
-               SELECT external_id FROM logged""",
-            source=source, leads=[row['lead_id'] for row in rows], codes=[row['type'] for row in rows],
-            dates=[row['occurred_at'] for row in rows], ids=[row['external_id'] for row in rows],
-            values=[row.get('value') for row in rows], urls=[row.get('url') for row in rows],
-            reasons=[FILTER_REASONS.get(row.get('filter')) for row in rows],
+               SELECT min(incoming.n) FROM logged
+                 JOIN incoming USING (company_id, external_id) GROUP BY logged.id""",
+            source=source, company=self.env.company.id, leads=[row['lead_id'] for row in rows],
+            codes=[row['type'] for row in rows], dates=[row['occurred_at'] for row in rows],
+            ids=[row['external_id'] for row in rows], values=[row.get('value') for row in rows],
+            urls=[row.get('url') for row in rows], reasons=[FILTER_REASONS.get(row.get('filter')) for row in rows],
         ))}
         if inserted:
             self._trigger_count_job()

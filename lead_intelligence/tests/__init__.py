@@ -7,6 +7,9 @@ from . import test_multi_company
 from . import test_concurrency
 from . import test_ui
 from . import test_event_api
+from . import test_event_api_hardening
+from . import test_event_api_concurrency
+from . import test_event_api_fuzz
 from . import test_events
 from . import test_classification_report
 from . import test_classification

@@ -11,9 +11,8 @@ from odoo.addons.lead_intelligence.controllers import main as controller
 URL = '/lead_intelligence/v1/events'
 
 
-@tagged('lead_intelligence', 'post_install', '-at_install')
-class TestEventApi(HttpCase):
-    """The HTTP event API, called as an integrator would, with real API keys."""
+class EventApiCase(HttpCase):
+    """Calls the HTTP event API as an integrator would, with real API keys."""
 
     @classmethod
     def setUpClass(cls):
@@ -116,6 +115,11 @@ class TestEventApi(HttpCase):
             {'type': 'visit', 'occurred_at': '2025-03-03T12:00:00', 'lead_ref': 'WEB-42',
              'external_id': 4242, 'value': 30.5, 'user_agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)'},
         ]
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestEventApi(EventApiCase):
+    """The HTTP event API: answers, rejections, errors, and the events it logs."""
 
     # ------------------------------------------------------------
     # 1. acceptance

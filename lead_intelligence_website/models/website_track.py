@@ -68,14 +68,16 @@ class WebsiteTrack(models.Model):
                      JOIN website_track track ON track.id = viewed.track_id
                      LEFT JOIN website_page page ON page.id = track.page_id
                )
-               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, url)
+               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, company_id, external_id, url)
                SELECT classified.lead_id, t.id, classified.visit_datetime, 'website',
+                      COALESCE(lead.company_id, %(company)s),
                       'website.track-' || classified.track_id || '-lead-' || classified.lead_id,
                       left(classified.url, 2048)
-                 FROM classified JOIN crm_lead_event_type t ON t.code = classified.code AND t.active
-               ON CONFLICT (source, external_id) DO NOTHING
+                 FROM classified JOIN crm_lead lead ON lead.id = classified.lead_id
+                 JOIN crm_lead_event_type t ON t.code = classified.code AND t.active
+               ON CONFLICT (source, company_id, external_id) DO NOTHING
                RETURNING id""",
-            backfill=now - BACKFILL, since=since - OVERLAP, pricing=PRICING_PATH))
+            backfill=now - BACKFILL, since=since - OVERLAP, pricing=PRICING_PATH, company=self.env.company.id))
         params.set_param(WATERMARK_PARAM, fields.Datetime.to_string(now))
         self.env['crm.lead.visitor.link'].invalidate_model()
         self.env['crm.lead.event']._enqueue([row[0] for row in rows])
