@@ -369,7 +369,8 @@ def create_classification_rules(env):
         classes[f"{parent_name} / {name}"] = child.id
     vals_list = []
     for sequence, (name, dimension, value, domain) in enumerate(RULES, start=1):
-        vals = {"name": name, "dimension": dimension, "domain": domain, "sequence": sequence * 10}
+        vals = {"name": name, "dimension": dimension, "domain": domain, "match_all": domain == "[]",
+                "sequence": sequence * 10}
         if dimension == "industry":
             vals["industry_id"] = env.ref(value).id
         elif dimension == "class":

@@ -579,6 +579,7 @@ def create_rules(env, teams, team_records, tiers):
         vals_list.append({
             "name": f"Tier {team['tier']}" + (f", {team['region']}" if team["region"] else ""),
             "sequence": sequence * 10, "tier_ids": [(6, 0, tiers[team["tier"]].ids)], "domain": domain,
+            "match_all": not team["region"],
             "team_id": record.id, "method": team["method"],
         })
     Rule.create(vals_list)

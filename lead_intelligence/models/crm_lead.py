@@ -137,11 +137,15 @@ class CrmLead(models.Model):
         # sudo: whoever reads a lead may know that a configuration pass has yet to reach it
         config_pass = self.env['crm.lead.score.run'].sudo().search(
             [('state', '=', 'running'), ('cause', '=', 'config')], limit=1)
+        # sudo: whoever reads a lead may know that a rule of its company is set aside; the error is the admin's
+        set_aside = self.env['crm.lead.fit.rule'].sudo().search([('error_message', '!=', False)])
         for lead in self:
             lead.score_explanation = lead._format_score_explanation(
                 config, matches_by_lead.get(lead.id, ()),
                 pending_config=bool(config_pass) and lead.id > config_pass.last_lead_id,
-                contributions=contributions.get(lead.id, []), model_factors=model_factors.get(lead.id))
+                contributions=contributions.get(lead.id, []), model_factors=model_factors.get(lead.id),
+                set_aside=set_aside.filtered(
+                    lambda rule, lead=lead: not rule.company_id or rule.company_id == lead.company_id))
 
     def _read_engagement_contributions(self, ids, config):
         """Decayed points of each event type for the leads ``ids``, now: {lead id: [(type, points)]}."""
@@ -310,11 +314,36 @@ class CrmLead(models.Model):
         every row. A lead edited after the chunk's snapshot keeps the dirty flag
         the edit set, for the 5-minute job; if the pass has to write that lead,
         the write fails to serialize and the chunk is redone on a fresh snapshot.
+
+        A pass that fails is marked failed and retried (see ``_mark_failed``):
+        the next run resumes it.
         """
         self.env.flush_all()
-        IrCron = self.env['ir.cron']
         Run = self.env['crm.lead.score.run']
-        run = Run.search([('state', '=', 'running')], order='id', limit=1) or Run.create({'cause': 'nightly'})
+        run = Run.search([('state', 'in', ('running', 'failed'))], order='id', limit=1) \
+            or Run.create({'cause': 'nightly'})
+        if run.state == 'failed':
+            run.write({'state': 'running', 'date_end': False})
+        try:
+            self._rescore_all_leads(run)
+        except Exception as error:  # whatever the failure, the pass must not stay in progress
+            _logger.exception('Lead Intelligence: the full scoring pass %s failed; it will be retried', run.id)
+            self._fail_score_run(run, str(error))
+
+    @api.model
+    def _fail_score_run(self, run, message):
+        """Mark ``run`` failed; in a transaction the failure aborted, after going back to its last commit."""
+        try:
+            with self.env.cr.savepoint():
+                run._mark_failed(message)
+        except psycopg2.errors.InFailedSqlTransaction:
+            self.env.cr.rollback()  # only where the failure left the transaction unusable: never in a test
+            run._mark_failed(message)
+
+    @api.model
+    def _rescore_all_leads(self, run):
+        """The chunks of the full pass ``run``, from where it is; see :meth:`_cron_rescore_all_leads`."""
+        IrCron = self.env['ir.cron']
         remaining = self.search_count(self._get_open_leads_domain(run.last_lead_id))
         IrCron._commit_progress(remaining=remaining)
         config = self._get_scoring_config()
@@ -358,11 +387,12 @@ class CrmLead(models.Model):
         """
         # sudo: editing a rule or a tier schedules the system's own pass, whoever edits it
         Run = self.env['crm.lead.score.run'].sudo()
-        running = Run.search([('state', '=', 'running')])
-        if running.filtered(lambda run: not run.last_lead_id and run.cause == 'config'):
-            return
-        running.write({'state': 'cancel', 'date_end': fields.Datetime.now()})
-        Run.create({'cause': 'config'})
+        running = Run.search([('state', 'in', ('running', 'failed'))])
+        if not running.filtered(lambda run: not run.last_lead_id and run.cause == 'config' and run.state == 'running'):
+            running.write({'state': 'cancel', 'date_end': fields.Datetime.now()})
+            Run.create({'cause': 'config'})
+        # triggered even for a pass already waiting: the trigger that created it may have been spent on a
+        # run that failed since
         cron = self.env.ref('lead_intelligence.ir_cron_rescore_all_leads', raise_if_not_found=False)
         if cron:  # absent while the module's own data is being loaded
             cron._trigger()
@@ -409,7 +439,7 @@ class CrmLead(models.Model):
     @api.model
     def _get_scoring_config(self):
         # sudo: scoring runs for any user who edits a lead, over every active rule and tier
-        rules = self.env['crm.lead.fit.rule'].sudo().search([])  # pylint: disable=no-search-all
+        rules = self.env['crm.lead.fit.rule'].sudo().search([('error_message', '=', False)])._filter_runnable()
         default_tiers, company_tiers = self.env['crm.lead.tier'].sudo()._get_tier_sets()
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
         # sudo: as above; archived types keep their stored engagement but are worth no points
@@ -439,11 +469,10 @@ class CrmLead(models.Model):
         :param query: a :class:`Query` on ``crm_lead``, as ``_search`` returns
         :return: (ids (n,), state (n, 9) ints laid out as STATE_COLUMNS[1:] (the model
             probability in ten-thousandths),
-            matches (n, n_rules) bools)
+            matches (n, n_rules) bools; a rule that fails in the database is set aside and matches none)
         """
-        match_sql = config.rules._get_match_sql(query)
         line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
-        rows = self.env.execute_query(query.select(
+        data, matches = config.rules._read_matches(query, [
             SQL('crm_lead.id'),
             SQL('COALESCE(crm_lead.company_id, 0)'),
             SQL('COALESCE(%s, -1)', SQL.identifier(line, 'fit_score')),
@@ -455,11 +484,8 @@ class CrmLead(models.Model):
             SQL('COALESCE(%s, -1)', SQL.identifier(line, 'model_score')),
             SQL('COALESCE(round(%s * %s)::int, -1)', SQL.identifier(line, 'model_probability'),
                 MODEL_PROBABILITY_STEPS),
-            *match_sql,
-        ))
-        data = np.array(rows, dtype=np.int64).reshape(len(rows), len(STATE_COLUMNS) + len(match_sql))
-        matches = scoring.unpack_matches(data[:, len(STATE_COLUMNS):], len(config.rules))
-        return data[:, 0], data[:, 1:len(STATE_COLUMNS)], matches
+        ])
+        return data[:, 0], data[:, 1:], matches
 
     def _read_engagement_rows(self, ids, config):
         """The stored engagement of the leads ``ids`` (sorted), one row per lead and event type.
@@ -692,13 +718,15 @@ class CrmLead(models.Model):
         self.env['mail.message'].invalidate_model()
         self.invalidate_model(['message_ids'])
 
-    def _format_score_explanation(self, config, matches, pending_config=False, contributions=(), model_factors=None):
+    def _format_score_explanation(self, config, matches, pending_config=False, contributions=(), model_factors=None,
+                                  set_aside=None):
         """Readable 'why' of the score: each matched rule with its points, each
         event type with its decayed points, the model's main factors, and how
         they make the score.
 
         :param model_factors: the model's explanation of the lead (see
             :meth:`_explain_model`), None when its company has no active model
+        :param set_aside: the fit rules of the lead that are set aside: they count for no lead
         """
         self.ensure_one()
         rows = [
@@ -708,6 +736,12 @@ class CrmLead(models.Model):
         total = int(sum(rule.points for rule, matched in zip(config.rules, matches, strict=False) if matched))
         parts = [Markup('<table class="table table-sm o_lead_score_explanation mb-1"><tbody>')]
         parts += rows or [Markup('<tr><td colspan="2">%s</td></tr>') % self.env._('No profile-fit rule matches.')]
+        parts += [
+            Markup('<tr class="text-danger"><td colspan="2">%s</td></tr>') % self.env._(
+                'Rule "%(rule)s" is set aside and counts for no lead until its condition is fixed: %(error)s',
+                rule=rule.name, error=rule.error_message)
+            for rule in set_aside or ()
+        ]
         mapping_labels = dict(self.env['res.config.settings']._fields[
             'lead_intelligence_fit_mapping']._description_selection(self.env))
         parts.append(Markup('<tr class="fw-bold"><td>%s</td><td class="text-end">%+d</td></tr>') % (

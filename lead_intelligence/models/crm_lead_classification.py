@@ -158,7 +158,11 @@ class CrmLeadClassificationRule(models.Model):
         """(model, field) pairs of the records the rules read through paths."""
         pairs = set()
         for rule in self:
-            for condition in rule._get_lead_domain().iter_conditions():
+            try:
+                domain = rule._get_lead_domain()
+            except ValidationError:
+                continue  # set aside when the leads are next matched
+            for condition in domain.iter_conditions():
                 model = self.env['crm.lead']
                 for name in condition.field_expr.split('.'):
                     field = model._fields.get(name)

@@ -5,7 +5,7 @@ import numpy as np
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..engine import arrays, classification, scoring
+from ..engine import arrays, classification
 from .crm_lead_classification import (
     COMPANY_SIZES,
     DIMENSION_FIELDS,
@@ -130,7 +130,7 @@ class CrmLead(models.Model):
     def _get_classification_rules(self):
         # sudo: classification runs for any user who edits a lead, over every active rule
         Rule = self.env['crm.lead.classification.rule'].sudo()
-        return Rule.search([], order='dimension, sequence, id')  # pylint: disable=no-search-all
+        return Rule.search([('error_message', '=', False)], order='dimension, sequence, id')._filter_runnable()
 
     def _classify_query(self, query, cause):
         """Classify the leads of ``query``: one query to read them with every rule matched,
@@ -157,14 +157,13 @@ class CrmLead(models.Model):
             if 'company_size' not in unstable:  # measured from headcount and revenue where no rule matches
                 stable_dimensions.add('company_size')
         guarded = [index for index, rule in enumerate(ordered) if rule.dimension in stable_dimensions]
-        match_sql = ordered._get_match_sql(
-            query, SQL('%s IS TRUE', SQL.identifier(query.table, 'score_dirty')), guarded) if ordered else []
         positions = [
             SQL('COALESCE(array_position(%s::varchar[], crm_lead.%s::varchar), 0) - 1',
                 [key for key, _label in values], SQL.identifier(dimension))
             for dimension, values in SELECTION_DIMENSIONS.items()
         ]
-        rows = self.env.execute_query(query.select(
+        # a rule that fails in the database is set aside there and matches no lead
+        data, matches = ordered._read_matches(query, [
             SQL('crm_lead.id'),
             SQL('COALESCE(crm_lead.industry_id, -1)'),
             *positions,
@@ -172,20 +171,16 @@ class CrmLead(models.Model):
             SQL('crm_lead.score_dirty IS TRUE'),
             SQL('COALESCE(crm_lead.employee_count, 0)'),
             SQL('COALESCE(crm_lead.annual_revenue, 0)::bigint'),
-            *match_sql,
-        ))
-        if not rows:
+        ], SQL('%s IS TRUE', SQL.identifier(query.table, 'score_dirty')), guarded)
+        if not len(data):
             return 0
         n_values, n_manual = len(VALUE_DIMENSIONS), len(MANUAL_FIELDS)
-        data = np.array(rows, dtype=np.int64).reshape(len(rows), 1 + n_values + n_manual + 3 + len(match_sql))
         ids = data[:, 0]
         old = data[:, 1:1 + n_values]
         manual = data[:, 1 + n_values:1 + n_values + n_manual].astype(bool)
         # leads whose stable dimensions keep their values: treated like values set by hand
         kept = ~data[:, 1 + n_values + n_manual].astype(bool)
-        employees, revenue = data[:, -2 - len(match_sql)], data[:, -1 - len(match_sql)]
-        matches = scoring.unpack_matches(data[:, data.shape[1] - len(match_sql):], len(ordered)) \
-            if ordered else np.zeros((len(ids), 0), dtype=bool)
+        employees, revenue = data[:, -2], data[:, -1]
 
         dimension_index = {dimension: index for index, dimension in enumerate(VALUE_DIMENSIONS)}
         rule_dimension = [dimension_index[rule.dimension] for rule in value_rules]

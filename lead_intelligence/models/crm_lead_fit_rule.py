@@ -1,15 +1,32 @@
 import ast
+import logging
 from functools import partial
 
+import numpy as np
+import psycopg2
+
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.orm.domains import DomainAnd, DomainCondition, DomainCustom, DomainOr
 from odoo.tools import SQL, Query
 
 from ..engine import scoring
 
+_logger = logging.getLogger(__name__)
+
 MAX_RULE_POINTS = 100
+# the records a rule may read through the lead's links (a path or a sub-condition): what the lead
+# links to, shared or of the lead's own company; never users, other leads or anyone's private records
+RULE_PATH_MODELS = frozenset({
+    'res.partner', 'res.partner.category', 'res.partner.industry', 'res.partner.title', 'res.country',
+    'res.country.state', 'res.lang', 'res.currency', 'res.company', 'crm.stage', 'crm.tag', 'crm.team',
+    'crm.lost.reason', 'utm.source', 'utm.medium', 'utm.campaign', 'crm.lead.class', 'crm.lead.tier',
+    'crm.lead.score',
+})
+# what compiling or matching a rule's condition raises when the condition cannot run: the rule's fault
+ANY_OPERATORS = ('any', 'not any', 'any!', 'not any!')
+RULE_ERRORS = (ValueError, TypeError, KeyError, UserError, psycopg2.DataError, psycopg2.ProgrammingError)
 
 
 def _is_plain_ilike(domain, model):
@@ -94,22 +111,78 @@ def chunk_domain(domain, model):
 
 
 class CrmLeadDomainRule(models.AbstractModel):
-    """A rule whose condition is an Odoo domain on leads, matched in SQL a chunk at a time."""
+    """A rule whose condition is an Odoo domain on leads, matched in SQL a chunk at a time.
+
+    A condition is checked on save (its syntax, its values, what it may read, and
+    one run on the database) and again when the rules are matched: a rule that
+    fails then (the data or the schema changed since) is set aside, with its
+    error on the rule and a to-do for the managers, and the others go on.
+    """
 
     _name = 'crm.lead.domain.rule'
     _description = 'Lead Rule with a Condition'
+    # set-aside rules become to-dos for the managers: activities on the rules
+    _inherit = ['mail.thread', 'mail.activity.mixin']
 
+    active = fields.Boolean(default=True)
     domain = fields.Char(
         'Condition', required=True, default='[]',
         help="The leads the rule applies to.")
+    match_all = fields.Boolean(
+        'Applies to Every Lead',
+        help="Tick it to save the rule without a condition: it then applies to every lead (of its company). "
+             "A rule without a condition is refused otherwise, so that a half-filled rule does not apply to "
+             "every lead.")
     company_id = fields.Many2one(
-        'res.company', index=True,
-        help="Leave empty to apply the rule to the leads of every company.")
+        'res.company', index=True, default=lambda self: self._default_company_id(),
+        help="Leave empty to apply the rule to the leads of every company (only a user with access to every "
+             "company may).")
+    error_message = fields.Text(
+        'Error', readonly=True, copy=False,
+        help="Why the rule is set aside: its condition failed when the leads were matched. It matches no lead "
+             "until its condition is saved again.")
 
-    @api.constrains('domain')
+    @api.constrains('domain', 'match_all', 'active')
     def _check_domain(self):
-        for rule in self:
-            rule._parse_domain()
+        # constraints run as superuser: what the rule reads is checked as the user who saves it
+        as_author = not self.env.user._is_superuser()
+        for rule in self.filtered('active'):
+            domain = (rule.sudo(False) if as_author else rule)._parse_domain(as_author=as_author)
+            if domain.is_true() and not rule.match_all:
+                raise ValidationError(self.env._(
+                    'Rule "%(rule)s" has no condition: it would apply to every lead. Give it a condition, or tick '
+                    '"Applies to Every Lead" if that is what you want.', rule=rule.name))
+            rule._check_domain_runs()
+
+    @api.constrains('company_id')
+    def _check_company_shared(self):
+        shared = self.filtered(lambda rule: not rule.company_id)
+        if shared and self._is_company_bound():
+            raise ValidationError(self.env._(
+                'Rule "%(rule)s" would apply to the leads of every company: only a user with access to every '
+                'company may share a rule between companies. Set its company.', rule=shared[0].name))
+
+    def _default_company_id(self):
+        return self.env.company if self._is_company_bound() else False
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def write(self, vals):
+        self._check_shared_rule_access()
+        if {'domain', 'match_all', 'active'} & set(vals):
+            # a condition saved or a rule unarchived is checked again (see _check_domain): the rule is back
+            vals = dict(vals, error_message=False)
+        return super().write(vals)
+
+    def unlink(self):
+        self._check_shared_rule_access()
+        return super().unlink()
+
+    # ------------------------------------------------------------
+    # ACTIONS
+    # ------------------------------------------------------------
 
     def action_open_matching_leads(self):
         self.ensure_one()
@@ -125,21 +198,152 @@ class CrmLeadDomainRule(models.AbstractModel):
     # BUSINESS
     # ------------------------------------------------------------
 
-    def _parse_domain(self):
+    def _is_company_bound(self):
+        """Whether the user lacks access to some company: such a user's rules belong to a company.
+
+        Asked of the user even in sudo mode, as constraints run: only the superuser is free.
+        """
+        if self.env.user._is_superuser():
+            return False
+        # sudo: the companies the user cannot see count too
+        return bool(self.env['res.company'].sudo().search_count(
+            [('id', 'not in', self.env.user.company_ids.ids)], limit=1))
+
+    def _check_shared_rule_access(self):
+        """A rule of every company changes the leads of every company: only a user of them all may change it."""
+        shared = self.filtered(lambda rule: not rule.company_id)
+        if shared and not self.env.su and self._is_company_bound():
+            raise AccessError(self.env._(
+                'Rule "%(rule)s" applies to the leads of every company: only a user with access to every company '
+                'may change or delete it.', rule=shared[0].name))
+
+    def _parse_domain(self, as_author=False):
         """Return the rule's condition as a validated :class:`Domain`.
 
         The text is read with ``ast.literal_eval``: no code runs, so names such as
         ``uid`` or ``context_today()`` are refused like any other syntax error.
+        Its fields and values are checked (see :meth:`_check_conditions`).
+
+        :param as_author: check too that the user may read every field the condition reads
         """
         self.ensure_one()
         try:
-            domain = Domain(ast.literal_eval(self.domain or '[]'))
-            domain.validate(self.env['crm.lead'])
-        except (SyntaxError, ValueError, TypeError, KeyError) as error:
+            value = ast.literal_eval(self.domain or '[]')
+        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as error:
+            raise ValidationError(self.env._(
+                'The condition of rule "%(rule)s" is not a valid lead domain: write it as a list of conditions '
+                "such as [('country_id.code', '=', 'CN')], with plain values only (text, numbers, True, False, "
+                'lists).', rule=self.name)) from error
+        Lead = self.env['crm.lead']
+        try:
+            domain = Domain(value)
+            domain.validate(Lead)
+        except (ValueError, TypeError, KeyError) as error:
             raise ValidationError(self.env._(
                 'The condition of rule "%(rule)s" is not a valid lead domain: %(error)s',
                 rule=self.name, error=error)) from error
+        self._check_conditions(domain, Lead, as_author)
         return domain
+
+    def _check_conditions(self, domain, model, as_author):
+        """Refuse what a rule may not read, and values their fields cannot take.
+
+        A rule reads the lead's own fields, and through a path or a sub-condition
+        only the records of ``RULE_PATH_MODELS``, by many-to-one and many-to-many
+        links: a rule sees what the lead links to, never lists of other records
+        (a partner's opportunities, a user's keys), which may belong to other
+        companies. It never reads a field restricted to some groups.
+        """
+        for condition in domain.iter_conditions():
+            current, field = model, None
+            for name in condition.field_expr.split('.'):
+                if field is not None:  # the path goes on through ``field``
+                    if field.type in ('date', 'datetime'):
+                        break  # a part of the date (create_date.year_number)
+                    self._check_rule_link(current, field)
+                    current = self.env[field.comodel_name]
+                field = current._fields.get(name)
+                if field is None:
+                    raise ValidationError(self.env._(
+                        'Rule "%(rule)s": the field "%(path)s" cannot be read by a rule.',
+                        rule=self.name, path=condition.field_expr))
+                self._check_rule_field(current, field, as_author)
+            values = condition.value if isinstance(condition.value, list | tuple) else [condition.value]
+            if not field.relational:
+                self._check_condition_value(condition, field, values)
+            elif condition.operator not in ('=', '!=', 'in', 'not in') or any(isinstance(v, str) for v in values):
+                # a sub-condition, or a name searched: the linked records are read
+                self._check_rule_link(current, field)
+                if condition.operator in ANY_OPERATORS:
+                    self._check_conditions(Domain(condition.value), self.env[field.comodel_name], as_author)
+
+    def _check_rule_field(self, model, field, as_author):
+        label = self.env._('"%(field)s" of %(model)s', field=field._description_string(self.env),
+                           model=self.env['ir.model']._get(model._name).name)
+        if field.groups:
+            raise ValidationError(self.env._(
+                'Rule "%(rule)s" reads %(field)s, which only some users may see: a rule may not read a field '
+                'restricted to a group.', rule=self.name, field=label))
+        if as_author and not (model.has_access('read') and model._has_field_access(field, 'read')):
+            raise ValidationError(self.env._(
+                'Rule "%(rule)s" reads %(field)s, which you may not read.', rule=self.name, field=label))
+
+    def _check_rule_link(self, model, field):
+        if not field.relational or field.type == 'one2many' or field.comodel_name not in RULE_PATH_MODELS:
+            raise ValidationError(self.env._(
+                'Rule "%(rule)s" follows "%(field)s" of %(model)s, which a rule may not: a rule reads the lead, '
+                'and through its links only contacts, countries, states, languages, industries, stages, tags, '
+                'sales teams, lost reasons, UTM sources, mediums and campaigns, currencies, companies, lead '
+                'classes, tiers and scores; never users, other leads, or lists of records.',
+                rule=self.name, field=field._description_string(self.env),
+                model=self.env['ir.model']._get(model._name).name))
+
+    def _check_condition_value(self, condition, field, values):
+        """Refuse a value its field's column cannot take (text for a number, a number for a yes/no)."""
+        if condition.operator not in ('=', '!=', '<', '>', '<=', '>=', 'in', 'not in'):
+            return
+        if field.type in ('integer', 'float', 'monetary'):
+            bad = [value for value in values if value is not False and value is not None
+                   and (isinstance(value, bool) or not isinstance(value, int | float))]
+            kind = self.env._('numbers')
+        elif field.type == 'boolean':
+            bad = [value for value in values if value is not None and not isinstance(value, bool | int)]
+            kind = self.env._('yes or no (True or False)')
+        else:
+            return
+        if bad:
+            raise ValidationError(self.env._(
+                'Rule "%(rule)s": "%(field)s" holds %(kind)s, and %(value)s is not one.',
+                rule=self.name, field=field._description_string(self.env), kind=kind,
+                value=f'"{bad[0]}"' if isinstance(bad[0], str) else bad[0]))
+
+    def _check_domain_runs(self):
+        """Match the rule on a lead as a pass does: a condition that fails in the
+        database (a value its column cannot take) is refused now, not at night.
+
+        The match is a column of the SELECT of one existing lead, so that its
+        casts are evaluated, inside a savepoint.
+        """
+        self.ensure_one()
+        # sudo: the passes match the rules as the system; what the author may read was checked
+        rule = self.sudo()
+        first = self.env.execute_query(SQL('SELECT id FROM crm_lead ORDER BY id LIMIT 1'))
+        query = rule.env['crm.lead']._search(Domain('id', '=', first[0][0] if first else 0), active_test=False)
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.execute_query(query.select(SQL('crm_lead.id'), *rule._get_match_sql(query)))
+        except RULE_ERRORS as error:
+            raise ValidationError(self.env._(
+                'The condition of rule "%(rule)s" cannot be evaluated on the leads (%(error)s): check that each '
+                'value suits its field (a number for a number, a date for a date).',
+                rule=self.name, error=self._describe_error(error))) from error
+
+    def _describe_error(self, error):
+        if isinstance(error, psycopg2.Error):
+            return (error.diag.message_primary if error.diag else None) or str(error).split('\n')[0]
+        if isinstance(error, UserError):
+            return error.args[0]
+        return str(error)
 
     def _get_lead_domain(self):
         self.ensure_one()
@@ -147,6 +351,86 @@ class CrmLeadDomainRule(models.AbstractModel):
         if self.company_id:
             domain &= Domain('company_id', '=', self.company_id.id)
         return domain
+
+    def _filter_runnable(self):
+        """The rules of ``self`` whose condition still passes the checks of a save;
+        the others (a field changed since, a stricter policy) are set aside."""
+        runnable = self.browse()
+        for rule in self:
+            try:
+                rule._get_lead_domain()
+            except ValidationError as error:
+                rule._set_aside(error.args[0])
+            else:
+                runnable |= rule
+        return runnable
+
+    def _set_aside(self, message):
+        """The rule failed: it matches no lead until saved again; its error shows on the
+        rule and the managers get a to-do."""
+        self.ensure_one()
+        _logger.warning('Lead Intelligence: %s %s set aside: %s', self._name, self.id, message)
+        # sudo: the system records the failure on the rule, whoever's action matched it
+        rule = self.sudo()
+        rule.error_message = message
+        summary = self.env._('Rule set aside: its condition fails')
+        note = self.env._('Rule "%(rule)s" matches no lead until its condition is fixed: %(error)s',
+                          rule=rule.name, error=message)
+        managers = self.env.ref('lead_intelligence.group_lead_intelligence_manager').sudo().all_user_ids.filtered(
+            lambda user: user.active and not user.share
+            and (not rule.company_id or rule.company_id in user.company_ids))
+        if managers:
+            # sudo: the to-dos go to managers the user who triggered the match may not reach
+            self.env['mail.activity'].sudo().with_context(mail_activity_quick_update=True).create([{
+                'res_model_id': self.env['ir.model']._get_id(self._name), 'res_id': rule.id,
+                'activity_type_id': self.env.ref('mail.mail_activity_data_todo').id,
+                'summary': summary, 'note': note, 'user_id': user.id,
+                'date_deadline': fields.Date.context_today(self),
+            } for user in managers])
+
+    def _read_matches(self, query, columns, guard=None, guarded=()):
+        """Select ``columns`` and the rules' matches on the leads of ``query``, in one query.
+
+        A rule whose condition fails in the database (a value its column cannot
+        take, a field changed since it was saved) is found by matching each rule
+        alone, set aside (:meth:`_set_aside`) and matches no lead; the others
+        are matched again without it.
+
+        :param columns: SQL integer expressions
+        :param guard / guarded: see :meth:`_get_match_sql`, ``guarded`` indexes into ``self``
+        :return: (values of ``columns`` (n, len(columns)) int64, matches (n, len(self)) bool)
+        """
+        rules, guarded = self, set(guarded)
+        while True:
+            positions = [index for index, rule in enumerate(self) if rule in rules]
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    match_sql = rules._get_match_sql(
+                        query, guard, [k for k, index in enumerate(positions) if index in guarded]) if rules else []
+                    rows = self.env.execute_query(query.select(*columns, *match_sql))
+                break
+            except RULE_ERRORS:
+                broken = rules._set_aside_failing(query)
+                if not broken:
+                    raise
+                rules -= broken
+        data = np.array(rows, dtype=np.int64).reshape(len(rows), len(columns) + len(match_sql))
+        matches = np.zeros((len(rows), len(self)), dtype=bool)
+        if rules:
+            matches[:, positions] = scoring.unpack_matches(data[:, len(columns):], len(rules))
+        return data[:, :len(columns)], matches
+
+    def _set_aside_failing(self, query):
+        """Match each rule alone on the leads of ``query``; set aside and return those that fail."""
+        broken = self.browse()
+        for rule in self:
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.env.execute_query(query.select(SQL('1'), *rule._get_match_sql(query)))
+            except RULE_ERRORS as error:
+                rule._set_aside(rule._describe_error(error))
+                broken |= rule
+        return broken
 
     def _get_match_sql(self, query, guard=None, guarded=()):
         """Return the rules' matches as SQL integer columns, true bits where a

@@ -1,4 +1,9 @@
+from datetime import timedelta
+
 from odoo import fields, models
+
+RETRY_DELAY = timedelta(minutes=15)  # after a failure; doubled after each further one, up to a day
+MAX_RETRY_DELAY = timedelta(days=1)
 
 
 class CrmLeadScoreRun(models.Model):
@@ -6,6 +11,7 @@ class CrmLeadScoreRun(models.Model):
 
     The pass commits after every chunk together with ``last_lead_id``, so a
     worker that is killed leaves a run in progress that the next one resumes.
+    A pass that fails is marked failed and retried later, from where it was.
     """
 
     _name = 'crm.lead.score.run'
@@ -13,7 +19,8 @@ class CrmLeadScoreRun(models.Model):
     _order = 'id desc'
 
     state = fields.Selection(
-        [('running', 'In Progress'), ('done', 'Done'), ('cancel', 'Superseded')], default='running', required=True)
+        [('running', 'In Progress'), ('failed', 'Failed'), ('done', 'Done'), ('cancel', 'Superseded')],
+        default='running', required=True)
     cause = fields.Selection([('nightly', 'Nightly pass'), ('config', 'Configuration changed')],
                              default='nightly', required=True)
     date_start = fields.Datetime('Started', default=fields.Datetime.now, required=True)
@@ -22,3 +29,16 @@ class CrmLeadScoreRun(models.Model):
                                   help="Leads up to this id are done; a resumed run starts after it.")
     leads_done = fields.Integer('Leads Scored')
     leads_changed = fields.Integer()
+    failure_count = fields.Integer('Failures', readonly=True, help="How many times the pass failed and was retried.")
+    error_message = fields.Text('Last Error', readonly=True)
+
+    def _mark_failed(self, message):
+        """The pass failed: say so, and schedule its retry (later after each failure)."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        self.write({'state': 'failed', 'date_end': now, 'failure_count': self.failure_count + 1,
+                    'error_message': message})
+        cron = self.env.ref('lead_intelligence.ir_cron_rescore_all_leads', raise_if_not_found=False)
+        if cron:
+            # sudo: the system's own job is scheduled again, whoever's action failed
+            cron.sudo()._trigger(at=now + min(RETRY_DELAY * 2 ** (self.failure_count - 1), MAX_RETRY_DELAY))

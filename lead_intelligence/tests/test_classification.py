@@ -201,7 +201,7 @@ class TestClassification(TestLeadIntelligenceCommon):
     def test_rules_are_validated(self):
         Rule = self.env['crm.lead.classification.rule']
         with self.assertRefused('own dimension'):
-            Rule.create({'name': 'Wrong', 'dimension': 'job_level', 'value': 'intent_level:high'})
+            Rule.create({'name': 'Wrong', 'dimension': 'job_level', 'value': 'intent_level:high', 'match_all': True})
         with self.assertRefused('not a valid lead domain'):
             Rule.create({'name': 'Bad', 'dimension': 'job_level', 'value': 'job_level:staff',
                          'domain': "[('no_such_field', '=', 1)]"})
@@ -288,7 +288,7 @@ class TestClassificationMultiCompany(TestLeadIntelligenceCommon):
     def test_company_rules_and_classes_stay_in_their_company(self):
         partner_class = self.env['crm.lead.class'].create({'name': 'C2 partners', 'company_id': self.company_2.id})
         self.env['crm.lead.classification.rule'].create({
-            'name': 'C2 only', 'dimension': 'class', 'class_id': partner_class.id, 'domain': '[]',
+            'name': 'C2 only', 'dimension': 'class', 'class_id': partner_class.id, 'domain': '[]', 'match_all': True,
             'company_id': self.company_2.id})
         lead_1 = self._create_lead(company_id=self.company_main.id)
         lead_2 = self.env['crm.lead'].create({'name': 'C2 lead', 'company_id': self.company_2.id})

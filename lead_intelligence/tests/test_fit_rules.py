@@ -62,7 +62,8 @@ class TestFitRules(TestLeadIntelligenceCommon):
     def test_points_out_of_range_are_refused(self):
         for points in (101, -101, 1000):
             with self.subTest(points=points), self.assertRefused('points must be between -100 and 100'):
-                self.env['crm.lead.fit.rule'].create({'name': 'Too much', 'domain': '[]', 'points': points})
+                self.env['crm.lead.fit.rule'].create({'name': 'Too much', 'domain': '[]', 'match_all': True,
+                                                      'points': points})
 
     def test_rule_change_starts_a_full_rescore(self):
         self.env['crm.lead.score.run'].search([]).unlink()

@@ -13,7 +13,7 @@ class TestMultiCompany(TestLeadIntelligenceCommon):
         super().setUpClass()
         cls._activate_multi_company()
         cls.rule_company_2 = cls.env['crm.lead.fit.rule'].create({
-            'name': 'Company 2 only', 'domain': '[]', 'points': 20, 'company_id': cls.company_2.id})
+            'name': 'Company 2 only', 'domain': '[]', 'match_all': True, 'points': 20, 'company_id': cls.company_2.id})
         Tier = cls.env['crm.lead.tier']
         cls.tier_c2_low = Tier.create({'name': 'C2 low', 'min_score': 0, 'company_id': cls.company_2.id})
         cls.tier_c2_high = Tier.create({'name': 'C2 high', 'min_score': 15, 'company_id': cls.company_2.id})

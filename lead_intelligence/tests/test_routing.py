@@ -44,6 +44,7 @@ class TestRoutingCommon(TestLeadIntelligenceCommon):
         cls.tier_a.write({'sla_hours': 2, 'followup_activity_type_id': cls.env.ref('mail.mail_activity_data_call').id})
         cls.rule = cls.env['crm.lead.routing.rule'].create({
             'name': 'Hot and warm', 'tier_ids': [(6, 0, (cls.tier_a + cls.tier_b).ids)], 'team_id': cls.team.id,
+            'match_all': True,
         })
 
     @classmethod
@@ -319,10 +320,12 @@ class TestRoutingConfiguration(TestRoutingCommon):
                          'domain': "[('no_such_field', '=', 1)]"})
         empty_team = self.env['crm.team'].create({'name': 'Nobody'})
         with self.assertRefused('no salesperson to route to'):
-            Rule.create({'name': 'Empty', 'tier_ids': [(6, 0, self.tier_a.ids)], 'team_id': empty_team.id})
+            Rule.create({'name': 'Empty', 'tier_ids': [(6, 0, self.tier_a.ids)], 'team_id': empty_team.id,
+                         'match_all': True})
         self.tier_d.nurture = True
         with self.assertRefused('is nurtured'):
-            Rule.create({'name': 'Nurtured', 'tier_ids': [(6, 0, self.tier_d.ids)], 'team_id': self.team.id})
+            Rule.create({'name': 'Nurtured', 'tier_ids': [(6, 0, self.tier_d.ids)], 'team_id': self.team.id,
+                         'match_all': True})
         with self.assertRefused('cannot be nurtured'):
             self.tier_a.write({'nurture': True, 'sla_hours': 0})
         with self.assertRefused('in order'):
@@ -346,7 +349,8 @@ class TestRoutingConfiguration(TestRoutingCommon):
 
     def test_a_condition_that_no_longer_parses_leaves_its_leads_unroutable(self):
         fallback_rule = self.env['crm.lead.routing.rule'].create({
-            'name': 'Fallback', 'sequence': 99, 'tier_ids': [(6, 0, self.tier_a.ids)], 'team_id': self.team.id})
+            'name': 'Fallback', 'sequence': 99, 'tier_ids': [(6, 0, self.tier_a.ids)], 'team_id': self.team.id,
+            'match_all': True})
         # a field removed since the rule was saved: refused on save, so broken in SQL
         self.env.execute_query(SQL(
             "UPDATE crm_lead_routing_rule SET domain = %s WHERE id = %s", "[('gone_field', '=', 1)]", self.rule.id))
@@ -531,7 +535,8 @@ class TestRoutingConcurrency(TransactionCase):
                 (0, 0, {'user_id': user.id, 'capacity_ids': [(0, 0, {'tier_id': tier.id, 'max_open_leads': cap})]})
                 for user, cap in zip(users, (2, 1), strict=True)]})
             rule = env['crm.lead.routing.rule'].create({
-                'name': 'Concurrent', 'sequence': -1, 'tier_ids': [(6, 0, tier.ids)], 'team_id': team.id})
+                'name': 'Concurrent', 'sequence': -1, 'tier_ids': [(6, 0, tier.ids)], 'team_id': team.id,
+                'match_all': True})
             leads = env['crm.lead'].create([{'name': f'Routed once {i}', 'user_id': False} for i in range(6)])
             env.flush_all()
             env.cr.execute(SQL("UPDATE crm_lead SET tier_id = %s, routing_state = 'to_route' WHERE id = ANY(%s)",

@@ -72,7 +72,8 @@ class TestUi(HttpCase):
         self.env['crm.team.member.capacity'].create([
             {'member_id': member.id, 'tier_id': tier.id, 'max_open_leads': 5} for member in member_bruno + member_rita])
         rule = self.env['crm.lead.routing.rule'].create({
-            'name': 'Tour skilled routing', 'sequence': 1, 'tier_ids': [(6, 0, tier.ids)], 'team_id': team.id})
+            'name': 'Tour skilled routing', 'sequence': 1, 'tier_ids': [(6, 0, tier.ids)], 'team_id': team.id,
+            'match_all': True})
         lead = self.env['crm.lead'].create({
             'name': 'Tour routed lead', 'function': '总经理', 'expected_revenue': 80000, 'phone': '+86 755 0000',
             'type': 'opportunity', 'partner_name': 'Shenzhen Bright Electronics', 'industry_id': industry.id,
