@@ -1,3 +1,4 @@
+from datetime import datetime
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, ValidationError
@@ -103,6 +104,19 @@ class TestRuleFailures(TestLeadIntelligenceCommon):
         with self._mock_commit_progress():
             self.env['crm.lead']._cron_rescore_all_leads()
         self.assertEqual(Run.search([]).state, 'done')
+
+    @mute_logger('odoo.sql_db')
+    def test_the_counting_job_goes_on(self):
+        lead = self._create_lead(expected_revenue=80000, phone='+32 456 00 00 00')
+        self._break(self.rule_phone, "[('date_deadline', '>', 'abc')]")
+        # sudo: events are logged by the system
+        Event = self.env['crm.lead.event'].sudo()
+        Event._log_odoo_events([{'type': 'download', 'occurred_at': datetime(2026, 1, 5, 10), 'lead_id': lead.id,
+                                 'external_id': 'rule-checks-download'}], 'import')
+        with self._mock_commit_progress():
+            Event._cron_count_events()
+        self.assertEqual((lead.download_count, lead.fit_score), (1, 40))
+        self.assertTrue(self.rule_phone.error_message)
 
     @mute_logger('odoo.sql_db')
     def test_a_rule_failing_in_the_database_is_found_among_the_others(self):
@@ -213,6 +227,18 @@ class TestRuleCompanies(TestLeadIntelligenceCommon):
         with self.assertRaises(AccessError):
             shared.unlink()
         self.assertEqual(self.rule_revenue.points, 40)
+
+    def test_a_company_rule_set_aside_warns_the_managers_of_its_company(self):
+        rule = self.env['crm.lead.fit.rule'].create({
+            'name': 'C2 rule', 'domain': "[('phone', '!=', False)]", 'points': 5, 'company_id': self.company_2.id})
+        self.env.execute_query(SQL("UPDATE crm_lead_fit_rule SET domain = %s WHERE id = %s",
+                                   "[('date_deadline', '>', 'abc')]", rule.id))
+        self.env.invalidate_all()
+        self.env['crm.lead']._get_scoring_config()
+        warned = self.env['mail.activity'].search([('res_model', '=', rule._name), ('res_id', '=', rule.id)]).user_id
+        self.assertIn(self.manager_c2, warned)
+        self.assertIn(self.user_sales_manager_mc, warned)
+        self.assertNotIn(self.user_sales_manager, warned, 'a manager of the main company only is not concerned')
 
     def test_a_manager_of_every_company_shares_rules(self):
         rule = self.env['crm.lead.fit.rule'].with_user(self.user_sales_manager_mc).create(
