@@ -68,7 +68,7 @@ class ScoringConfig:
     type_points: np.ndarray  # points per unit (0 for archived types)
     type_half_lives: np.ndarray  # days
     engagement_high: float  # decayed points that make a 100 engagement
-    models: dict  # company id -> (crm.lead.scoring.model id, engine model) of its active model
+    models: dict  # company id -> (crm.lead.scoring.model id, engine model or None if unusable) of its active model
 
 
 class CrmLead(models.Model):
@@ -761,7 +761,9 @@ class CrmLead(models.Model):
         parts.append(Markup('<tr class="fw-bold"><td>%s</td><td class="text-end">%+.1f</td></tr>') % (
             self.env._('Engagement points (decayed to today)'), sum(points for _type, points in contributions)))
         weights = dict(config.weights)
-        if not model_factors:
+        # a model that cannot be used has no part in the score: its explanation says why
+        model_scored = bool(model_factors) and not model_factors.get('unusable')
+        if not model_scored:
             weights.pop('model', None)
         total_weight = sum(weight for weight in weights.values() if weight > 0) or 1
         parts.append(Markup('</tbody></table><p class="mb-0">%s</p>') % self.env._(
@@ -769,10 +771,12 @@ class CrmLead(models.Model):
             engagement=self.engagement_score, high=round(config.engagement_high)))
         if model_factors:
             parts.append(self._format_model_explanation(model_factors))
+        if model_scored:
             parts.append(Markup('<p class="mb-0 fw-bold">%s</p>') % self.env._(
                 'Score = %(fit_weight)s%% fit %(fit)s + %(engagement_weight)s%% engagement %(engagement)s '
                 '+ %(model_weight)s%% model %(model)s = %(score)s.',
-                fit=self.fit_score, engagement=self.engagement_score, model=round(model_factors['score']),
+                fit=self.fit_score, engagement=self.engagement_score,
+                model=round(model_factors.get('score', self.model_score)),
                 fit_weight=round(100 * weights.get('fit', 0) / total_weight),
                 engagement_weight=round(100 * weights.get('engagement', 0) / total_weight),
                 model_weight=round(100 * weights.get('model', 0) / total_weight), score=self.score))

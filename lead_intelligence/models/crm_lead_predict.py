@@ -5,7 +5,6 @@ import numpy as np
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..engine import behaviour, scoring
@@ -36,8 +35,10 @@ class CrmLead(models.Model):
     def _get_active_scoring_models(self):
         """{company id: (model record id, engine model)} of every company's active model.
 
-        A model that cannot be loaded is left out, with an error in the log: its
-        company's leads are scored on fit and engagement rather than not at all.
+        Each company's model is loaded on its own. One that cannot be loaded
+        gets None for engine model, with an error in the log: its company's
+        leads are scored on fit and engagement rather than not at all, the other
+        companies' as usual, and its leads' explanations say why.
         Leads without a company (crm leaves it empty on a lead with neither team
         nor salesperson; every company's training reads them) go under key 0, to
         the main company's model: the same one whoever runs the pass.
@@ -46,10 +47,10 @@ class CrmLead(models.Model):
         ScoringModel = self.env['crm.lead.scoring.model'].sudo()
         models_by_company = {}
         for record in ScoringModel.search([('state', '=', 'active')]):
-            try:
-                models_by_company[record.company_id.id] = (record.id, record._get_engine_model())
-            except UserError as error:
-                _logger.error('Lead Intelligence: %s', error)
+            loaded, error = record._load_engine_model(record.id)
+            if error:
+                _logger.error('Lead Intelligence: %s', record.load_error)
+            models_by_company[record.company_id.id] = (record.id, loaded)
         main_company = self.env.ref('base.main_company', raise_if_not_found=False)
         if main_company and main_company.id in models_by_company:
             models_by_company[0] = models_by_company[main_company.id]
@@ -169,12 +170,13 @@ class CrmLead(models.Model):
         :return: (rows: index into ``ids`` of those leads, columns of those leads,
             the features), or None when no lead has a model
         """
-        if not config.models or not len(ids):
+        loaded = _loaded_models(config)
+        if not loaded or not len(ids):
             return None
-        rows = np.flatnonzero(np.isin(company_ids, list(config.models)))
+        rows = np.flatnonzero(np.isin(company_ids, list(loaded)))
         if not len(rows):
             return None
-        features = list({entry['name']: entry for _record_id, engine in config.models.values()
+        features = list({entry['name']: entry for _record_id, engine in loaded.values()
                          for entry in engine.encoder.spec}.values())
         _ids, columns = self._read_model_features(self._query_leads(ids[rows].tolist()), features)
         if engagement is not None and 'engagement_score' in columns:
@@ -191,42 +193,69 @@ class CrmLead(models.Model):
         if read is None:
             return probability
         rows, columns, features = read
-        for company_id, (_record_id, engine) in config.models.items():
-            positions = np.flatnonzero(company_ids[rows] == company_id)
-            if len(positions):
-                probability[rows[positions]] = engine.predict_proba(
-                    engine_model.subset(columns, features, positions))
-        return probability
-
-    def _explain_model(self, ids, company_ids, config, top=3):
-        """The model's explanation of each of the leads ``ids`` that has a model.
-
-        :return: {lead id: {'model': crm.lead.scoring.model, 'base': float, 'score': float,
-            'factors': [(words, points)], 'other': float}}
-        """
-        read = self._read_model_columns(ids, company_ids, config)
-        if read is None:
-            return {}
-        rows, columns, features = read
-        explanations = {}
-        for company_id, (record_id, engine) in config.models.items():
+        for company_id, (record_id, engine) in _loaded_models(config).items():
             positions = np.flatnonzero(company_ids[rows] == company_id)
             if not len(positions):
                 continue
-            # sudo: the explanation names the model, whoever reads the lead
-            record = self.env['crm.lead.scoring.model'].sudo().browse(record_id)
-            lead_columns = engine_model.subset(columns, features, positions)
-            for index, explained in enumerate(engine.explain(lead_columns, top=top)):
-                values = engine.encoder.value_labels(lead_columns, index)
-                # a factor worth less than half a point says nothing: it joins the others
-                shown = [(feature, points) for feature, points in explained['up'] + explained['down']
-                         if abs(points) >= 0.5]
-                explanations[int(ids[rows[positions[index]]])] = {
-                    'model': record, 'base': explained['base'], 'score': explained['score'],
-                    'other': explained['score'] - explained['base'] - sum(points for _feature, points in shown),
-                    'factors': [(self._describe_model_factor(engine.encoder.spec[feature], values[feature]), points)
-                                for feature, points in shown],
-                }
+            try:
+                probability[rows[positions]] = engine.predict_proba(engine_model.subset(columns, features, positions))
+            except Exception:  # a company's model failing leaves the others: its leads get no probability
+                _logger.exception('Lead Intelligence: the lead scoring model %s could not predict', record_id)
+        return probability
+
+    def _explain_model(self, ids, company_ids, config, top=3):
+        """The model's explanation of each of the leads ``ids`` whose company has an active model.
+
+        Never fails because of a model: the leads of a model that cannot be used
+        or cannot explain them get an ``error`` instead of factors.
+
+        :return: {lead id: {'model': crm.lead.scoring.model, 'base': float, 'score': float,
+            'factors': [(words, points)], 'other': float}}, or {'model', 'error': words} for a model
+            that cannot explain the lead, with ``'unusable': True`` when it cannot be used at all
+            (its company's leads are scored without it)
+        """
+        # sudo: the explanation names the model, whoever reads the lead
+        ScoringModel = self.env['crm.lead.scoring.model'].sudo()
+        explanations = {}
+        for company_id, (record_id, engine) in config.models.items():
+            if engine is None:
+                record = ScoringModel.browse(record_id)
+                unusable = {'model': record, 'error': record.load_error, 'unusable': True}
+                explanations.update(dict.fromkeys(ids[company_ids == company_id].tolist(), unusable))
+        read = self._read_model_columns(ids, company_ids, config)
+        if read is None:
+            return explanations
+        rows, columns, features = read
+        for company_id, (record_id, engine) in _loaded_models(config).items():
+            positions = np.flatnonzero(company_ids[rows] == company_id)
+            if not len(positions):
+                continue
+            record = ScoringModel.browse(record_id)
+            lead_ids = ids[rows[positions]].tolist()
+            try:
+                explanations.update(zip(lead_ids, self._explain_leads(
+                    record, engine, engine_model.subset(columns, features, positions), top), strict=True))
+            except Exception:  # the lead form shows the rest of the explanation, and why not this part
+                _logger.exception('Lead Intelligence: the lead scoring model %s could not explain leads', record.name)
+                failed = {'model': record, 'error': self.env._(
+                    'The lead scoring model %s cannot explain this lead.', record.name)}
+                explanations.update(dict.fromkeys(lead_ids, failed))
+        return explanations
+
+    def _explain_leads(self, record, engine, columns, top):
+        """The explanations of :meth:`_explain_model` of the leads of ``columns`` by ``engine`` (``record``)."""
+        explanations = []
+        for index, explained in enumerate(engine.explain(columns, top=top)):
+            values = engine.encoder.value_labels(columns, index)
+            # a factor worth less than half a point says nothing: it joins the others
+            shown = [(feature, points) for feature, points in explained['up'] + explained['down']
+                     if abs(points) >= 0.5]
+            explanations.append({
+                'model': record, 'base': explained['base'], 'score': explained['score'],
+                'other': explained['score'] - explained['base'] - sum(points for _feature, points in shown),
+                'factors': [(self._describe_model_factor(engine.encoder.spec[feature], values[feature]), points)
+                            for feature, points in shown],
+            })
         return explanations
 
     @api.model
@@ -252,8 +281,10 @@ class CrmLead(models.Model):
         return f'{label} = {shown}'
 
     def _format_model_explanation(self, explanation):
-        """The model's part of the explanation: its base, the lead's top factors, its score."""
+        """The model's part of the explanation: its base, the lead's top factors, its score; or why not."""
         record = explanation['model']
+        if explanation.get('error'):
+            return Markup('<p class="text-danger mt-2 mb-0 o_lead_model_explanation">%s</p>') % explanation['error']
         parts = [Markup('<table class="table table-sm o_lead_model_explanation mt-2 mb-1"><tbody>')]
         parts.append(Markup('<tr><td>%s</td><td class="text-end">%.0f</td></tr>') % (self.env._(
             'Model %(name)s (ROC AUC %(auc).2f): an average lead scores', name=record.name, auc=record.roc_auc),
@@ -267,3 +298,9 @@ class CrmLead(models.Model):
             self.env._('Model score (win probability %s%%)', round(explanation['score'])), explanation['score']))
         parts.append(Markup('</tbody></table>'))
         return Markup('').join(parts)
+
+
+def _loaded_models(config):
+    """The models of ``config.models`` that could be loaded, by company."""
+    return {company_id: (record_id, engine) for company_id, (record_id, engine) in config.models.items()
+            if engine is not None}

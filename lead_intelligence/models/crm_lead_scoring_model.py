@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..engine import model as engine_model
@@ -70,6 +70,13 @@ LEAKING_FIELDS = frozenset({
 })
 # numbers where 0 means "not known" rather than zero
 ZERO_IS_MISSING = ('employee_count', 'annual_revenue')
+# What a training writes: the model and its figures. Nothing else writes them, not even an administrator
+# (see write): the scores of a company's leads are what the model says, and the figures are the model's.
+TRAINED_FIELDS = frozenset({
+    'name', 'company_id', 'algorithm', 'feature_names', 'parameters', 'n_train', 'n_valid', 'n_won', 'n_lost',
+    'date_from', 'date_to', 'validation_cutoff', 'training_seconds', 'roc_auc', 'pr_auc', 'brier_score',
+    'logreg_auc', 'hgb_auc', 'hyperparameters', 'compared_auc', 'calibration_ids', 'tier_stat_ids',
+})
 
 
 class CrmLeadScoringModel(models.Model):
@@ -94,6 +101,9 @@ class CrmLeadScoringModel(models.Model):
     parameters = fields.Text(
         readonly=True, groups='lead_intelligence.group_lead_intelligence_manager',
         help="The model as JSON: encoder and coefficients or trees. Loaded strictly: anything else is refused.")
+    load_error = fields.Text(
+        compute='_compute_load_error',
+        help="Why the model cannot be used. Its company's leads are then scored on profile fit and engagement only.")
     # training data
     n_train = fields.Integer('Training Leads', readonly=True)
     n_valid = fields.Integer('Validation Leads', readonly=True)
@@ -125,11 +135,24 @@ class CrmLeadScoringModel(models.Model):
 
     _active_per_company = models.UniqueIndex("(company_id) WHERE state = 'active'")
 
+    def _compute_load_error(self):
+        for record in self:
+            error = isinstance(record.id, int) and record._load_engine_model(record.id)[1]
+            record.load_error = error and self.env._(
+                'The lead scoring model %(name)s cannot be used: %(error)s. The leads of its company are scored on '
+                'profile fit and engagement only: train a new model.', name=record.name, error=error)
+
     # ------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------
 
     def write(self, vals):
+        trained = TRAINED_FIELDS.intersection(vals)
+        # not a context key, which any RPC call may set: only code that called sudo() (the training) is su
+        if trained and not self.env.su:
+            raise AccessError(self.env._(
+                'Only a training writes a lead scoring model and its figures (%s): train a new model instead.',
+                ', '.join(sorted(self._fields[name]._description_string(self.env) for name in trained))))
         if 'active' in vals and not vals['active'] and 'state' not in vals:
             # an archived model scores nothing: archiving the active one retires it
             self.filtered(lambda record: record.state == 'active').write({'state': 'retired'})
@@ -243,26 +266,33 @@ class CrmLeadScoringModel(models.Model):
     @api.model
     @tools.ormcache('model_id')
     def _load_engine_model(self, model_id):
-        """The engine model of the record ``model_id``, loaded (and checked) once per worker.
+        """(engine model, False) of the record ``model_id``, or (None, why it cannot be used).
 
-        The parameters of a record never change once trained, so its id is a safe key.
+        Loaded (and checked) once per worker, a refusal as well: the parameters
+        of a record never change once trained, so its id is a safe key.
         """
-        # sudo: the parameters are the managers', the scores computed from them everyone's
-        loaded = engine_model.load_model(self.sudo().browse(model_id).parameters or '')
-        allowed = {feature['name']: feature['kind'] for feature in MODEL_FEATURES}
-        for entry in loaded.encoder.spec:
-            if allowed.get(entry['name']) != entry['kind']:
-                raise engine_model.ModelFormatError(
-                    f"not a valid lead scoring model: {entry['name']!r} ({entry['kind']}) is not a model feature")
-        return loaded
+        try:
+            # sudo: the parameters are the managers', the scores computed from them everyone's
+            loaded = engine_model.load_model(self.sudo().browse(model_id).parameters or '')
+            allowed = {feature['name']: feature['kind'] for feature in MODEL_FEATURES}
+            for entry in loaded.encoder.spec:
+                if allowed.get(entry['name']) != entry['kind']:
+                    raise engine_model.ModelFormatError(
+                        f"not a valid lead scoring model: {entry['name']!r} ({entry['kind']}) is not a model feature")
+        except engine_model.ModelFormatError as error:
+            return None, str(error)
+        return loaded, False
 
     def _get_engine_model(self):
+        """The engine model of this record.
+
+        :raise UserError: it cannot be used (see :attr:`load_error`)
+        """
         self.ensure_one()
-        try:
-            return self._load_engine_model(self.id)
-        except engine_model.ModelFormatError as error:
-            raise UserError(self.env._(
-                'The lead scoring model %(name)s cannot be used: %(error)s', name=self.name, error=error)) from error
+        loaded, _error = self._load_engine_model(self.id)
+        if loaded is None:
+            raise UserError(self.load_error)
+        return loaded
 
     @api.model
     def _model_features(self):
@@ -374,7 +404,8 @@ class CrmLeadScoringModel(models.Model):
             valid_columns = engine_model.subset(columns, read_features, result.valid_index)
             compared_auc = engine_model.evaluate(
                 outcome[result.valid_index], current_model.predict_proba(valid_columns))['roc_auc']
-        record = self.create({
+        # sudo: only a training writes a model and its figures (see write), whoever asked for it
+        record = self.sudo().create({
             'name': self.env._('%(algorithm)s, %(date)s', algorithm=algorithm_labels[result.model.algorithm],
                                date=fields.Datetime.to_string(date_to)[:16]),
             'company_id': company.id,
@@ -403,7 +434,7 @@ class CrmLeadScoringModel(models.Model):
                 fields.Command.create({'tier_id': tier.id, 'name': tier.name, 'min_score': threshold, 'count': count,
                                        'conversion_rate': rate, 'lift': lift})
                 for tier, threshold, (count, rate, lift) in zip(tiers, thresholds, metrics['tiers'], strict=True)],
-        })
+        }).with_env(self.env)
         if not metrics['roc_auc'] >= MIN_ACTIVATION_AUC:
             record.message_post(body=self.env._(
                 'Not activated: ROC AUC %(auc).3f on the validation leads, hardly better than chance (0.5): the '

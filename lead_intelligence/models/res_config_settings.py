@@ -170,6 +170,9 @@ class ResConfigSettings(models.TransientModel):
         for record in self:
             company = record.company_id or self.env.company
             active = ScoringModel._get_active_model(company)
+            if active.load_error:
+                record.lead_intelligence_model_status = active.load_error
+                continue
             if active:
                 record.lead_intelligence_model_status = self.env._(
                     'Active model: %(name)s, trained on %(date)s, ROC AUC %(auc).3f on %(count)s newer leads.',

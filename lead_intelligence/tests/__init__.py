@@ -15,4 +15,5 @@ from . import test_classification_report
 from . import test_classification
 from . import test_routing
 from . import test_model
+from . import test_model_safety
 from . import test_rule_checks
