@@ -8,6 +8,7 @@ import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -77,35 +78,36 @@ class CrmLead(models.Model):
     # Scores: rewritten often, so kept beside crm_lead (see crm.lead.score)
     # bypass_search_access: a condition on a score (in a filter, a rule) joins the lead's own score
     # row instead of a subquery over every score; the lead's access rules still apply
+    # system_owned: filled in by the addon's passes only; a user's write or create naming it is refused
     score_line_id = fields.Many2one('crm.lead.score', string='Scores', readonly=True, copy=False,
-                                    bypass_search_access=True)
+                                    bypass_search_access=True, system_owned=True)
     fit_score = fields.Integer(
-        related='score_line_id.fit_score',
+        related='score_line_id.fit_score', system_owned=True,
         help="0-100: how well the lead's profile matches the profile-fit rules.")
     score = fields.Integer(
-        'Lead Score', related='score_line_id.score',
+        'Lead Score', related='score_line_id.score', system_owned=True,
         help="0-100: the blend of the score components, weighted as set in the CRM settings.")
-    score_date = fields.Datetime(related='score_line_id.score_date')
+    score_date = fields.Datetime(related='score_line_id.score_date', system_owned=True)
     engagement_score = fields.Integer(
-        related='score_line_id.engagement_score',
+        related='score_line_id.engagement_score', system_owned=True,
         help="0-100: the lead's behaviour (visits, downloads, emails, calls...), each event's points "
              "decaying with its type's half-life.")
     # Behaviour counters: written in bulk by the event job (see crm.lead.event), never indexed
-    visit_count = fields.Integer('Website Visits', readonly=True, copy=False)
-    time_on_site = fields.Integer('Time on Site (s)', readonly=True, copy=False,
+    visit_count = fields.Integer('Website Visits', readonly=True, copy=False, system_owned=True)
+    time_on_site = fields.Integer('Time on Site (s)', readonly=True, copy=False, system_owned=True,
                                   help="Total time spent on the website, in seconds.")
-    key_page_count = fields.Integer('Key Pages', readonly=True, copy=False)
-    download_count = fields.Integer('Downloads', readonly=True, copy=False)
-    webinar_count = fields.Integer('Webinars & Events', readonly=True, copy=False)
-    email_open_count = fields.Integer('Email Opens', readonly=True, copy=False)
-    email_click_count = fields.Integer('Email Clicks', readonly=True, copy=False)
-    email_reply_count = fields.Integer('Email Replies', readonly=True, copy=False)
-    form_count = fields.Integer('Forms', readonly=True, copy=False)
-    call_count = fields.Integer('Calls Made', readonly=True, copy=False)
-    meeting_count = fields.Integer('Meetings Held', readonly=True, copy=False)
-    buying_signal_count = fields.Integer('Buying Signals', readonly=True, copy=False,
+    key_page_count = fields.Integer('Key Pages', readonly=True, copy=False, system_owned=True)
+    download_count = fields.Integer('Downloads', readonly=True, copy=False, system_owned=True)
+    webinar_count = fields.Integer('Webinars & Events', readonly=True, copy=False, system_owned=True)
+    email_open_count = fields.Integer('Email Opens', readonly=True, copy=False, system_owned=True)
+    email_click_count = fields.Integer('Email Clicks', readonly=True, copy=False, system_owned=True)
+    email_reply_count = fields.Integer('Email Replies', readonly=True, copy=False, system_owned=True)
+    form_count = fields.Integer('Forms', readonly=True, copy=False, system_owned=True)
+    call_count = fields.Integer('Calls Made', readonly=True, copy=False, system_owned=True)
+    meeting_count = fields.Integer('Meetings Held', readonly=True, copy=False, system_owned=True)
+    buying_signal_count = fields.Integer('Buying Signals', readonly=True, copy=False, system_owned=True,
                                          help="Quote requests, demo requests, pricing page views.")
-    last_engagement_date = fields.Datetime('Last Engagement', readonly=True, copy=False)
+    last_engagement_date = fields.Datetime('Last Engagement', readonly=True, copy=False, system_owned=True)
     lead_ref = fields.Char(
         'External Reference', copy=False, index='btree_not_null',
         help="The lead's identifier in another system (website, marketing tool): events may name the lead by it.")
@@ -114,12 +116,12 @@ class CrmLead(models.Model):
     filtered_event_summary = fields.Char(compute='_compute_filtered_events', string='Filtered Because')
     # Tier: on crm_lead, the kanban groups by it. No index: four values, none selective.
     tier_id = fields.Many2one(
-        'crm.lead.tier', readonly=True, copy=False,
+        'crm.lead.tier', readonly=True, copy=False, system_owned=True,
         tracking=True, ondelete='set null', group_expand='_read_group_tier_ids')
     tier_color = fields.Integer(related='tier_id.color', string='Tier Color')
     tier_description = fields.Text(related='tier_id.description', string='Follow-up Strategy')
     score_dirty = fields.Boolean(
-        'Score Outdated', default=True, copy=False, readonly=True,
+        'Score Outdated', default=True, copy=False, readonly=True, system_owned=True,
         help="The lead changed since it was last scored; the scoring job will rescore it within minutes.")
     score_explanation = fields.Html(compute='_compute_score_explanation', sanitize=False)
     score_history_ids = fields.One2many('crm.lead.score.history', 'lead_id')
@@ -181,7 +183,11 @@ class CrmLead(models.Model):
     # ORM
     # ------------------------------------------------------------
 
+    def _valid_field_parameter(self, field, name):
+        return name == 'system_owned' or super()._valid_field_parameter(field, name)
+
     def write(self, vals):
+        self._check_system_owned_fields(vals)
         if not vals.get('score_dirty') and set(vals) - FIELDS_NOT_SCORED:
             # same UPDATE statement: flagging costs no query; the dirty job scores in batch
             vals = dict(vals, score_dirty=True)
@@ -192,10 +198,26 @@ class CrmLead(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        self._check_system_owned_fields({name for vals in vals_list for name in vals})
         leads = super().create(vals_list)
         if self.env.context.get('lead_intelligence_score_now'):
             leads._score_now()
         return leads
+
+    def _check_system_owned_fields(self, names):
+        """Refuse a user's write or create naming a field the addon fills in (``system_owned``).
+
+        The passes write those fields by SQL, or through the ORM as superuser:
+        only ``env.su`` lets a write through, never a context key, which any RPC
+        call may set. The web client does not send read-only fields on save.
+        """
+        if self.env.su:
+            return
+        owned = sorted(name for name in names if getattr(self._fields.get(name), 'system_owned', False))
+        if owned:
+            raise AccessError(self.env._(
+                'These fields are filled in by Lead Intelligence and cannot be set by hand: %s.',
+                ', '.join(self._fields[name]._description_string(self.env) for name in owned)))
 
     def _message_post_after_hook(self, message, msg_vals):
         """An email from outside replying on the lead's thread is an email reply of the lead."""
@@ -250,7 +272,11 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     def action_recompute_score(self):
-        """Server action: score the selection now, or queue it when it is large."""
+        """Server action: score the selection now, or queue it when it is large.
+
+        On leads the user may write: scoring writes by SQL.
+        """
+        self.check_access('write')
         if len(self) <= self._get_chunk_size():
             changed = self._score_leads(self.ids, 'manual')
             message = self.env._('%(changed)s of %(count)s leads changed score or tier.',

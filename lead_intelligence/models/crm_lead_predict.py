@@ -21,11 +21,12 @@ class CrmLead(models.Model):
     _inherit = 'crm.lead'
 
     model_probability = fields.Float(
-        'Model Probability', related='score_line_id.model_probability',
+        'Model Probability', related='score_line_id.model_probability', system_owned=True,
         help="0-1: the chance that the lead is won, predicted by the active lead scoring model from the "
              "company's won and lost leads. Empty when no model is active.")
     model_score = fields.Integer(
-        related='score_line_id.model_score', help="0-100: the model probability as a score component.")
+        related='score_line_id.model_score', system_owned=True,
+        help="0-100: the model probability as a score component.")
 
     # ------------------------------------------------------------
     # BUSINESS

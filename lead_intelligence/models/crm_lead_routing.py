@@ -6,7 +6,7 @@ import numpy as np
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -54,21 +54,21 @@ class CrmLead(models.Model):
     _inherit = 'crm.lead'
 
     routing_state = fields.Selection(
-        ROUTING_STATES, readonly=True, copy=False,
+        ROUTING_STATES, readonly=True, copy=False, system_owned=True,
         help="To Route: waits for the routing job. Routed: a routing rule chose the salesperson. Nurtured: a tier "
              "without salesperson. Unroutable: no rule or no available salesperson could take it (see the reason). "
              "Assigned by Hand: a user chose the salesperson; routing leaves the lead alone.")
-    routing_rule_id = fields.Many2one('crm.lead.routing.rule', readonly=True, copy=False,
+    routing_rule_id = fields.Many2one('crm.lead.routing.rule', readonly=True, copy=False, system_owned=True,
                                       ondelete='set null')
-    routing_reason = fields.Text(readonly=True, copy=False)
-    routed_date = fields.Datetime('Routed On', readonly=True, copy=False)
-    sla_deadline = fields.Datetime('First Contact Deadline', readonly=True, copy=False)
+    routing_reason = fields.Text(readonly=True, copy=False, system_owned=True)
+    routed_date = fields.Datetime('Routed On', readonly=True, copy=False, system_owned=True)
+    sla_deadline = fields.Datetime('First Contact Deadline', readonly=True, copy=False, system_owned=True)
     first_contact_date = fields.Datetime(
-        'First Contact', readonly=True, copy=False,
+        'First Contact', readonly=True, copy=False, system_owned=True,
         help="When the salesperson first marked an activity done or sent a message on the lead after routing.")
-    sla_status = fields.Selection(SLA_STATUSES, 'SLA', readonly=True, copy=False)
+    sla_status = fields.Selection(SLA_STATUSES, 'SLA', readonly=True, copy=False, system_owned=True)
     escalation_level = fields.Integer(
-        readonly=True, copy=False,
+        readonly=True, copy=False, system_owned=True,
         help="0: none; 1: owner reminded; 2: team leader notified; 3: reassignment attempted.")
     routing_history_ids = fields.One2many('crm.lead.routing.history', 'lead_id')
     routing_explanation = fields.Html(compute='_compute_routing_explanation', sanitize=False)
@@ -131,7 +131,14 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     def action_route_leads(self):
-        """Server action: route the selection now (open leads with a tier), or queue it when it is large."""
+        """Server action: route the selection now (open leads with a tier), or queue it when it is large.
+
+        For sales managers (the group the server action is bound to), on leads they may
+        write: routing writes by SQL and hands the leads to the rules' salespeople.
+        """
+        if not self.env.su and not self.env.user.has_group('sales_team.group_sale_manager'):
+            raise AccessError(self.env._('Only sales managers may route leads.'))
+        self.check_access('write')
         self.env.flush_all()
         ids = [row[0] for row in self.env.execute_query(SQL(
             """UPDATE crm_lead SET routing_state = 'to_route'

@@ -17,3 +17,4 @@ from . import test_routing
 from . import test_model
 from . import test_model_safety
 from . import test_rule_checks
+from . import test_access

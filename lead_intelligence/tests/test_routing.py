@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from freezegun import freeze_time
 
 from odoo import SUPERUSER_ID, api, sql_db
+from odoo.exceptions import AccessError
 from odoo.orm.environments import Transaction
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
@@ -246,6 +247,24 @@ class TestRouting(TestRoutingCommon):
         self.assertEqual(leads.mapped('routing_state'), ['routed'] * 2)
         self.assertEqual(cold.routing_state, 'unroutable', 'no rule routes the Cold tier')
         self.assertIn('No routing rule', cold.routing_reason)
+
+    def test_only_sales_managers_route_and_only_leads_they_may_write(self):
+        held = self._hot_leads(2)
+        held.write({'user_id': self.carol.id})
+        self.assertEqual(held.mapped('routing_state'), ['manual'] * 2)
+        company_b = self.env['res.company'].create({'name': 'Routing Company B'})
+        salesman_b, manager_b = (
+            mail_new_test_user(self.env, login=f'routing_b_{group}', company_id=company_b.id,
+                               company_ids=[(6, 0, company_b.ids)], groups=f'sales_team.group_sale_{group}')
+            for group in ('salesman_all_leads', 'manager'))
+        for user in (salesman_b, manager_b, self.carol):
+            with self.subTest(user=user.login), self.assertRaises(AccessError), \
+                    mute_logger('odoo.addons.base.models.ir_rule'):
+                held.with_user(user).action_route_leads()
+        self.assertEqual(held.mapped('routing_state'), ['manual'] * 2, 'not queued for the routing job either')
+        self.assertEqual(held.user_id, self.carol)
+        held.with_user(self.user_sales_manager).action_route_leads()
+        self.assertEqual(held.mapped('routing_state'), ['routed'] * 2)
 
     def test_the_job_commits_chunk_by_chunk(self):
         self.env['ir.config_parameter'].set_param('lead_intelligence.routing_chunk_size', 2)
