@@ -3,13 +3,23 @@
 # The database (LI_DB, default lead_intelligence) is created on the first run and the addon
 # updated on the next ones. `scripts/run.sh --drop` deletes the database and its files instead.
 #
-# Environment: LI_DB, LI_HTTP_PORT (default 8069), and those of scripts/setup.sh.
+# Environment (and those of scripts/setup.sh):
+#   LI_DB           database name (default lead_intelligence)
+#   LI_HTTP_PORT    HTTP port, on 127.0.0.1 only (default 8069)
+#   LI_WORKERS      0 (default): one threaded process, as for development; N > 0: N HTTP worker
+#                   processes, cron worker processes and the long-polling (gevent) process, as in
+#                   production (`LI_WORKERS=2 make run`)
+#   LI_CRON_THREADS cron threads, or cron worker processes when LI_WORKERS > 0 (default 2)
+#   LI_GEVENT_PORT  port of the long-polling process when LI_WORKERS > 0 (default 8072)
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 LI_DB=${LI_DB:-lead_intelligence}
 LI_HTTP_PORT=${LI_HTTP_PORT:-8069}
+LI_WORKERS=${LI_WORKERS:-0}
+LI_CRON_THREADS=${LI_CRON_THREADS:-2}
+LI_GEVENT_PORT=${LI_GEVENT_PORT:-8072}
 MODULE=lead_intelligence
 
 # Prints "installed", "absent" (no such database) or "missing" (database without the addon).
@@ -69,4 +79,5 @@ cat <<EOF
     Stop with Ctrl-C.
 
 EOF
-li_odoo_bin -d "$LI_DB" --db-filter="^$LI_DB\$" --http-interface=127.0.0.1 --http-port="$LI_HTTP_PORT"
+li_odoo_bin -d "$LI_DB" --db-filter="^$LI_DB\$" --http-interface=127.0.0.1 --http-port="$LI_HTTP_PORT" \
+    --workers="$LI_WORKERS" --max-cron-threads="$LI_CRON_THREADS" --gevent-port="$LI_GEVENT_PORT"
