@@ -104,6 +104,15 @@ class TestAccess(TestLeadIntelligenceCommon):
             self.env['crm.lead.score.run'].with_user(self.user_sales_manager).create({'cause': 'config'})
         self.assertEqual(run.last_lead_id, 0)
 
+    @users('user_sales_manager')
+    def test_training_wizard_counts_the_history_of_the_users_companies_only(self):
+        Wizard = self.env['crm.lead.scoring.model.train.wizard']
+        wizard = Wizard.create({})
+        self.assertEqual(wizard.company_id, self.company_main)
+        self.assertGreaterEqual(wizard.won_count, 0)
+        with self.assertRaisesRegex(AccessError, 'your own companies'):
+            Wizard.create({'company_id': self.company_2.id}).won_count  # noqa: B018
+
 
 @tagged('lead_intelligence', 'post_install', '-at_install')
 class TestAccessRpc(HttpCase):

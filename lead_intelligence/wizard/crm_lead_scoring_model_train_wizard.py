@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 
 class CrmLeadScoringModelTrainWizard(models.TransientModel):
@@ -22,6 +23,9 @@ class CrmLeadScoringModelTrainWizard(models.TransientModel):
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
         ScoringModel = self.env['crm.lead.scoring.model']
         for wizard in self:
+            # counted by SQL: for a company the user works in only (the field is set by RPC too)
+            if not self.env.su and wizard.company_id not in self.env.companies:
+                raise AccessError(self.env._('You may look at the lead history of your own companies only.'))
             won, lost = ScoringModel._get_history_counts(wizard.company_id)
             wizard.won_count, wizard.lost_count = won, lost
             wizard.min_won, wizard.min_lost = settings['model_min_won'], settings['model_min_lost']
