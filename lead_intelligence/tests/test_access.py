@@ -73,6 +73,7 @@ class TestAccess(TestLeadIntelligenceCommon):
         self.assertFalse(Lead.sudo().search([('name', '=', 'Forged')]))
         lead = Lead.create({'name': 'Plain', 'user_id': self.env.uid})
         self.assertTrue(lead.score_dirty)
+        self.assertTrue(lead.copy().score_dirty, 'duplicating a lead copies none of them')
 
     def test_system_passes_still_write_them(self):
         # superuser code (the passes, the demo data, the bench) is not refused
