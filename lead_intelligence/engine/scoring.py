@@ -141,6 +141,19 @@ def check_thresholds(thresholds):
     return None
 
 
+def check_tier_order(thresholds):
+    """Find the first tier ranked above a tier that starts at least as high.
+
+    :param thresholds: tier minimum scores in the tiers' rank order, best tier first
+    :return: the position in ``thresholds`` of that tier, or None when the
+        minimums decrease with the rank
+    """
+    for position, (minimum, following) in enumerate(pairwise(thresholds)):
+        if minimum <= following:
+            return position
+    return None
+
+
 @dataclass(frozen=True)
 class ScoreResult:
     """Scores of one chunk of leads, aligned with the input rows."""

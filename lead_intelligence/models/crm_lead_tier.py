@@ -45,11 +45,15 @@ class CrmLeadTier(models.Model):
         help="Hours after a missed first-contact deadline when the lead goes to the next best available "
              "salesperson (0: never).")
 
-    @api.constrains('min_score', 'company_id', 'active')
+    @api.constrains('min_score', 'company_id', 'active', 'sequence')
     def _check_thresholds(self):
         for company in {tier.company_id for tier in self}:
-            tiers = self.search([('company_id', '=', company.id)])
-            problem = scoring.check_thresholds(tiers.mapped('min_score'))
+            tiers = self.search([('company_id', '=', company.id)])  # in rank order, best first
+            minimums = tiers.mapped('min_score')
+            problem = scoring.check_thresholds(minimums)
+            position = None if problem else scoring.check_tier_order(minimums)
+            if position is not None:
+                problem = 'order', tiers[position:position + 2]
             if problem:
                 raise ValidationError(self._threshold_error(company, *problem))
 
@@ -77,6 +81,13 @@ class CrmLeadTier(models.Model):
 
     def _threshold_error(self, company, problem, values):
         scope = company.name or self.env._('all companies')
+        if problem == 'order':
+            higher, lower = values
+            return self.env._(
+                'Tiers of %(scope)s: %(higher)s is ranked above %(lower)s, so it must start higher, not at '
+                '%(higher_min)s against %(lower_min)s. Keep the tiers in the order of their minimum scores, '
+                'highest first.', scope=scope, higher=higher.name, lower=lower.name,
+                higher_min=higher.min_score, lower_min=lower.min_score)
         values = ', '.join(map(str, values))
         if problem == 'range':
             return self.env._('Tiers of %(scope)s: minimum scores must be between 0 and 100, not %(values)s.',

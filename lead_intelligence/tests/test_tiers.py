@@ -24,6 +24,26 @@ class TestTiers(TestLeadIntelligenceCommon):
         with self.assertRefused('between 0 and 100'):
             self.tier_a.min_score = 101
 
+    def test_tiers_keep_their_order(self):
+        """A tier cannot start above a tier ranked above it, nor be moved above a tier that starts higher."""
+        with self.assertRefused('Hot is ranked above Warm, so it must start higher'):
+            self.tier_b.min_score = 90
+        with self.assertRefused('Cold is ranked above Lukewarm, so it must start higher'):
+            self.tier_d.sequence = 25
+        self.assertEqual((self.tier_b.min_score, self.tier_d.sequence), (50, 40), 'refused changes left the tiers')
+        # both moved together keep the order: Warm becomes the best tier
+        (self.tier_b + self.tier_a).write({'sequence': 5})
+        self.tier_b.min_score = 90
+        self.assertEqual(self.env['crm.lead.tier'].search([]), self.tier_b + self.tier_a + self.tier_c + self.tier_d)
+
+    def test_company_tiers_keep_their_order(self):
+        self._activate_multi_company()
+        Tier = self.env['crm.lead.tier']
+        Tier.create({'name': 'C2 low', 'min_score': 0, 'sequence': 2, 'company_id': self.company_2.id})
+        with self.assertRefused('Tiers of New Test Company: C2 low is ranked above C2 high'):
+            Tier.create({'name': 'C2 high', 'min_score': 30, 'sequence': 3, 'company_id': self.company_2.id})
+        Tier.create({'name': 'C2 high', 'min_score': 30, 'sequence': 1, 'company_id': self.company_2.id})
+
     def test_tier_follows_score_boundaries(self):
         self.rule_revenue.points = 75
         lead = self._create_lead(expected_revenue=50000)

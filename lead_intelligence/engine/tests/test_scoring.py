@@ -82,6 +82,18 @@ def test_check_thresholds(thresholds, expected):
     assert scoring.check_thresholds(thresholds) == expected
 
 
+@pytest.mark.parametrize(("thresholds", "expected"), [
+    ([], None),
+    ([0], None),
+    ([75, 50, 25, 0], None),
+    ([75, 90, 25, 0], 0),
+    ([75, 50, 0, 25], 2),
+    ([75, 50, 50, 0], 1),
+])
+def test_check_tier_order(thresholds, expected):
+    assert scoring.check_tier_order(thresholds) == expected
+
+
 def test_score_leads_end_to_end_with_two_tier_sets():
     matches = np.array([[1, 1], [1, 0], [0, 0], [1, 1]], dtype=bool)
     points = np.array([60, 30])
