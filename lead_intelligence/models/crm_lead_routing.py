@@ -10,7 +10,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ..engine import routing, scoring
+from ..engine import routing
 from .crm_lead_classification import COMPANY_SIZES
 
 _logger = logging.getLogger(__name__)
@@ -311,8 +311,9 @@ class CrmLead(models.Model):
         # sudo: routing runs as the cron or any user routing a selection, over every active rule and member
         Rule = self.env['crm.lead.routing.rule'].sudo()
         rules = Rule.search([])  # pylint: disable=no-search-all
-        errors = {}
-        for rule in rules:
+        # a rule set aside by an earlier run keeps claiming its leads until it is saved again
+        errors = {rule.id: rule.error_message for rule in rules if rule.error_message}
+        for rule in rules - rules.filtered('error_message'):
             try:
                 rule._parse_domain()
             except ValidationError as error:
@@ -352,23 +353,24 @@ class CrmLead(models.Model):
         """
         query = self._query_leads(lead_ids)
         valid = config.rules.filtered(lambda rule: rule.id not in config.rule_errors)
-        match_sql = valid._get_match_sql(query) if valid else []
         line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
-        rows = self.env.execute_query(query.select(
+        # a rule failing in the database is set aside there (its error stored) and matches nothing
+        data, valid_matches = valid._read_matches(query, [
             SQL('crm_lead.id'), SQL('COALESCE(crm_lead.company_id, 0)'), SQL('COALESCE(crm_lead.tier_id, 0)'),
             SQL('COALESCE(%s, 0)', SQL.identifier(line, 'score')), SQL('COALESCE(crm_lead.user_id, 0)'),
             SQL('COALESCE(crm_lead.industry_id, 0)'), SQL('COALESCE(crm_lead.country_id, 0)'),
             SQL('COALESCE(crm_lead.lang_id, 0)'),
             SQL('COALESCE(array_position(%s::varchar[], crm_lead.company_size::varchar), 0)', SIZE_CODES),
-            *match_sql,
-        ))
-        data = np.array(rows, dtype=np.int64).reshape(len(rows), 9 + len(match_sql))
+        ])
+        for position, rule in enumerate(valid):
+            if rule.error_message:  # set aside just now: invalid from here on, like one that does not parse
+                config.rule_errors[rule.id] = rule.error_message
+                config.rule_valid[config.rules.ids.index(rule.id)] = False
+                valid_matches[:, position] = True
         n = len(data)
-        valid_matches = (scoring.unpack_matches(data[:, 9:], len(valid)) if len(valid)
-                         else np.zeros((n, 0), dtype=bool))
         # an invalid rule claims every lead of its tiers: routing them by a later rule would be a guess
         matches = np.ones((n, len(config.rules)), dtype=bool)
-        matches[:, config.rule_valid] = valid_matches
+        matches[:, [config.rules.ids.index(rule_id) for rule_id in valid.ids]] = valid_matches
         tiers = data[:, 2]
         for row, rule_tiers in enumerate(config.rule_tiers):
             matches[:, row] &= np.isin(tiers, list(rule_tiers))
@@ -581,7 +583,7 @@ class CrmLead(models.Model):
             member = int(result.member[i])
             if member < 0:
                 code = int(result.reason[i])
-                why = (self.env._('The condition of the rule does not parse: %s', config.rule_errors.get(rule.id))
+                why = (self.env._('The condition of the rule cannot be used: %s', config.rule_errors.get(rule.id))
                        if code == routing.INVALID_RULE else why_not[code])
                 header = (self.env._('Unroutable by rule "%(rule)s": %(why)s', rule=rule.name, why=why)
                           if rule else self.env._('Unroutable: %s', why))

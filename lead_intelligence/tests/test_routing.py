@@ -379,7 +379,31 @@ class TestRoutingConfiguration(TestRoutingCommon):
         self.assertEqual(leads.mapped('routing_state'), ['unroutable'] * 2)
         self.assertFalse(leads.user_id, 'never routed by the next rule instead')
         self.assertFalse(leads.filtered(lambda lead: lead.routing_rule_id == fallback_rule))
-        self.assertIn('does not parse', leads[0].routing_reason)
+        self.assertIn('cannot be used', leads[0].routing_reason)
+
+    @mute_logger('odoo.sql_db')
+    def test_a_condition_failing_in_the_database_is_set_aside_and_the_job_goes_on(self):
+        fallback_rule = self.env['crm.lead.routing.rule'].create({
+            'name': 'Fallback', 'sequence': 99, 'tier_ids': [(6, 0, self.tier_a.ids)], 'team_id': self.team.id,
+            'match_all': True})
+        other_team = self.env['crm.team'].create({'name': 'Warm only', 'use_leads': True})
+        self.env['crm.team.member'].create({'crm_team_id': other_team.id, 'user_id': self.carol.id})
+        self.rule.domain = "[('zip', '!=', '0000')]"
+        leads = self._hot_leads(2)
+        # a column gone behind the registry's back: the condition parses but fails in PostgreSQL
+        self.env.execute_query(SQL('ALTER TABLE crm_lead RENAME COLUMN zip TO zip_gone'))
+        self._route()
+        self.env.execute_query(SQL('ALTER TABLE crm_lead RENAME COLUMN zip_gone TO zip'))
+        self.assertTrue(self.rule.error_message, 'the failing rule is set aside with its error')
+        self.assertEqual(leads.mapped('routing_state'), ['unroutable'] * 2)
+        self.assertFalse(leads.user_id, 'never routed by the next rule instead')
+        self.assertFalse(leads.filtered(lambda lead: lead.routing_rule_id == fallback_rule))
+        self.assertIn('cannot be used', leads[0].routing_reason)
+        # set aside, it stays out of the next runs without failing them
+        more = self._hot_leads(1)
+        self._route()
+        self.assertEqual(more.routing_state, 'unroutable')
+        self.assertIn('cannot be used', more.routing_reason)
 
 
 @tagged('lead_intelligence', 'post_install', '-at_install')
