@@ -711,6 +711,11 @@ class CrmLead(models.Model):
         many leads changed: ``mail.message.create`` would cost several queries
         per lead in a nightly pass that moves tens of thousands.
         """
+        columns = [np.asarray(column) for column in (res_ids, field_ids, old_ints, new_ints, old_codes, new_codes)]
+        keep = self._settle_pending_tracking(columns[0], columns[1], columns[2], columns[4], labels)
+        res_ids, field_ids, old_ints, new_ints, old_codes, new_codes = (column[keep] for column in columns)
+        if not len(res_ids):
+            return
         author = self.env.user.partner_id
         subtype_id = self.env['ir.model.data']._xmlid_to_res_id('mail.mt_note')
         self.env.execute_query(SQL(
@@ -743,6 +748,47 @@ class CrmLead(models.Model):
         ))
         self.env['mail.message'].invalidate_model()
         self.invalidate_model(['message_ids'])
+
+    def _settle_pending_tracking(self, res_ids, field_ids, old_ints, old_codes, labels):
+        """Make Odoo's tracking of a write in this transaction and the pass's SQL changes log each change once.
+
+        A form saved with scoring on save is written through the ORM, whose tracking compares the
+        tracked fields at commit with their values before the write; the pass changes some of them
+        by SQL within that write. Where the pass changed a field from its value before the write,
+        its own line says it all: the tracking takes the pass's value as the one before the write.
+        Where the write had changed the field first (a value set by hand cleared, the rules set
+        theirs), the tracking's line, from the value before the write, says it all: the pass's
+        line is left out.
+
+        :param res_ids, field_ids, old_ints, old_codes, labels: as for :meth:`_log_tracking_bulk`
+        :return: bool array (n,): the changes the pass logs itself
+        """
+        keep = np.ones(len(res_ids), dtype=bool)
+        pending = self.env.cr.precommit.data.get(f'mail.tracking.{self._name}')
+        if not pending:
+            return keep
+        names = {field_id: name for name, field_id in self.env['ir.model.fields']._get_ids(self._name).items()}
+        settled = []
+        for row, (lead_id, field_id) in enumerate(zip(res_ids.tolist(), field_ids.tolist(), strict=True)):
+            initial = pending.get(lead_id)
+            name = names[field_id]
+            if not initial or name not in initial:
+                continue  # no write of this lead in the transaction, or a field Odoo does not track
+            field = self._fields[name]
+            if field.type == 'many2one':
+                unchanged = (initial[name].id or 0) == old_ints[row]
+            else:
+                before = dict(field._description_selection(self.env)).get(initial[name], '')
+                unchanged = before == (labels[old_codes[row] - 1] if old_codes[row] else '')
+            if unchanged:
+                settled.append((lead_id, name))
+            else:
+                keep[row] = False
+        leads = self.browse({lead_id for lead_id, _name in settled})
+        leads.invalidate_recordset({name for _lead_id, name in settled})
+        for lead_id, name in settled:
+            pending[lead_id][name] = leads.browse(lead_id)[name]  # the value the pass wrote
+        return keep
 
     def _format_score_explanation(self, config, matches, pending_config=False, contributions=(), model_factors=None,
                                   set_aside=None):

@@ -1,5 +1,6 @@
 from . import test_fit_rules
 from . import test_tiers
+from . import test_chatter
 from . import test_scoring
 from . import test_performance
 from . import test_settings
