@@ -12,8 +12,8 @@ from odoo.tests import tagged, users
 from odoo.tools import SQL, mute_logger
 
 from ..engine import model as engine_model
-from ..models.crm_lead_scoring_model import LEAKING_FIELDS, MODEL_FEATURES, CrmLeadScoringModel
-from ..models.crm_lead_scoring_model_training import CrmLeadScoringModelTraining
+from ..models.prediction.crm_lead_scoring_model import LEAKING_FIELDS, MODEL_FEATURES, CrmLeadScoringModel
+from ..models.prediction.crm_lead_scoring_model_training import CrmLeadScoringModelTraining
 from .common import TestLeadIntelligenceCommon
 
 HISTORY_SIZE = 240
@@ -75,7 +75,7 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         self.assertFalse(names & LEAKING_FIELDS)
         for name in names:
             self.assertIn(name, self.env['crm.lead']._fields)
-        with patch('odoo.addons.lead_intelligence.models.crm_lead_scoring_model.MODEL_FEATURES',
+        with patch('odoo.addons.lead_intelligence.models.prediction.crm_lead_scoring_model.MODEL_FEATURES',
                    [*MODEL_FEATURES, engine_model.category('stage_id')]), self.assertRaisesRegex(UserError, 'stage_id'):
             self.env['crm.lead.scoring.model']._model_features()
 
@@ -227,7 +227,8 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         status = self.env['res.config.settings'].create({}).lead_intelligence_model_status
         self.assertIn('too little history', status)
         self.assertIn('need 100000 won', status)
-        with self._mock_commit_progress(), mute_logger('odoo.addons.lead_intelligence.models.crm_lead_scoring_model'):
+        with self._mock_commit_progress(), \
+                mute_logger('odoo.addons.lead_intelligence.models.prediction.crm_lead_scoring_model'):
             self.env['crm.lead.scoring.model']._cron_train_model()
         self.assertFalse(self.env['crm.lead.scoring.model'].search([]))
         wizard = self.env['crm.lead.scoring.model.train.wizard'].create({})
@@ -351,7 +352,7 @@ class TestScoringModel(TestLeadIntelligenceCommon):
             forged.unlink()
         # an active model that cannot be loaded scores nothing, and scoring goes on without it
         model.write({'parameters': '\x80\x04\x95 not json'})
-        with mute_logger('odoo.addons.lead_intelligence.models.crm_lead_predict'):
+        with mute_logger('odoo.addons.lead_intelligence.models.prediction.crm_lead'):
             self.env['crm.lead']._score_leads(good.ids, 'manual')
         self.assertFalse(good.model_probability)
         self.assertEqual(good.score, good.fit_score)
@@ -414,7 +415,7 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         previous = self.env['crm.lead.scoring.model']._train_model()
         self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.model_min_won', 100000)
         training = self._request()
-        with mute_logger('odoo.addons.lead_intelligence.models.crm_lead_scoring_model'):
+        with mute_logger('odoo.addons.lead_intelligence.models.prediction.crm_lead_scoring_model'):
             self._run_cron()
         self.assertEqual(training.state, 'failed')
         self.assertRegex(training.message, 'Too little history .* at least 100000 won')
@@ -429,7 +430,7 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         previous = self.env['crm.lead.scoring.model']._train_model()
         training = self._request()
         with patch.object(engine_model, 'train', side_effect=MemoryError('out of memory')), \
-                mute_logger('odoo.addons.lead_intelligence.models.crm_lead_scoring_model'):
+                mute_logger('odoo.addons.lead_intelligence.models.prediction.crm_lead_scoring_model'):
             self._run_cron()
         self.assertEqual(training.state, 'failed')
         self.assertIn('out of memory', training.message)
@@ -456,7 +457,8 @@ class TestScoringModel(TestLeadIntelligenceCommon):
             open_cursor = self.env.registry.cursor  # the test mode's: cursors on the test's transaction
             with patch.object(CrmLeadScoringModelTraining, '_write_progress', spy_write), \
                     patch.object(self.env.registry, 'cursor', spy_cursor), \
-                    patch('odoo.addons.lead_intelligence.models.crm_lead_scoring_model.TRAIN_BATCH_SIZE', 100):
+                    patch('odoo.addons.lead_intelligence.models.prediction.crm_lead_scoring_model.TRAIN_BATCH_SIZE',
+                          100):
                 self.env['crm.lead.scoring.model'].sudo()._cron_train_model()
         self.assertEqual(training.state, 'done')
         self.assertEqual({training_id for training_id, _vals in written}, {training.id})

@@ -9,7 +9,7 @@ from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
 
 from ..engine import model as engine_model
-from ..models.crm_lead_scoring_model import TRAINED_FIELDS
+from ..models.prediction.crm_lead_scoring_model import TRAINED_FIELDS
 from .common import TestLeadIntelligenceCommon
 from .test_model import HISTORY_SIZE, create_history
 
@@ -88,7 +88,7 @@ class TestScoringModelSafety(TestLeadIntelligenceCommon):
                 'UPDATE crm_lead_scoring_model SET parameters = %s WHERE id = %s', broken, model_2.id))
             model_2.invalidate_recordset()
             self.env.registry.clear_cache()
-            with mute_logger('odoo.addons.lead_intelligence.models.crm_lead_predict'):
+            with mute_logger('odoo.addons.lead_intelligence.models.prediction.crm_lead'):
                 self.env['crm.lead']._score_leads((lead_main + lead_2).ids, 'manual')
                 self.assertTrue(lead_main.model_probability)
                 self.assertFalse(lead_2.model_probability)
@@ -113,7 +113,7 @@ class TestScoringModelSafety(TestLeadIntelligenceCommon):
         self.env['crm.lead']._score_leads(lead.ids, 'manual')
         self.assertTrue(lead.model_probability)
         with patch.object(engine_model.ScoringModel, 'explain', side_effect=MemoryError('out of memory')), \
-                mute_logger('odoo.addons.lead_intelligence.models.crm_lead_predict'):
+                mute_logger('odoo.addons.lead_intelligence.models.prediction.crm_lead'):
             text = str(lead.score_explanation)
         self.assertIn('cannot explain this lead', text)
         self.assertIn('Fit points', text)
@@ -131,7 +131,7 @@ class TestScoringModelSafety(TestLeadIntelligenceCommon):
             return predict(engine, columns)
 
         with patch.object(engine_model.ScoringModel, 'predict_proba', predict_but_company_2), \
-                mute_logger('odoo.addons.lead_intelligence.models.crm_lead_predict'):
+                mute_logger('odoo.addons.lead_intelligence.models.prediction.crm_lead'):
             self.env['crm.lead']._score_leads((lead_main + lead_2).ids, 'manual')
         self.assertTrue(lead_main.model_probability)
         self.assertFalse(lead_2.model_probability)

@@ -616,7 +616,7 @@ class TestRoutingConcurrency(TransactionCase):
         self.assertFalse(history, 'no lead assigned twice')
         self.assertEqual(states, {'routed': 3, 'unroutable': 3})
 
-    @mute_logger('odoo.sql_db', 'odoo.addons.lead_intelligence.models.crm_lead')
+    @mute_logger('odoo.sql_db', 'odoo.addons.lead_intelligence.models.scoring.crm_lead')
     def test_two_workers_at_once_never_exceed_a_capacity(self):
         """A routes its chunk and holds it; B runs the job meanwhile: B skips A's leads, waits
         for A's members, then starts over from a snapshot where A's leads count."""
@@ -647,7 +647,7 @@ class TestRoutingConcurrency(TransactionCase):
         self.assertFalse(errors)
         self._check(ids)
 
-    @mute_logger('odoo.sql_db', 'odoo.addons.lead_intelligence.models.crm_lead')
+    @mute_logger('odoo.sql_db', 'odoo.addons.lead_intelligence.models.scoring.crm_lead')
     def test_a_stale_snapshot_starts_over(self):
         """B's snapshot predates A's commit: its claim of A's leads fails to serialize and it
         starts over, seeing A's assignments."""

@@ -169,7 +169,7 @@ class TestRuleFailures(TestLeadIntelligenceCommon):
         self.assertEqual(Run.search([('state', '=', 'running')]).cause, 'config')
         self.assertIn(self.rule_phone, self.env['crm.lead']._get_scoring_config().rules)
 
-    @mute_logger('odoo.addons.lead_intelligence.models.crm_lead')
+    @mute_logger('odoo.addons.lead_intelligence.models.scoring.crm_lead')
     def test_a_failing_pass_is_marked_failed_and_retried(self):
         Run = self.env['crm.lead.score.run']
         Run.search([]).unlink()

@@ -9,7 +9,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, email_normalize
 
-from ..engine import behaviour
+from ...engine import behaviour
 from .crm_lead_event_type import COUNTER_FIELDS
 
 _logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from odoo.exceptions import AccessError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ..engine import arrays, behaviour, scoring
+from ...engine import arrays, behaviour, scoring
 
 _logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..engine import model as engine_model
+from ...engine import model as engine_model
 
 _logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import numpy as np
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..engine import arrays, classification
+from ...engine import arrays, classification
 from .crm_lead_classification import (
     COMPANY_SIZES,
     DIMENSION_FIELDS,

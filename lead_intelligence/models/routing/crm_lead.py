@@ -10,8 +10,8 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ..engine import routing
-from .crm_lead_classification import COMPANY_SIZES
+from ...engine import routing
+from ..classification.crm_lead_classification import COMPANY_SIZES
 
 _logger = logging.getLogger(__name__)
 

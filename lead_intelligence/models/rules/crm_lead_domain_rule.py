@@ -11,7 +11,7 @@ from odoo.fields import Domain
 from odoo.orm.domains import DomainAnd, DomainCondition, DomainCustom, DomainOr
 from odoo.tools import SQL, Query
 
-from ..engine import scoring
+from ...engine import scoring
 
 _logger = logging.getLogger(__name__)
 

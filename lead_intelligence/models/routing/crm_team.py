@@ -1,6 +1,6 @@
 from odoo import models
 
-from .crm_lead_routing import ROUTING_OWNED_STATES
+from .crm_lead import ROUTING_OWNED_STATES
 
 
 class CrmTeam(models.Model):

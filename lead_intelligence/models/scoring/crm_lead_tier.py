@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..engine import scoring
+from ...engine import scoring
 
 
 class CrmLeadTier(models.Model):

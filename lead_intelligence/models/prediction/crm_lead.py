@@ -7,9 +7,9 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..engine import behaviour, scoring
-from ..engine import model as engine_model
-from .crm_lead_event_type import COUNTER_FIELDS
+from ...engine import behaviour, scoring
+from ...engine import model as engine_model
+from ..events.crm_lead_event_type import COUNTER_FIELDS
 from .crm_lead_scoring_model import ZERO_IS_MISSING
 
 _logger = logging.getLogger(__name__)
