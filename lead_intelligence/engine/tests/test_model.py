@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from engine import model
+from engine.model import loading, predictor
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 FEATURES = [
@@ -141,7 +142,7 @@ def test_prediction_by_blocks_is_the_same(algorithm, monkeypatch):
     columns, y, order = history(900)
     trained = model.train(columns, y, order, FEATURES, algorithms=(algorithm,)).model
     whole = trained.predict_proba_encoded(trained.encoder.transform(columns))
-    monkeypatch.setattr(model, "PREDICT_BLOCK", 128)
+    monkeypatch.setattr(predictor, "PREDICT_BLOCK", 128)
     np.testing.assert_allclose(trained.predict_proba(columns), whole, rtol=0, atol=1e-12)
 
 
@@ -334,7 +335,7 @@ def test_loading_refuses_an_index_or_a_number_out_of_range(change):
     ("MAX_TOTAL_NODES", 100, "more than 100 nodes"),
 ])
 def test_loading_bounds_the_trees(monkeypatch, bound, value, message):
-    monkeypatch.setattr(model, bound, value)
+    monkeypatch.setattr(loading, bound, value)
     with pytest.raises(model.ModelFormatError, match=message):
         model.load_model(_document())
 
@@ -358,7 +359,7 @@ def test_category_keys_of_another_type():
 
 def test_loading_refuses_a_document_too_large(monkeypatch):
     text = json.dumps(_document())
-    monkeypatch.setattr(model, "MAX_DOCUMENT_SIZE", len(text) - 1)
+    monkeypatch.setattr(loading, "MAX_DOCUMENT_SIZE", len(text) - 1)
     with pytest.raises(model.ModelFormatError, match="too large"):
         model.load_model(text)
 

@@ -1,0 +1,44 @@
+"""Predictive lead scoring: encode, train, validate on a time split, explain, store as JSON.
+
+Pure numpy / scikit-learn, no Odoo import. One module per stage:
+
+* :mod:`.encoding`: feature descriptions (:func:`category`, :func:`ordinal`,
+  :func:`number`, :func:`multi`) and the :class:`Encoder` fitted on the
+  training rows;
+* :mod:`.training`: :func:`train` fits every candidate on the older closed
+  leads and keeps the best on the newest;
+* :mod:`.metrics`: the validation figures (:func:`evaluate`);
+* :mod:`.predictor`: :class:`ScoringModel`, its predictions, explanations and
+  JSON document (:meth:`ScoringModel.to_json`);
+* :mod:`.loading`: :func:`load_model`, the strict reader of that document.
+
+Callers use the names below, from this package.
+"""
+
+from .encoding import Encoder, category, multi, number, ordinal, subset
+from .loading import ModelFormatError, load_model
+from .metrics import evaluate
+from .predictor import ALGORITHMS, SCHEMA, VERSION, ScoringModel
+from .training import CANDIDATE_SETTINGS, TrainingResult, candidates, export_hgb, time_split, train
+
+__all__ = [
+    "ALGORITHMS",
+    "CANDIDATE_SETTINGS",
+    "SCHEMA",
+    "VERSION",
+    "Encoder",
+    "ModelFormatError",
+    "ScoringModel",
+    "TrainingResult",
+    "candidates",
+    "category",
+    "evaluate",
+    "export_hgb",
+    "load_model",
+    "multi",
+    "number",
+    "ordinal",
+    "subset",
+    "time_split",
+    "train",
+]
