@@ -20,10 +20,13 @@ from functools import lru_cache
 
 import numpy as np
 
-SECONDS_PER_DAY = 86400.0
-# filter reasons, as stored on the event log (0: counted)
+SECONDS_PER_DAY = 86400.0  # events are capped per UTC day, half-lives are in days
+SECONDS_PER_MINUTE = 60.0  # the value of a per-minute event is in seconds
+# filter reasons (0: counted), and the code each is stored as on the event log
 OK, BOT, DWELL, BURST, CAP = 0, 1, 2, 3, 4
 REASON_CODES = {BOT: "bot", DWELL: "dwell", BURST: "burst", CAP: "cap"}
+# the lead counter that every event of a buying-signal type feeds, whatever its own counter
+BUYING_SIGNAL_COUNTER = "buying_signal_count"
 # user agents of crawlers, monitors, headless browsers and HTTP libraries
 BOT_AGENT_PATTERN = (
     r"bot\b|bot/|crawl|spider|slurp|mediapartners|facebookexternalhit|embedly|preview|"
@@ -356,16 +359,36 @@ def flag_events(lead, type_index, ts, daily_caps, prior_lead=(), prior_type=(), 
 # Points and decay
 # ------------------------------------------------------------
 
-def event_points(points, per_minute, values):
-    """Points earned by each event: per occurrence, or per minute of a value in seconds.
+def event_units(per_minute, values):
+    """Units each event adds to its lead's engagement with its type: 1 per
+    event, or the minutes of its value (seconds) for a per-minute type.
 
-    :param points, per_minute: (n,) the points of each event's type and whether
-        they are per minute of ``value`` (time on site) rather than per event
-    :param values: (n,) event values (NaN when absent: worth nothing per minute)
+    A unit is worth the type's points; the engagement keeps units, so that new
+    points apply to past events.
+
+    :param per_minute: (n,) bool, whether the event's type counts per minute of
+        ``value`` (time on site) rather than per event
+    :param values: (n,) event values in seconds (NaN when absent: worth no minutes)
+    :return: (n,) float
     """
-    points = np.asarray(points, dtype=np.float64)
     values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
-    return np.where(np.asarray(per_minute, dtype=bool), points * values / 60.0, points)
+    return np.where(np.asarray(per_minute, dtype=bool), values / SECONDS_PER_MINUTE, 1.0)
+
+
+def counter_events(counter, event_counters, buying_signal):
+    """Mask of the events that feed the lead counter ``counter``: those of a
+    type with that counter and, for :data:`BUYING_SIGNAL_COUNTER`, every event
+    of a buying-signal type as well.
+
+    :param counter: the counter's name (a lead field)
+    :param event_counters: (n,) the counter of each event's type ('' for none)
+    :param buying_signal: (n,) bool, whether each event's type is a buying signal
+    :return: (n,) bool
+    """
+    mask = np.asarray(event_counters, dtype=object) == counter
+    if counter == BUYING_SIGNAL_COUNTER:
+        mask |= np.asarray(buying_signal, dtype=bool)
+    return mask
 
 
 def decay_factor(age_seconds, half_life_days):
@@ -386,7 +409,7 @@ def accumulate(group, points, ts, half_lives, old_value, old_ref):
     arrive late or out of order: the result does not depend on their order.
 
     :param group: (n,) group index (0..g-1) of each new event
-    :param points, ts: (n,) its points and time (POSIX seconds)
+    :param points, ts: (n,) its points (or units, see :func:`event_units`) and time (POSIX seconds)
     :param half_lives: (g,) half-life in days of each group's event type
     :param old_value, old_ref: (g,) stored sum and its reference time (ref is
         ignored where the value is 0: a new group)

@@ -239,9 +239,18 @@ def test_flag_events_is_vectorised():
 
 # ------------------------------------------------------------ points and decay
 
-def test_points_per_event_and_per_minute():
-    points = behaviour.event_points([5, 2, 2], [False, True, True], [np.nan, 90, np.nan])
-    assert points.tolist() == [5, 3, 0]
+def test_units_per_event_and_per_minute():
+    units = behaviour.event_units([False, False, True, True], [np.nan, 90, 90, np.nan])
+    assert units.tolist() == [1, 1, 1.5, 0]
+
+
+def test_a_buying_signal_feeds_the_buying_signals_counter_whatever_its_own():
+    counters = np.array(["download_count", "meeting_count", "", "buying_signal_count"], dtype=object)
+    signal = [False, True, True, False]
+    assert behaviour.counter_events("meeting_count", counters, signal).tolist() == [False, True, False, False]
+    assert behaviour.counter_events(behaviour.BUYING_SIGNAL_COUNTER, counters, signal).tolist() == [
+        False, True, True, True]
+    assert behaviour.counter_events("visit_count", counters[:0], []).tolist() == []
 
 
 def test_decay_halves_each_half_life_and_zero_means_none():
