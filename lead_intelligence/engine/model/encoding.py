@@ -81,6 +81,16 @@ def _category_keys(values):
     return keys, missing
 
 
+def _kept_keys(keys, threshold, max_categories):
+    """(present, kept) sorted keys: those in ``keys``, and those seen ``threshold`` times or more,
+    at most the ``max_categories`` most frequent (ties: the lowest keys)."""
+    present, counts = np.unique(keys, return_counts=True)
+    kept = present[counts >= threshold]
+    if len(kept) > max_categories:
+        kept = np.sort(present[np.argsort(-counts, kind="stable")[:max_categories]])
+    return present, kept
+
+
 def _key_positions(kept, keys):
     """Index of each key among the stored ``kept`` keys (sorted), -1 where absent.
 
@@ -151,20 +161,13 @@ class Encoder:
             values = columns[feature["name"]]
             if feature["kind"] == "category":
                 keys, missing = _category_keys(values)
-                present, counts = np.unique(keys[~missing], return_counts=True)
-                kept = present[counts >= threshold]
-                if len(kept) > max_categories:
-                    kept = np.sort(present[np.argsort(-counts, kind="stable")[:max_categories]])
+                present, kept = _kept_keys(keys[~missing], threshold, max_categories)
                 entry["keys"] = kept.tolist()
                 entry["other"] = bool(len(present) > len(kept))
                 entry["missing"] = bool(missing.any())
             elif feature["kind"] == "multi":
                 vals, _missing = _category_keys(values[1])
-                present, counts = np.unique(vals, return_counts=True)
-                kept = present[counts >= threshold]
-                if len(kept) > max_categories:
-                    kept = np.sort(present[np.argsort(-counts, kind="stable")[:max_categories]])
-                entry["keys"] = kept.tolist()
+                entry["keys"] = _kept_keys(vals, threshold, max_categories)[1].tolist()
             else:
                 raw = _numeric_values(feature, values)
                 missing = np.isnan(raw)
