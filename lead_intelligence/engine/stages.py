@@ -1,0 +1,222 @@
+"""Named arrays handed from one stage of the scoring pass to the next.
+
+Each is a small frozen dataclass of numpy columns of one length, one row per
+lead (or per stored sum, or per changed cell): a stage reads ``state.tier_id``
+rather than ``state[:, 3]``. ``from_matrix`` and ``to_matrix`` convert from
+and to the integer matrices the pass reads from and writes to PostgreSQL.
+
+Conventions of the integer columns: ``-1`` for a score not computed yet,
+``0`` for no record (tier, score line, company).
+"""
+
+import dataclasses
+
+import numpy as np
+
+from . import arrays, behaviour
+
+# a model probability is stored with 4 decimals: it is handled as an integer of this many steps
+PROBABILITY_STEPS = 10000
+
+
+class _Columns:
+    """Checks and conversions shared by the named arrays: every field annotated ``np.ndarray`` is a
+    1-D column, all of one length, of the dtype ``_DTYPES`` gives (int64 by default)."""
+
+    _DTYPES = {}
+
+    def __post_init__(self):
+        length = None
+        for field in self._column_fields():
+            column = np.asarray(getattr(self, field.name), dtype=self._DTYPES.get(field.name, np.int64))
+            if column.ndim != 1:
+                raise ValueError(f"{field.name} must be a 1-D array, not of shape {column.shape}")
+            if length is not None and len(column) != length:
+                raise ValueError(f"{field.name} has {len(column)} rows, not {length}")
+            length = len(column)
+            object.__setattr__(self, field.name, column)  # frozen: set once, here
+
+    @classmethod
+    def _column_fields(cls):
+        return [field for field in dataclasses.fields(cls) if field.type in (np.ndarray, "np.ndarray")]
+
+    @classmethod
+    def column_names(cls):
+        """Names of the columns, in the order of :meth:`from_matrix` and :meth:`to_matrix`."""
+        return tuple(field.name for field in cls._column_fields())
+
+    def __len__(self):
+        return len(getattr(self, self._column_fields()[0].name))
+
+    def take(self, index):
+        """The rows ``index`` (a mask or positions), other fields unchanged."""
+        return dataclasses.replace(self, **{name: getattr(self, name)[index] for name in self.column_names()})
+
+    @classmethod
+    def from_matrix(cls, matrix, **others):
+        """From a (n, k) matrix whose columns are :meth:`column_names`, in order; ``others``: the other fields."""
+        matrix = np.asarray(matrix)
+        names = cls.column_names()
+        if matrix.ndim != 2 or matrix.shape[1] != len(names):
+            raise ValueError(f"a matrix of {len(names)} columns is expected, not of shape {matrix.shape}")
+        return cls(**dict(zip(names, matrix.T, strict=True)), **others)
+
+    def to_matrix(self):
+        """The (n, k) matrix of the columns, in the order of :meth:`column_names`
+        (int64 when they are all integers or booleans, else float64)."""
+        return np.column_stack([getattr(self, name) for name in self.column_names()])
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ScoreUpdate(_Columns):
+    """The scores of a chunk of leads, as stored; each column (n,) int64.
+
+    * ``fit_score``, ``score``, ``engagement_score``: 0-100, -1 not computed yet;
+    * ``tier_id``: the tier's id, 0 for none;
+    * ``model_score``: 0-100, -1 where the lead has no model;
+    * ``model_probability``: in :data:`PROBABILITY_STEPS` (ten-thousandths), -1 where the lead has no model.
+    """
+
+    fit_score: np.ndarray
+    score: np.ndarray
+    tier_id: np.ndarray
+    engagement_score: np.ndarray
+    model_score: np.ndarray
+    model_probability: np.ndarray
+
+    @classmethod
+    def from_result(cls, result, probability):
+        """The stored scores of an engine result.
+
+        :param result: a :class:`engine.scoring.ScoreResult`
+        :param probability: (n,) the model's probability of winning, NaN for a lead without a model
+        """
+        probability = np.asarray(probability, dtype=np.float64)
+        steps = np.where(np.isnan(probability), -1, np.round(np.nan_to_num(probability) * PROBABILITY_STEPS))
+        return cls(fit_score=result.fit_score, score=result.score, tier_id=result.tier_id,
+                   engagement_score=result.engagement_score, model_score=result.model_score,
+                   model_probability=steps)
+
+    def changes_from(self, old):
+        """What moved from the scores ``old`` (aligned rows) to these.
+
+        :rtype: ScoreChanges
+        """
+        moved = old.tier_id != self.tier_id
+        scores = (old.fit_score != self.fit_score) | (old.score != self.score)
+        rescored = scores | (old.engagement_score != self.engagement_score) \
+            | (old.model_score != self.model_score) | (old.model_probability != self.model_probability)
+        return ScoreChanges(changed=scores | moved, moved=moved, rescored=rescored)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ScoreChanges(_Columns):
+    """Masks (n,) bool of the leads whose scores moved, from :meth:`ScoreUpdate.changes_from`.
+
+    * ``changed``: the fit score, score or tier (what the history follows);
+    * ``moved``: the tier;
+    * ``rescored``: a score kept beside the lead (fit, score, engagement, model
+      score or probability), not the tier, which is on the lead.
+    """
+
+    _DTYPES = {"changed": bool, "moved": bool, "rescored": bool}
+
+    changed: np.ndarray
+    moved: np.ndarray
+    rescored: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LeadState(_Columns):
+    """What is stored of a chunk of leads before it is scored; each column (n,) int64 but ``score_dirty``.
+
+    * ``id``: the lead's id, increasing;
+    * ``company_id``: 0 for none;
+    * ``fit_score``, ``score``, ``tier_id``, ``engagement_score``, ``model_score``,
+      ``model_probability``: the stored scores, as in :class:`ScoreUpdate`;
+    * ``score_dirty``: bool, the lead was flagged for scoring;
+    * ``score_line_id``: the id of its row of scores, 0 for none yet.
+    """
+
+    _DTYPES = {"score_dirty": bool}
+
+    id: np.ndarray
+    company_id: np.ndarray
+    fit_score: np.ndarray
+    score: np.ndarray
+    tier_id: np.ndarray
+    score_dirty: np.ndarray
+    score_line_id: np.ndarray
+    engagement_score: np.ndarray
+    model_score: np.ndarray
+    model_probability: np.ndarray
+
+    def stored_scores(self):
+        """The stored scores, to compare with the new ones (see :meth:`ScoreUpdate.changes_from`)."""
+        return ScoreUpdate(**{name: getattr(self, name) for name in ScoreUpdate.column_names()})
+
+    def needs_lead_write(self, changes):
+        """(n,) bool: the leads whose own row is written (tier, score line, dirty flag): the tier
+        moved, the lead was flagged dirty, or it gets its first row of scores."""
+        return changes.moved | self.score_dirty | (self.score_line_id == 0)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EngagementRows(_Columns):
+    """Stored engagement of a chunk of leads, one row per lead and event type.
+
+    * ``lead_index``: (m,) int64, the lead's position in the chunk;
+    * ``type_index``: (m,) int64, the event type's position in the types read;
+    * ``points``: (m,) float64, the points at ``ref`` (units times the type's points);
+    * ``ref``: (m,) float64, the time the points are valid at (POSIX seconds);
+    * ``half_life``: (m,) float64, the type's half-life in days (0: no decay).
+    """
+
+    _DTYPES = {"points": np.float64, "ref": np.float64, "half_life": np.float64}
+
+    lead_index: np.ndarray
+    type_index: np.ndarray
+    points: np.ndarray
+    ref: np.ndarray
+    half_life: np.ndarray
+
+    def decayed(self, now):
+        """(m,) the points of each row at ``now`` (POSIX seconds)."""
+        return behaviour.decayed_points(self.points, self.ref, self.half_life, now)
+
+    def lead_totals(self, now, n_leads):
+        """(n_leads,) the decayed points of each lead of the chunk at ``now``."""
+        return behaviour.engagement_points(self.lead_index, self.points, self.ref, self.half_life, now, n_leads)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TrackingCells(_Columns):
+    """Field changes made by SQL, to post in the chatter as Odoo's field tracking; each column (m,) int64.
+
+    * ``res_id``: the record changed; ``field_id``: the ``ir.model.fields`` id of its field;
+    * ``old_int``, ``new_int``: the values of a many2one field (ids), 0 for none or another type of field;
+    * ``old_code``, ``new_code``: the values shown, 1-based positions in ``labels``, 0 for none.
+
+    ``labels`` (a tuple of str) is no column: the distinct labels the codes point to.
+    """
+
+    res_id: np.ndarray
+    field_id: np.ndarray
+    old_int: np.ndarray
+    new_int: np.ndarray
+    old_code: np.ndarray
+    new_code: np.ndarray
+    labels: tuple = ()
+
+    @classmethod
+    def concatenate(cls, *parts):
+        """One :class:`TrackingCells` of several, their labels put end to end (codes shifted to match)."""
+        if not parts:
+            return cls(*([np.zeros(0, dtype=np.int64)] * len(cls.column_names())))
+        offsets = np.cumsum([0] + [len(part.labels) for part in parts[:-1]]).tolist()
+        columns = {
+            name: np.concatenate([
+                arrays.shift_codes(getattr(part, name), offset) if name.endswith("_code") else getattr(part, name)
+                for part, offset in zip(parts, offsets, strict=True)])
+            for name in cls.column_names()}
+        return cls(**columns, labels=tuple(label for part in parts for label in part.labels))
