@@ -1,30 +1,20 @@
-from .rules import crm_lead_scoring_config
-from .scoring import crm_lead_tier
-from .rules import crm_lead_domain_rule
-from .scoring import crm_lead_score_history
-from .scoring import crm_lead_score_run
-from .scoring import crm_lead_score
-from .prediction import crm_lead_scoring_model
-from .prediction import crm_lead_scoring_model_training
-from .prediction import crm_lead_scoring_model_calibration
-from .prediction import crm_lead_scoring_model_tier
-from .events import crm_lead_event_type
-from .events import crm_lead_event
-from .events import crm_lead_event_queue
-from .events import crm_lead_engagement
-from .classification import crm_lead_classification
-from .rules import crm_lead_rule_source
-from .classification import crm_lead_classification_alert
-from .scoring import crm_lead
-from .prediction import crm_lead as crm_lead_predict
-from .classification import crm_lead as crm_lead_classify
-from .classification import crm_lead_company_size
-from .routing import crm_team_member_capacity
-from .routing import crm_team_member
-from .routing import crm_lead_routing_rule
-from .routing import crm_lead_routing_history
-from .routing import crm_lead as crm_lead_routing
-from .routing import crm_team
+# The addon's models by stage of the lead's flow. The import order is the order in
+# which the crm.lead extensions stack (the last one's methods run first):
+# - crm_lead.py: what every stage builds on (system-owned fields, the dirty flag a write
+#   sets, scoring on save). It comes first so that its write and create run innermost,
+#   right around crm's: classification's and routing's wrap them, as they did when this
+#   part lived with scoring (the user's classification history and routing's 'manual'
+#   state are written after a form's scoring on save).
+# - rules/: the shared bases: rules whose condition is a lead domain, the configuration
+#   whose change rescores every lead, the records rules read through a path; before the
+#   stages whose models inherit them.
+# - then the stages in flow order: events (behaviour, engagement), classification,
+#   scoring (the pass), prediction, routing.
+from . import crm_lead
+from . import rules
+from . import events
+from . import classification
+from . import scoring
+from . import prediction
+from . import routing
 from . import res_config_settings
-from .events import mail_activity
-from .events import calendar_event

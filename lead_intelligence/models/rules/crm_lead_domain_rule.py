@@ -15,7 +15,6 @@ from ...engine import scoring
 
 _logger = logging.getLogger(__name__)
 
-MAX_RULE_POINTS = 100
 # the records a rule may read through the lead's links (a path or a sub-condition): what the lead
 # links to, shared or of the lead's own company; never users, other leads or anyone's private records
 RULE_PATH_MODELS = frozenset({
@@ -468,26 +467,3 @@ class CrmLeadDomainRule(models.AbstractModel):
             for start in range(0, len(terms), scoring.RULES_PER_WORD)
         ]
 
-
-class CrmLeadFitRule(models.Model):
-    _name = 'crm.lead.fit.rule'
-    _description = 'Lead Profile-Fit Rule'
-    _inherit = ['crm.lead.domain.rule', 'crm.lead.scoring.config']
-    _order = 'sequence, id'
-    _rescore_fields = ('domain', 'points', 'company_id', 'active')
-
-    name = fields.Char('Rule', required=True, translate=True)
-    sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True)
-    points = fields.Integer(
-        required=True, default=10,
-        help="Added to the lead's fit points when it matches; negative points subtract.")
-    description = fields.Text('Why', translate=True)
-
-    @api.constrains('points')
-    def _check_points(self):
-        for rule in self:
-            if abs(rule.points) > MAX_RULE_POINTS:
-                raise ValidationError(self.env._(
-                    'Rule "%(rule)s" gives %(points)s points: points must be between -%(max)s and %(max)s.',
-                    rule=rule.name, points=rule.points, max=MAX_RULE_POINTS))

@@ -1,29 +1,21 @@
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import numpy as np
 import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ...engine import arrays, behaviour, scoring
+from ...engine import arrays, scoring
 
 _logger = logging.getLogger(__name__)
 
 SCORE_CHUNK_SIZE = 20000  # leads scored, written and committed together
-# fields whose change cannot move a score: writing them does not mark the lead dirty
-FIELDS_NOT_SCORED = frozenset({
-    'score_line_id', 'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
-    'color', 'date_automation_last', 'message_main_attachment_id', 'message_follower_ids',
-    'activity_ids', 'message_ids', 'duplicate_lead_ids', 'engagement_score', 'event_ids',
-    'model_probability', 'model_score',
-})
 # columns read per lead before the rule matches, all as integers (-1 / 0 stand for NULL)
 STATE_COLUMNS = ('id', 'company_id', 'fit_score', 'score', 'tier_id', 'score_dirty', 'score_line_id',
                  'engagement_score', 'model_score', 'model_probability')
@@ -73,6 +65,8 @@ class ScoringConfig:
 
 
 class CrmLead(models.Model):
+    """The lead's scores and tier, and the pass that computes them chunk by chunk."""
+
     _inherit = 'crm.lead'
 
     # Scores: rewritten often, so kept beside crm_lead (see crm.lead.score)
@@ -92,41 +86,14 @@ class CrmLead(models.Model):
         related='score_line_id.engagement_score', system_owned=True,
         help="0-100: the lead's behaviour (visits, downloads, emails, calls...), each event's points "
              "decaying with its type's half-life.")
-    # Behaviour counters: written in bulk by the event job (see crm.lead.event), never indexed
-    visit_count = fields.Integer('Website Visits', readonly=True, copy=False, system_owned=True)
-    time_on_site = fields.Integer('Time on Site (s)', readonly=True, copy=False, system_owned=True,
-                                  help="Total time spent on the website, in seconds.")
-    key_page_count = fields.Integer('Key Pages', readonly=True, copy=False, system_owned=True)
-    download_count = fields.Integer('Downloads', readonly=True, copy=False, system_owned=True)
-    webinar_count = fields.Integer('Webinars & Events', readonly=True, copy=False, system_owned=True)
-    email_open_count = fields.Integer('Email Opens', readonly=True, copy=False, system_owned=True)
-    email_click_count = fields.Integer('Email Clicks', readonly=True, copy=False, system_owned=True)
-    email_reply_count = fields.Integer('Email Replies', readonly=True, copy=False, system_owned=True)
-    form_count = fields.Integer('Forms', readonly=True, copy=False, system_owned=True)
-    call_count = fields.Integer('Calls Made', readonly=True, copy=False, system_owned=True)
-    meeting_count = fields.Integer('Meetings Held', readonly=True, copy=False, system_owned=True)
-    buying_signal_count = fields.Integer('Buying Signals', readonly=True, copy=False, system_owned=True,
-                                         help="Quote requests, demo requests, pricing page views.")
-    last_engagement_date = fields.Datetime('Last Engagement', readonly=True, copy=False, system_owned=True)
-    lead_ref = fields.Char(
-        'External Reference', copy=False, index='btree_not_null',
-        help="The lead's identifier in another system (website, marketing tool): events may name the lead by it.")
-    event_ids = fields.One2many('crm.lead.event', 'lead_id', string='Behaviour')
-    filtered_event_count = fields.Integer(compute='_compute_filtered_events', string='Filtered Events')
-    filtered_event_summary = fields.Char(compute='_compute_filtered_events', string='Filtered Because')
     # Tier: on crm_lead, the kanban groups by it. No index: four values, none selective.
     tier_id = fields.Many2one(
         'crm.lead.tier', readonly=True, copy=False, system_owned=True,
         tracking=True, ondelete='set null', group_expand='_read_group_tier_ids')
     tier_color = fields.Integer(related='tier_id.color', string='Tier Color')
     tier_description = fields.Text(related='tier_id.description', string='Follow-up Strategy')
-    score_dirty = fields.Boolean(
-        'Score Outdated', default=True, copy=False, readonly=True, system_owned=True,
-        help="The lead changed since it was last scored; the scoring job will rescore it within minutes.")
     score_explanation = fields.Html(compute='_compute_score_explanation', sanitize=False)
     score_history_ids = fields.One2many('crm.lead.score.history', 'lead_id')
-
-    _score_dirty_idx = models.Index('(id) WHERE score_dirty')
 
     @api.depends('fit_score', 'score', 'tier_id', 'score_dirty', 'engagement_score', 'model_score')
     def _compute_score_explanation(self):
@@ -149,123 +116,10 @@ class CrmLead(models.Model):
                 set_aside=set_aside.filtered(
                     lambda rule, lead=lead: not rule.company_id or rule.company_id == lead.company_id))
 
-    def _read_engagement_contributions(self, ids, config):
-        """Decayed points of each event type for the leads ``ids``, now: {lead id: [(type, points)]}."""
-        lead_index, type_index, points, refs, half_lives = self._read_engagement_rows(ids, config)
-        decayed = behaviour.decayed_points(points, refs, half_lives, self._engagement_now())
-        # sudo: the explanation names the types, whoever reads it
-        types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False).browse(
-            config.type_ids.tolist())
-        result = {}
-        for lead, type_, value in zip(ids[lead_index].tolist(), type_index.tolist(), decayed.tolist(), strict=True):
-            result.setdefault(lead, []).append((types[type_], value))
-        return result
-
-    def _compute_filtered_events(self):
-        reasons = dict(self.env['crm.lead.event']._fields['filter_reason']._description_selection(self.env))
-        groups = self.env['crm.lead.event']._read_group(
-            [('lead_id', 'in', self.ids), ('filter_reason', '!=', False)], ['lead_id', 'filter_reason'], ['__count'])
-        by_lead = {}
-        for lead, reason, count in groups:
-            by_lead.setdefault(lead.id, []).append((reason, count))
-        for lead in self:
-            counts = by_lead.get(lead.id, [])
-            lead.filtered_event_count = sum(count for _reason, count in counts)
-            lead.filtered_event_summary = ', '.join(
-                f'{reasons.get(reason, reason)}: {count}' for reason, count in sorted(counts)) or False
-
     @api.model
     def _read_group_tier_ids(self, tiers, domain):
         # every tier gets its column
         return tiers.search([])  # pylint: disable=no-search-all
-
-    # ------------------------------------------------------------
-    # ORM
-    # ------------------------------------------------------------
-
-    def _valid_field_parameter(self, field, name):
-        return name == 'system_owned' or super()._valid_field_parameter(field, name)
-
-    def write(self, vals):
-        self._check_system_owned_fields(vals)
-        if not vals.get('score_dirty') and set(vals) - FIELDS_NOT_SCORED:
-            # same UPDATE statement: flagging costs no query; the dirty job scores in batch
-            vals = dict(vals, score_dirty=True)
-        res = super().write(vals)
-        if self.env.context.get('lead_intelligence_score_now'):
-            self._score_now()
-        return res
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        self._check_system_owned_fields({name for vals in vals_list for name in vals})
-        leads = super().create(vals_list)
-        if self.env.context.get('lead_intelligence_score_now'):
-            leads._score_now()
-        return leads
-
-    def _check_system_owned_fields(self, names):
-        """Refuse a user's write or create naming a field the addon fills in (``system_owned``).
-
-        The passes write those fields by SQL, or through the ORM as superuser:
-        only ``env.su`` lets a write through, never a context key, which any RPC
-        call may set. The web client does not send read-only fields on save.
-        """
-        if self.env.su:
-            return
-        owned = sorted(name for name in names if getattr(self._fields.get(name), 'system_owned', False))
-        if owned:
-            raise AccessError(self.env._(
-                'These fields are filled in by Lead Intelligence and cannot be set by hand: %s.',
-                ', '.join(self._fields[name]._description_string(self.env) for name in owned)))
-
-    def _message_post_after_hook(self, message, msg_vals):
-        """An email from outside replying on the lead's thread is an email reply of the lead."""
-        res = super()._message_post_after_hook(message, msg_vals)
-        if self.id and self._lead_intelligence_is_reply(message):
-            # sudo: the mail gateway logs the lead's behaviour, whoever posts
-            self.env['crm.lead.event'].sudo()._log_odoo_events([{
-                'lead_id': self.id, 'type': 'email_reply', 'occurred_at': message.date or fields.Datetime.now(),
-                'external_id': f'mail.message-{message.id}',
-            }], 'mail')
-        return res
-
-    def _lead_intelligence_is_reply(self, message):
-        """Whether ``message``, just posted on the lead, is an email reply of the
-        lead: an email from outside answering a message of the thread. Bridges
-        that log the same reply from elsewhere (a mailing's trace) leave it out."""
-        self.ensure_one()
-        return message.message_type == 'email' and bool(message.parent_id) \
-            and not message.author_id.user_ids.filtered(lambda user: not user.share)
-
-    def _merge_dependences(self, opportunities):
-        """The behaviour of merged leads moves to the lead they are merged into.
-
-        Their events would otherwise be deleted with them. Counted events are
-        counted again on this lead (its caps and bursts apply), so that its
-        counters and engagement include them; the engagement rows of the merged
-        leads go with them.
-        """
-        res = super()._merge_dependences(opportunities)
-        self.env.flush_all()
-        moved = [row[0] for row in self.env.execute_query(SQL(
-            """UPDATE crm_lead_event SET lead_id = %s WHERE lead_id = ANY(%s) AND filter_reason IS NULL RETURNING id""",
-            self.id, opportunities.ids))]
-        self.env.execute_query(SQL(
-            'UPDATE crm_lead_event SET lead_id = %s WHERE lead_id = ANY(%s)', self.id, opportunities.ids))
-        self.env.execute_query(SQL(
-            'UPDATE crm_lead_event_queue SET lead_id = %s WHERE lead_id = ANY(%s)', self.id, opportunities.ids))
-        self.env['crm.lead.event'].invalidate_model(['lead_id'])
-        self.env['crm.lead.event.queue'].invalidate_model(['lead_id'])
-        # counted again here; the ones still queued stay queued
-        self.env['crm.lead.event']._enqueue(moved)
-        return res
-
-    def web_save(self, vals, specification, next_id=None):
-        """A form saved in the UI is scored at once, so the user sees the effect."""
-        if self.env['res.config.settings']._get_lead_intelligence_settings()['score_on_save'] == 'now':
-            self = self.with_context(lead_intelligence_score_now=True)
-        return super().web_save(vals, specification, next_id=next_id)
 
     # ------------------------------------------------------------
     # ACTIONS
@@ -512,35 +366,6 @@ class CrmLead(models.Model):
                 MODEL_PROBABILITY_STEPS),
         ])
         return data[:, 0], data[:, 1:], matches
-
-    def _read_engagement_rows(self, ids, config):
-        """The stored engagement of the leads ``ids`` (sorted), one row per lead and event type.
-
-        :return: (lead index into ``ids`` (m,), type index into ``config.type_ids`` (m,),
-            points at the reference date (m,), reference dates (m,), half-lives (m,)), by lead then type
-        """
-        rows = self.env.execute_query(SQL(
-            """SELECT lead_id, type_id, units, extract(epoch FROM ref_date)::float8
-                 FROM crm_lead_engagement WHERE lead_id = ANY(%s) ORDER BY lead_id, type_id""", ids.tolist()))
-        data = np.array(rows, dtype=np.float64).reshape(len(rows), 4)
-        lead_index = np.searchsorted(ids, data[:, 0].astype(np.int64))
-        type_index = np.searchsorted(config.type_ids, data[:, 1].astype(np.int64))
-        return (lead_index, type_index, data[:, 2] * config.type_points[type_index], data[:, 3],
-                config.type_half_lives[type_index])
-
-    @staticmethod
-    def _engagement_now():
-        """Now in POSIX seconds, from the Python clock (naive UTC, as Odoo keeps it)."""
-        return fields.Datetime.now().replace(tzinfo=UTC).timestamp()
-
-    def _read_engagement(self, ids, config):
-        """0-100 engagement of the leads ``ids`` now, from their stored decayed sums.
-
-        :return: float array aligned with ``ids``
-        """
-        lead_index, _types, points, refs, half_lives = self._read_engagement_rows(ids, config)
-        totals = behaviour.engagement_points(lead_index, points, refs, half_lives, self._engagement_now(), len(ids))
-        return behaviour.engagement_score(totals, config.engagement_high)
 
     @api.model
     def _query_leads(self, lead_ids):

@@ -1,0 +1,69 @@
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+# fields whose change cannot move a score: writing them does not mark the lead dirty
+FIELDS_NOT_SCORED = frozenset({
+    'score_line_id', 'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
+    'color', 'date_automation_last', 'message_main_attachment_id', 'message_follower_ids',
+    'activity_ids', 'message_ids', 'duplicate_lead_ids', 'engagement_score', 'event_ids',
+    'model_probability', 'model_score',
+})
+
+
+class CrmLead(models.Model):
+    """What every stage of the lead builds on: the fields only the addon fills in
+    (``system_owned``), and the dirty flag a write sets for the scoring job."""
+
+    _inherit = 'crm.lead'
+
+    score_dirty = fields.Boolean(
+        'Score Outdated', default=True, copy=False, readonly=True, system_owned=True,
+        help="The lead changed since it was last scored; the scoring job will rescore it within minutes.")
+
+    _score_dirty_idx = models.Index('(id) WHERE score_dirty')
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def _valid_field_parameter(self, field, name):
+        return name == 'system_owned' or super()._valid_field_parameter(field, name)
+
+    def write(self, vals):
+        self._check_system_owned_fields(vals)
+        if not vals.get('score_dirty') and set(vals) - FIELDS_NOT_SCORED:
+            # same UPDATE statement: flagging costs no query; the dirty job scores in batch
+            vals = dict(vals, score_dirty=True)
+        res = super().write(vals)
+        if self.env.context.get('lead_intelligence_score_now'):
+            self._score_now()
+        return res
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_system_owned_fields({name for vals in vals_list for name in vals})
+        leads = super().create(vals_list)
+        if self.env.context.get('lead_intelligence_score_now'):
+            leads._score_now()
+        return leads
+
+    def _check_system_owned_fields(self, names):
+        """Refuse a user's write or create naming a field the addon fills in (``system_owned``).
+
+        The passes write those fields by SQL, or through the ORM as superuser:
+        only ``env.su`` lets a write through, never a context key, which any RPC
+        call may set. The web client does not send read-only fields on save.
+        """
+        if self.env.su:
+            return
+        owned = sorted(name for name in names if getattr(self._fields.get(name), 'system_owned', False))
+        if owned:
+            raise AccessError(self.env._(
+                'These fields are filled in by Lead Intelligence and cannot be set by hand: %s.',
+                ', '.join(self._fields[name]._description_string(self.env) for name in owned)))
+
+    def web_save(self, vals, specification, next_id=None):
+        """A form saved in the UI is scored at once, so the user sees the effect."""
+        if self.env['res.config.settings']._get_lead_intelligence_settings()['score_on_save'] == 'now':
+            self = self.with_context(lead_intelligence_score_now=True)
+        return super().web_save(vals, specification, next_id=next_id)

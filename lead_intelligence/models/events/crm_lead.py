@@ -1,0 +1,142 @@
+from datetime import UTC
+
+import numpy as np
+
+from odoo import fields, models
+from odoo.tools import SQL
+
+from ...engine import behaviour
+
+
+class CrmLead(models.Model):
+    """The lead's behaviour: its counters and events, the events of the mail gateway
+    and of merged leads, and its engagement as the scoring pass reads it."""
+
+    _inherit = 'crm.lead'
+
+    # Behaviour counters: written in bulk by the event job (see crm.lead.event), never indexed
+    visit_count = fields.Integer('Website Visits', readonly=True, copy=False, system_owned=True)
+    time_on_site = fields.Integer('Time on Site (s)', readonly=True, copy=False, system_owned=True,
+                                  help="Total time spent on the website, in seconds.")
+    key_page_count = fields.Integer('Key Pages', readonly=True, copy=False, system_owned=True)
+    download_count = fields.Integer('Downloads', readonly=True, copy=False, system_owned=True)
+    webinar_count = fields.Integer('Webinars & Events', readonly=True, copy=False, system_owned=True)
+    email_open_count = fields.Integer('Email Opens', readonly=True, copy=False, system_owned=True)
+    email_click_count = fields.Integer('Email Clicks', readonly=True, copy=False, system_owned=True)
+    email_reply_count = fields.Integer('Email Replies', readonly=True, copy=False, system_owned=True)
+    form_count = fields.Integer('Forms', readonly=True, copy=False, system_owned=True)
+    call_count = fields.Integer('Calls Made', readonly=True, copy=False, system_owned=True)
+    meeting_count = fields.Integer('Meetings Held', readonly=True, copy=False, system_owned=True)
+    buying_signal_count = fields.Integer('Buying Signals', readonly=True, copy=False, system_owned=True,
+                                         help="Quote requests, demo requests, pricing page views.")
+    last_engagement_date = fields.Datetime('Last Engagement', readonly=True, copy=False, system_owned=True)
+    lead_ref = fields.Char(
+        'External Reference', copy=False, index='btree_not_null',
+        help="The lead's identifier in another system (website, marketing tool): events may name the lead by it.")
+    event_ids = fields.One2many('crm.lead.event', 'lead_id', string='Behaviour')
+    filtered_event_count = fields.Integer(compute='_compute_filtered_events', string='Filtered Events')
+    filtered_event_summary = fields.Char(compute='_compute_filtered_events', string='Filtered Because')
+
+    def _compute_filtered_events(self):
+        reasons = dict(self.env['crm.lead.event']._fields['filter_reason']._description_selection(self.env))
+        groups = self.env['crm.lead.event']._read_group(
+            [('lead_id', 'in', self.ids), ('filter_reason', '!=', False)], ['lead_id', 'filter_reason'], ['__count'])
+        by_lead = {}
+        for lead, reason, count in groups:
+            by_lead.setdefault(lead.id, []).append((reason, count))
+        for lead in self:
+            counts = by_lead.get(lead.id, [])
+            lead.filtered_event_count = sum(count for _reason, count in counts)
+            lead.filtered_event_summary = ', '.join(
+                f'{reasons.get(reason, reason)}: {count}' for reason, count in sorted(counts)) or False
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def _message_post_after_hook(self, message, msg_vals):
+        """An email from outside replying on the lead's thread is an email reply of the lead."""
+        res = super()._message_post_after_hook(message, msg_vals)
+        if self.id and self._lead_intelligence_is_reply(message):
+            # sudo: the mail gateway logs the lead's behaviour, whoever posts
+            self.env['crm.lead.event'].sudo()._log_odoo_events([{
+                'lead_id': self.id, 'type': 'email_reply', 'occurred_at': message.date or fields.Datetime.now(),
+                'external_id': f'mail.message-{message.id}',
+            }], 'mail')
+        return res
+
+    def _lead_intelligence_is_reply(self, message):
+        """Whether ``message``, just posted on the lead, is an email reply of the
+        lead: an email from outside answering a message of the thread. Bridges
+        that log the same reply from elsewhere (a mailing's trace) leave it out."""
+        self.ensure_one()
+        return message.message_type == 'email' and bool(message.parent_id) \
+            and not message.author_id.user_ids.filtered(lambda user: not user.share)
+
+    def _merge_dependences(self, opportunities):
+        """The behaviour of merged leads moves to the lead they are merged into.
+
+        Their events would otherwise be deleted with them. Counted events are
+        counted again on this lead (its caps and bursts apply), so that its
+        counters and engagement include them; the engagement rows of the merged
+        leads go with them.
+        """
+        res = super()._merge_dependences(opportunities)
+        self.env.flush_all()
+        moved = [row[0] for row in self.env.execute_query(SQL(
+            """UPDATE crm_lead_event SET lead_id = %s WHERE lead_id = ANY(%s) AND filter_reason IS NULL RETURNING id""",
+            self.id, opportunities.ids))]
+        self.env.execute_query(SQL(
+            'UPDATE crm_lead_event SET lead_id = %s WHERE lead_id = ANY(%s)', self.id, opportunities.ids))
+        self.env.execute_query(SQL(
+            'UPDATE crm_lead_event_queue SET lead_id = %s WHERE lead_id = ANY(%s)', self.id, opportunities.ids))
+        self.env['crm.lead.event'].invalidate_model(['lead_id'])
+        self.env['crm.lead.event.queue'].invalidate_model(['lead_id'])
+        # counted again here; the ones still queued stay queued
+        self.env['crm.lead.event']._enqueue(moved)
+        return res
+
+    # ------------------------------------------------------------
+    # ENGAGEMENT
+    # ------------------------------------------------------------
+
+    def _read_engagement_rows(self, ids, config):
+        """The stored engagement of the leads ``ids`` (sorted), one row per lead and event type.
+
+        :return: (lead index into ``ids`` (m,), type index into ``config.type_ids`` (m,),
+            points at the reference date (m,), reference dates (m,), half-lives (m,)), by lead then type
+        """
+        rows = self.env.execute_query(SQL(
+            """SELECT lead_id, type_id, units, extract(epoch FROM ref_date)::float8
+                 FROM crm_lead_engagement WHERE lead_id = ANY(%s) ORDER BY lead_id, type_id""", ids.tolist()))
+        data = np.array(rows, dtype=np.float64).reshape(len(rows), 4)
+        lead_index = np.searchsorted(ids, data[:, 0].astype(np.int64))
+        type_index = np.searchsorted(config.type_ids, data[:, 1].astype(np.int64))
+        return (lead_index, type_index, data[:, 2] * config.type_points[type_index], data[:, 3],
+                config.type_half_lives[type_index])
+
+    @staticmethod
+    def _engagement_now():
+        """Now in POSIX seconds, from the Python clock (naive UTC, as Odoo keeps it)."""
+        return fields.Datetime.now().replace(tzinfo=UTC).timestamp()
+
+    def _read_engagement(self, ids, config):
+        """0-100 engagement of the leads ``ids`` now, from their stored decayed sums.
+
+        :return: float array aligned with ``ids``
+        """
+        lead_index, _types, points, refs, half_lives = self._read_engagement_rows(ids, config)
+        totals = behaviour.engagement_points(lead_index, points, refs, half_lives, self._engagement_now(), len(ids))
+        return behaviour.engagement_score(totals, config.engagement_high)
+
+    def _read_engagement_contributions(self, ids, config):
+        """Decayed points of each event type for the leads ``ids``, now: {lead id: [(type, points)]}."""
+        lead_index, type_index, points, refs, half_lives = self._read_engagement_rows(ids, config)
+        decayed = behaviour.decayed_points(points, refs, half_lives, self._engagement_now())
+        # sudo: the explanation names the types, whoever reads it
+        types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False).browse(
+            config.type_ids.tolist())
+        result = {}
+        for lead, type_, value in zip(ids[lead_index].tolist(), type_index.tolist(), decayed.tolist(), strict=True):
+            result.setdefault(lead, []).append((types[type_], value))
+        return result
