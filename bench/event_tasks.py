@@ -143,7 +143,8 @@ class PassClock:
     * ``history``: ``_log_score_history``: a row per lead whose fit, score or tier changed;
     * ``tier_moves``: ``_log_tier_moves``: the chatter messages of the tier moves;
     * ``commit``: ``ir.cron._commit_progress`` (a commit outside a cron);
-    * ``other``: the remainder: the rules' scoring in numpy, the pass's bookkeeping.
+    * ``other``: the remainder: the rules' scoring in numpy, the pass's bookkeeping and its
+      hooks (``_on_tier_moves``: routing's queue, part of ``write`` before it was a hook).
     """
 
     def __init__(self, env):

@@ -9,7 +9,7 @@
 #   whose change rescores every lead, the records rules read through a path; before the
 #   stages whose models inherit them.
 # - then the stages in flow order: events (behaviour, engagement), classification,
-#   scoring (the pass), prediction, routing.
+#   scoring (the pass), prediction, routing (which implements the pass's tier-moves hook).
 from . import crm_lead
 from . import rules
 from . import events

@@ -118,12 +118,15 @@ class CrmLead(models.Model):
             domain = Domain(domain) & Domain('routing_state', 'not in', ROUTING_OWNED_STATES)
         return super()._search(domain, offset=offset, limit=limit, order=order, **kwargs)
 
-    def _write_scores(self, ids, state, new, changed, cause, logged=None):
+    # ------------------------------------------------------------
+    # SCORING HOOKS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _on_tier_moves(self, ids, old_tier_ids, new_tier_ids):
         """A lead whose tier moves to a tier routing handles waits for routing, in the same pass."""
-        res = super()._write_scores(ids, state, new, changed, cause, logged)
-        moved = state[:, 3] != new[:, 2]
-        if moved.any():
-            self._mark_to_route(ids[moved].tolist())
+        res = super()._on_tier_moves(ids, old_tier_ids, new_tier_ids)
+        self._mark_to_route(ids.tolist())
         return res
 
     # ------------------------------------------------------------

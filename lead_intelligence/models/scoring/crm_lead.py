@@ -384,11 +384,18 @@ class CrmLead(models.Model):
 
     @api.model
     def _score_query(self, query, cause, config=None):
-        """Score the leads of ``query`` and write back the rows that changed.
+        """Score the leads of ``query`` and write back the rows that changed: the pass.
 
-        Reading with every rule matched is one query for the whole chunk, and
-        so is each kind of write, whatever the chunk's size; only what changed
-        is written (see :meth:`_write_scores`).
+        Its stages, in order, each one or a few set-based queries for the whole
+        chunk whatever its size:
+
+        1. classify (:meth:`_classify_query`): the fit rules may read the classes;
+        2. read the stored scores with every fit rule matched (:meth:`_read_scoring_rows`);
+        3. engagement, decayed to now (:meth:`_read_engagement`);
+        4. predict, by each company's active model (:meth:`_predict_model`);
+        5. score, in the engine (:meth:`_compute_scores`);
+        6. write only what changed (:meth:`_write_scores`);
+        7. hooks: :meth:`_on_tier_moves` for the leads whose tier moved.
 
         :return: (ids of the leads scored, number of leads whose score or tier changed)
         """
@@ -397,38 +404,61 @@ class CrmLead(models.Model):
         # every chunk, than it saves (measured: 3.0 s against 0.8 s for 50 rules on 34k leads)
         self.env.cr.execute('SET LOCAL jit = off')
         config = config or self._get_scoring_config()
-        # classes first: the fit rules may use them
         self._classify_query(query, cause)
         ids, state, matches = self._read_scoring_rows(query, config)
         if not len(ids):
             return [], 0
-        company_ids = state[:, 0]
-        tier_sets = [config.default_tiers]
-        group_index = np.zeros(len(ids), dtype=np.int64)
-        for company_id, pair in config.company_tiers.items():
-            group_index[company_ids == company_id] = len(tier_sets)
-            tier_sets.append(pair)
         engagement = self._read_engagement(ids, config)
-        probability = self._predict_model(ids, company_ids, scoring.round_score(engagement), config)
-        result = scoring.score_leads(
-            matches, config.points, group_index, tier_sets,
-            config.mapping, config.points_low, config.points_high, config.weights, engagement,
-            model=100.0 * probability)
+        probability = self._predict_model(ids, state[:, 0], scoring.round_score(engagement), config)
+        new = self._compute_scores(state, matches, engagement, probability, config)
         old = state[:, [1, 2, 3, 6, 7, 8]]
-        new = np.column_stack([
-            result.fit_score, result.score, result.tier_id, result.engagement_score, result.model_score,
-            np.where(np.isnan(probability), -1, np.round(np.nan_to_num(probability) * MODEL_PROBABILITY_STEPS)),
-        ]).astype(np.int64)
         changed = scoring.changed_rows(old[:, :3], new[:, :3])
         # the history follows fit score, score and tier; at night, when decay moves many
         # scores by a point or two, it records only what matters: tier moves and fit changes
         logged = changed if cause != 'nightly' else (old[:, 0] != new[:, 0]) | (old[:, 2] != new[:, 2])
         self._write_scores(ids, state, new, changed, cause, logged)
+        moved = old[:, 2] != new[:, 2]
+        if moved.any():
+            self._on_tier_moves(ids[moved], old[moved, 2], new[moved, 2])
         self.env['crm.lead.score'].invalidate_model()
         self.invalidate_model(['score_line_id', 'fit_score', 'score', 'score_date', 'tier_id', 'score_dirty',
                                'engagement_score', 'model_probability', 'model_score',
                                'score_explanation', 'score_history_ids'])
         return ids.tolist(), int(changed.sum())
+
+    @api.model
+    def _compute_scores(self, state, matches, engagement, probability, config):
+        """The engine's scores of a chunk, each lead cut by its company's tiers (or the default ones).
+
+        :param state: (n, 9) as read by :meth:`_read_scoring_rows`; ``matches``: (n, n_rules) bool;
+            ``engagement``: (n,) 0-100; ``probability``: (n,) 0-1, NaN for a lead without a model
+        :return: (n, 6) int64: fit score, score, tier (0 for none), engagement score, model score and
+            model probability in ten-thousandths (-1 for none), as :meth:`_write_scores` takes them
+        """
+        company_ids = state[:, 0]
+        tier_sets = [config.default_tiers]
+        group_index = np.zeros(len(state), dtype=np.int64)
+        for company_id, pair in config.company_tiers.items():
+            group_index[company_ids == company_id] = len(tier_sets)
+            tier_sets.append(pair)
+        result = scoring.score_leads(
+            matches, config.points, group_index, tier_sets,
+            config.mapping, config.points_low, config.points_high, config.weights, engagement,
+            model=100.0 * probability)
+        return np.column_stack([
+            result.fit_score, result.score, result.tier_id, result.engagement_score, result.model_score,
+            np.where(np.isnan(probability), -1, np.round(np.nan_to_num(probability) * MODEL_PROBABILITY_STEPS)),
+        ]).astype(np.int64)
+
+    @api.model
+    def _on_tier_moves(self, ids, old_tier_ids, new_tier_ids):
+        """Hook of the pass, after its writes: the leads ``ids`` moved from ``old_tier_ids``
+        to ``new_tier_ids`` (0 for none), all (m,) int arrays.
+
+        Called once per chunk, in the pass's transaction, with the scores, tiers,
+        history and chatter already written. Nothing here; routing queues the
+        leads whose new tier it handles.
+        """
 
     def _write_scores(self, ids, state, new, changed, cause, logged=None):
         """Write what changed: scores beside the lead, the tier and the dirty flag
