@@ -4,6 +4,8 @@ from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
 
+from ..models import bulk
+
 
 @tagged('lead_intelligence', 'post_install', '-at_install')
 class TestConcurrentWorkers(TransactionCase):
@@ -91,7 +93,7 @@ class TestConcurrentWorkers(TransactionCase):
                 attempts.append(True)
                 return nightly['crm.lead']._score_leads([lead_id], 'nightly')
 
-            nightly['crm.lead']._retry_on_conflict(score)
+            bulk.retry_on_conflict(nightly, score)
             nightly.cr.commit()
         return len(attempts)
 
@@ -152,7 +154,7 @@ class TestConcurrentWorkers(TransactionCase):
                 attempts.append(True)
                 return worker_c['crm.lead.event']._count_chunk(lead_ids[:2], config_c)
 
-            self.assertEqual(worker_c['crm.lead']._retry_on_conflict(count_as_c), 0, 'nothing left to count')
+            self.assertEqual(bulk.retry_on_conflict(worker_c, count_as_c), 0, 'nothing left to count')
             self.assertEqual(len(attempts), 2, "the stale snapshot's claim failed to serialize, then found nothing")
             worker_c.cr.commit()
 

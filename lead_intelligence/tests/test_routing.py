@@ -11,6 +11,7 @@ from odoo.orm.environments import Transaction
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
 
+from ..models import bulk
 from .common import TestLeadIntelligenceCommon
 from odoo.addons.mail.tests.common import mail_new_test_user
 
@@ -616,7 +617,7 @@ class TestRoutingConcurrency(TransactionCase):
         self.assertFalse(history, 'no lead assigned twice')
         self.assertEqual(states, {'routed': 3, 'unroutable': 3})
 
-    @mute_logger('odoo.sql_db', 'odoo.addons.lead_intelligence.models.scoring.crm_lead')
+    @mute_logger('odoo.sql_db', 'odoo.addons.lead_intelligence.models.bulk')
     def test_two_workers_at_once_never_exceed_a_capacity(self):
         """A routes its chunk and holds it; B runs the job meanwhile: B skips A's leads, waits
         for A's members, then starts over from a snapshot where A's leads count."""
@@ -632,7 +633,7 @@ class TestRoutingConcurrency(TransactionCase):
 
         with self._worker() as worker_a:
             Lead = worker_a['crm.lead']
-            claimed = Lead._claim_leads(SQL(
+            claimed = bulk.claim_leads(worker_a, SQL(
                 """SELECT id FROM crm_lead WHERE id = ANY(%s) AND routing_state = 'to_route' ORDER BY id LIMIT 3
                    FOR NO KEY UPDATE SKIP LOCKED""", ids['leads']))
             self.assertEqual(claimed, ids['leads'][:3])
@@ -647,7 +648,7 @@ class TestRoutingConcurrency(TransactionCase):
         self.assertFalse(errors)
         self._check(ids)
 
-    @mute_logger('odoo.sql_db', 'odoo.addons.lead_intelligence.models.scoring.crm_lead')
+    @mute_logger('odoo.sql_db', 'odoo.addons.lead_intelligence.models.bulk')
     def test_a_stale_snapshot_starts_over(self):
         """B's snapshot predates A's commit: its claim of A's leads fails to serialize and it
         starts over, seeing A's assignments."""

@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ...engine import arrays, classification
+from .. import bulk
 from .crm_lead_classification import (
     COMPANY_SIZES,
     DIMENSION_FIELDS,
@@ -381,8 +382,8 @@ class CrmLead(models.Model):
             for dimension in VALUE_DIMENSIONS
         ])
         industry = cells.dimensions == 0  # a many2one: its ids are tracked too
-        self._log_tracking_bulk(
-            cells.lead_ids, field_ids[cells.dimensions],
+        bulk.log_tracking(
+            self, cells.lead_ids, field_ids[cells.dimensions],
             np.where(industry, np.maximum(cells.old_values, 0), 0),
             np.where(industry, np.maximum(cells.new_values, 0), 0),
             cells.old_codes, cells.new_codes, cells.labels, now)

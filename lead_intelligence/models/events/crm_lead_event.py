@@ -10,6 +10,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL, email_normalize
 
 from ...engine import behaviour
+from .. import bulk
 from .crm_lead_event_type import COUNTER_FIELDS
 
 _logger = logging.getLogger(__name__)
@@ -338,12 +339,6 @@ class CrmLeadEvent(models.Model):
         return self._insert_events(rows, source)
 
     @api.model
-    def _get_event_chunk_size(self):
-        # sudo: a technical system parameter, which only administrators may read otherwise
-        return int(self.env['ir.config_parameter'].sudo().get_param(
-            'lead_intelligence.event_chunk_size', EVENT_CHUNK_SIZE)) or EVENT_CHUNK_SIZE
-
-    @api.model
     def _trigger_count_job(self):
         """Have the counting job run soon: once, however many batches arrive before it does.
 
@@ -376,8 +371,8 @@ class CrmLeadEvent(models.Model):
         Lead = self.env['crm.lead']
         pending = self.env.execute_query(SQL('SELECT count(*) FROM crm_lead_event_queue'))[0][0]
         IrCron._commit_progress(remaining=pending)
-        chunk = Lead._get_chunk_size()
-        max_events = self._get_event_chunk_size()
+        chunk = bulk.chunk_size(self.env)
+        max_events = bulk.chunk_size(self.env, 'lead_intelligence.event_chunk_size', EVENT_CHUNK_SIZE)
         after = 0
         config = None
         while True:
@@ -394,8 +389,8 @@ class CrmLeadEvent(models.Model):
             candidates = [lead_id for lead_id, _count in pending_by_lead[:keep]]
             after = candidates[-1]
             config = config or Lead._get_scoring_config()
-            counted = Lead._retry_on_conflict(
-                lambda candidates=candidates, config=config: self._count_chunk(candidates, config))
+            counted = bulk.retry_on_conflict(
+                self.env, lambda candidates=candidates, config=config: self._count_chunk(candidates, config))
             if not IrCron._commit_progress(counted):
                 return
         IrCron._commit_progress(remaining=0)

@@ -11,6 +11,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ...engine import routing
+from .. import bulk
 from ..classification.crm_lead_classification import COMPANY_SIZES
 
 _logger = logging.getLogger(__name__)
@@ -210,9 +211,11 @@ class CrmLead(models.Model):
         config = None
         while True:
             config = config or self._get_routing_config()
-            done = self._retry_on_conflict(lambda config=config: self._route_claimed(self._claim_leads(SQL(
-                """SELECT id FROM crm_lead WHERE routing_state = 'to_route' AND active AND won_status = 'pending'
-                    ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED""", self._get_routing_chunk_size())), config))
+            done = bulk.retry_on_conflict(self.env, lambda config=config: self._route_claimed(bulk.claim_leads(
+                self.env, SQL("""SELECT id FROM crm_lead WHERE routing_state = 'to_route' AND active
+                                   AND won_status = 'pending'
+                                 ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED""",
+                              self._get_routing_chunk_size())), config))
             if not done:
                 break
             if not IrCron._commit_progress(done):
@@ -226,13 +229,13 @@ class CrmLead(models.Model):
         self.env.flush_all()
         IrCron = self.env['ir.cron']
         now = fields.Datetime.now()
-        self._retry_on_conflict(lambda: self._record_first_contacts(now))
+        bulk.retry_on_conflict(self.env, lambda: self._record_first_contacts(now))
         IrCron._commit_progress(0)
         config = self._get_routing_config()
         after_id = 0
 
         def escalate_chunk():
-            ids = self._claim_leads(SQL(
+            ids = bulk.claim_leads(self.env, SQL(
                 """SELECT lead.id FROM crm_lead lead JOIN crm_lead_tier tier ON tier.id = lead.tier_id
                     WHERE lead.routing_state = 'routed' AND lead.first_contact_date IS NULL
                       AND lead.sla_deadline < %(now)s AND lead.id > %(after)s AND lead.user_id IS NOT NULL
@@ -245,7 +248,7 @@ class CrmLead(models.Model):
                 self._escalate(ids, config, now)
             return ids
 
-        while ids := self._retry_on_conflict(escalate_chunk):
+        while ids := bulk.retry_on_conflict(self.env, escalate_chunk):
             after_id = ids[-1]
             if not IrCron._commit_progress(len(ids)):
                 return
@@ -257,9 +260,7 @@ class CrmLead(models.Model):
 
     @api.model
     def _get_routing_chunk_size(self):
-        # sudo: a technical system parameter, which only administrators may read otherwise
-        return int(self.env['ir.config_parameter'].sudo().get_param(
-            'lead_intelligence.routing_chunk_size', ROUTE_CHUNK_SIZE)) or ROUTE_CHUNK_SIZE
+        return bulk.chunk_size(self.env, 'lead_intelligence.routing_chunk_size', ROUTE_CHUNK_SIZE)
 
     @api.model
     def _mark_to_route(self, lead_ids):

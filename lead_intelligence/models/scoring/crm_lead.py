@@ -12,10 +12,10 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ...engine import arrays, scoring
+from .. import bulk
 
 _logger = logging.getLogger(__name__)
 
-SCORE_CHUNK_SIZE = 20000  # leads scored, written and committed together
 # columns read per lead before the rule matches, all as integers (-1 / 0 stand for NULL)
 STATE_COLUMNS = ('id', 'company_id', 'fit_score', 'score', 'tier_id', 'score_dirty', 'score_line_id',
                  'engagement_score', 'model_score', 'model_probability')
@@ -131,7 +131,7 @@ class CrmLead(models.Model):
         On leads the user may write: scoring writes by SQL.
         """
         self.check_access('write')
-        if len(self) <= self._get_chunk_size():
+        if len(self) <= bulk.chunk_size(self.env):
             changed = self._score_leads(self.ids, 'manual')
             message = self.env._('%(changed)s of %(count)s leads changed score or tier.',
                                  changed=changed, count=len(self))
@@ -175,9 +175,9 @@ class CrmLead(models.Model):
         dirty = self.env.execute_query(SQL('SELECT count(*) FROM crm_lead WHERE score_dirty'))[0][0]
         IrCron._commit_progress(remaining=dirty)
         config = None
-        while lead_ids := self._claim_leads(SQL(
+        while lead_ids := bulk.claim_leads(self.env, SQL(
                 'SELECT id FROM crm_lead WHERE score_dirty ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED',
-                self._get_chunk_size())):
+                bulk.chunk_size(self.env))):
             config = config or self._get_scoring_config()
             self._score_leads(lead_ids, 'lead', config)
             if not IrCron._commit_progress(len(lead_ids)):
@@ -233,14 +233,15 @@ class CrmLead(models.Model):
         # first would read every lead twice. Leads created meanwhile are flagged
         # dirty, for the 5-minute job.
         max_id = self.env.execute_query(SQL('SELECT max(id) FROM crm_lead'))[0][0] or 0
-        target = self._get_chunk_size()
+        target = bulk.chunk_size(self.env)
         span = scoring.first_id_span(target, max_id - run.last_lead_id, remaining)
         while run.last_lead_id < max_id:
             upper = min(run.last_lead_id + span, max_id)
             # the limit only bites where the density jumps: it caps a chunk at twice the target
             query = self._search(self._get_open_leads_domain(run.last_lead_id) & Domain('id', '<=', upper),
                                  order='id', limit=2 * target)
-            done, changed = self._retry_on_conflict(lambda query=query: self._score_query(query, run.cause, config))
+            done, changed = bulk.retry_on_conflict(
+                self.env, lambda query=query: self._score_query(query, run.cause, config))
             if len(done) == 2 * target:
                 upper = done[-1]
             run.write({
@@ -277,44 +278,12 @@ class CrmLead(models.Model):
         if cron:  # absent while the module's own data is being loaded
             cron._trigger()
 
-    @api.model
-    def _claim_leads(self, claim_query):
-        """Lock and return the ids selected by ``claim_query``, a ``SELECT id ...
-        FOR NO KEY UPDATE SKIP LOCKED``."""
-        return self._retry_on_conflict(lambda: [row[0] for row in self.env.execute_query(claim_query)])
-
-    @api.model
-    def _retry_on_conflict(self, function, attempts=3):
-        """Call ``function`` as the start of a transaction, again on a fresh one
-        if it conflicts with a transaction committed since this one's snapshot.
-
-        Odoo's transactions are REPEATABLE READ: a row another worker committed
-        after this transaction's snapshot can neither be locked nor updated. The
-        work before was committed, so starting over loses nothing.
-        """
-        for attempt in range(attempts):
-            try:
-                with self.env.cr.savepoint(flush=False):
-                    return function()
-            except psycopg2.errors.SerializationFailure:
-                if attempt == attempts - 1:
-                    raise
-                _logger.info('Lead Intelligence: leads changed by another transaction meanwhile, retrying')
-                self.env.cr.rollback()
-        return None
-
     def _score_now(self):
         self._score_leads(self.ids, 'user')
 
     @api.model
     def _get_open_leads_domain(self, after_id=0):
         return Domain('won_status', '=', 'pending') & Domain('id', '>', after_id)
-
-    @api.model
-    def _get_chunk_size(self):
-        # sudo: a technical system parameter, which only administrators may read otherwise
-        return int(self.env['ir.config_parameter'].sudo().get_param(
-            'lead_intelligence.chunk_size', SCORE_CHUNK_SIZE)) or SCORE_CHUNK_SIZE
 
     @api.model
     def _get_scoring_config(self):
@@ -551,99 +520,8 @@ class CrmLead(models.Model):
         labels, (old_codes, new_codes) = arrays.encode_labels(
             [names[tier_id] for tier_id in old_tier_ids.tolist()],
             [names[tier_id] for tier_id in new_tier_ids.tolist()])
-        self._log_tracking_bulk(
-            ids, np.full(len(ids), field.id), old_tier_ids, new_tier_ids, old_codes, new_codes, labels, now)
-
-    def _log_tracking_bulk(self, res_ids, field_ids, old_ints, new_ints, old_codes, new_codes, labels, now):
-        """Post field changes made by SQL in the chatter, in Odoo's own tracking format:
-        one note per lead carrying a tracking value per changed field.
-
-        The columns are integer arrays; the display values are codes into
-        ``labels`` (1-based, 0 for none: ``engine.arrays.encode_labels``), the
-        integer values 0 for none.
-
-        One INSERT for the messages and one for their tracking values, however
-        many leads changed: ``mail.message.create`` would cost several queries
-        per lead in a nightly pass that moves tens of thousands.
-        """
-        columns = [np.asarray(column) for column in (res_ids, field_ids, old_ints, new_ints, old_codes, new_codes)]
-        keep = self._settle_pending_tracking(columns[0], columns[1], columns[2], columns[4], labels)
-        res_ids, field_ids, old_ints, new_ints, old_codes, new_codes = (column[keep] for column in columns)
-        if not len(res_ids):
-            return
-        author = self.env.user.partner_id
-        subtype_id = self.env['ir.model.data']._xmlid_to_res_id('mail.mt_note')
-        self.env.execute_query(SQL(
-            """WITH changes AS (
-                   SELECT res_id, field_id, old_int, new_int,
-                          COALESCE((%(labels)s::varchar[])[old_code], '') AS old_char,
-                          COALESCE((%(labels)s::varchar[])[new_code], '') AS new_char
-                     FROM unnest(%(ids)s::int[], %(fields)s::int[], %(old_int)s::int[], %(new_int)s::int[],
-                                 %(old_code)s::int[], %(new_code)s::int[])
-                          AS c(res_id, field_id, old_int, new_int, old_code, new_code)
-               ), messages AS (
-                   INSERT INTO mail_message (model, res_id, message_type, subtype_id, is_internal, body, author_id,
-                                             email_from, date, create_uid, create_date, write_uid, write_date)
-                   SELECT 'crm.lead', res_id, 'notification', %(subtype)s, TRUE, '',
-                          %(author)s, %(email_from)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                     FROM (SELECT DISTINCT res_id FROM changes) leads
-                   RETURNING id, res_id
-               )
-               INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, new_value_integer,
-                                                old_value_char, new_value_char,
-                                                create_uid, create_date, write_uid, write_date)
-               SELECT changes.field_id, messages.id, NULLIF(changes.old_int, 0), NULLIF(changes.new_int, 0),
-                      changes.old_char, changes.new_char, %(uid)s, %(now)s, %(uid)s, %(now)s
-                 FROM messages JOIN changes ON changes.res_id = messages.res_id""",
-            ids=arrays.int_array_literal(res_ids), fields=arrays.int_array_literal(field_ids),
-            old_int=arrays.int_array_literal(old_ints), new_int=arrays.int_array_literal(new_ints),
-            old_code=arrays.int_array_literal(old_codes), new_code=arrays.int_array_literal(new_codes),
-            labels=list(labels) or [''], subtype=subtype_id,
-            author=author.id or None, email_from=author.email_formatted or None, now=now, uid=self.env.uid,
-        ))
-        self.env['mail.message'].invalidate_model()
-        self.invalidate_model(['message_ids'])
-
-    def _settle_pending_tracking(self, res_ids, field_ids, old_ints, old_codes, labels):
-        """Make Odoo's tracking of a write in this transaction and the pass's SQL changes log each change once.
-
-        A form saved with scoring on save is written through the ORM, whose tracking compares the
-        tracked fields at commit with their values before the write; the pass changes some of them
-        by SQL within that write. Where the pass changed a field from its value before the write,
-        its own line says it all: the tracking takes the pass's value as the one before the write.
-        Where the write had changed the field first (a value set by hand cleared, the rules set
-        theirs), the tracking's line, from the value before the write, says it all: the pass's
-        line is left out.
-
-        :param res_ids, field_ids, old_ints, old_codes, labels: as for :meth:`_log_tracking_bulk`
-        :return: bool array (n,): the changes the pass logs itself
-        """
-        keep = np.ones(len(res_ids), dtype=bool)
-        pending = self.env.cr.precommit.data.get(f'mail.tracking.{self._name}')
-        if not pending:
-            return keep
-        names = {field_id: name for name, field_id in self.env['ir.model.fields']._get_ids(self._name).items()}
-        settled = []
-        for row, (lead_id, field_id) in enumerate(zip(res_ids.tolist(), field_ids.tolist(), strict=True)):
-            initial = pending.get(lead_id)
-            name = names[field_id]
-            if not initial or name not in initial:
-                continue  # no write of this lead in the transaction, or a field Odoo does not track
-            field = self._fields[name]
-            if field.type == 'many2one':
-                unchanged = (initial[name].id or 0) == old_ints[row]
-            else:
-                before = dict(field._description_selection(self.env)).get(initial[name], '')
-                unchanged = before == (labels[old_codes[row] - 1] if old_codes[row] else '')
-            if unchanged:
-                settled.append((lead_id, name))
-            else:
-                keep[row] = False
-        leads = self.browse({lead_id for lead_id, _name in settled})
-        leads.invalidate_recordset({name for _lead_id, name in settled})
-        for lead_id, name in settled:
-            pending[lead_id][name] = leads.browse(lead_id)[name]  # the value the pass wrote
-        return keep
+        bulk.log_tracking(
+            self, ids, np.full(len(ids), field.id), old_tier_ids, new_tier_ids, old_codes, new_codes, labels, now)
 
     def _format_score_explanation(self, config, matches, pending_config=False, contributions=(), model_factors=None,
                                   set_aside=None):
