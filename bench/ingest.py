@@ -312,14 +312,14 @@ class ServerLog(threading.Thread):
 
 
 class OdooServer:
-    """``odoo-bin`` serving ``db`` on 127.0.0.1 without cron threads, for the duration of a ``with``."""
+    """``odoo-bin`` serving ``db`` on 127.0.0.1 (without cron threads unless asked), for the duration of a ``with``."""
 
-    def __init__(self, db, workers):
+    def __init__(self, db, workers, cron_threads=0):
         http_port, gevent_port = free_ports(2)
         self.url = f"http://127.0.0.1:{http_port}"
         self.command = odoo_bin_command(
             db, "--http-interface=127.0.0.1", f"--http-port={http_port}", f"--gevent-port={gevent_port}",
-            f"--workers={workers}", "--max-cron-threads=0", f"--db-filter=^{db}$")
+            f"--workers={workers}", f"--max-cron-threads={cron_threads}", f"--db-filter=^{db}$")
         self.process = None
         self.rss = None
         self.log = None

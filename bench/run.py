@@ -8,6 +8,7 @@
     python bench/run.py route [--leads 10000] [--odoo-leads 1000]
     python bench/run.py model [--dataset x_education|crm_sales_opportunities] [--leads N]
     python bench/run.py train [--leads N_CLOSED]
+    python bench/run.py soak [--leads 3000] [--seconds 120] [--requests 3000] [--clients 3] [--batch-size 50]
 
 Creates (or reuses) a scratch database, prints one JSON line per measurement on
 stdout and logs on stderr. See bench/README.md for what each line means.
@@ -21,11 +22,15 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import classify, decay, events, ingest, model, model_data, rescore, route, train
+from bench import classify, decay, events, ingest, model, model_data, rescore, route, soak, train
 
 SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run,
-             "classify": classify.run, "route": route.run, "model": model.run, "train": train.run}
-DEFAULT_LEADS = {"route": route.DEFAULT_LEADS}  # the other scenarios need --leads, but model and train
+             "classify": classify.run, "route": route.run, "model": model.run, "train": train.run,
+             "soak": soak.run}
+# the other scenarios need --leads, but model and train
+DEFAULT_LEADS = {"route": route.DEFAULT_LEADS, "soak": soak.DEFAULT_LEADS}
+DEFAULT_BATCH_SIZE = 1000  # events per request (the API's maximum), but for soak
+SCENARIO_BATCH_SIZE = {"soak": soak.DEFAULT_BATCH_SIZE}
 # scenarios whose --leads is optional: the rows of the data set (model), closed leads (train)
 LEADS_OPTIONAL = {"model", "train"}
 
@@ -36,7 +41,8 @@ def parse_args(argv):
     parser.add_argument("--leads", type=int,
                         help="number of leads to generate (route: 10,000 by default; model: rows of the data set "
                              "to load, default all; train: closed leads, default 1,000,000)")
-    parser.add_argument("--db", help="scratch database (default: li_bench_<leads>; route: li_bench_route_<leads>)")
+    parser.add_argument("--db", help="scratch database (default: li_bench_<leads>; route: li_bench_route_<leads>; "
+                                     "soak: li_bench_soak_<leads>)")
     parser.add_argument("--rules", type=int, default=30, help="number of fit rules (default: 30)")
     parser.add_argument("--keep", action="store_true",
                         help="keep a database this run created, so that the next run reuses it")
@@ -46,14 +52,18 @@ def parse_args(argv):
     behaviour.add_argument("--sample", type=int, help="leads written through the ORM (default: 2,000)")
     decaying = parser.add_argument_group("decay")
     decaying.add_argument("--engaged", type=float, help="share of the open leads with engagement (default: 1.0)")
-    http = parser.add_argument_group("ingest")
+    http = parser.add_argument_group("ingest and soak")
     http.add_argument("--batches", type=int, default=150, help="batches sent to our API (default: 150)")
     http.add_argument("--baseline-batches", type=int, default=20,
                       help="batches sent to Odoo's JSON-2 API (default: 20)")
-    http.add_argument("--batch-size", type=int, default=1000, help="events per request (default: 1,000)")
+    http.add_argument("--batch-size", type=int, help="events per request (default: 1,000; soak: 50)")
     http.add_argument("--clients", type=int, default=3, help="client threads sending at once (default: 3)")
     http.add_argument("--server-workers", type=int, default=2,
                       help="odoo-bin --workers (default: 2; 0: threaded server)")
+    soaking = parser.add_argument_group("soak")
+    soaking.add_argument("--seconds", type=int, help="longest time the clients send events (default: 120)")
+    soaking.add_argument("--requests", type=int, help="most requests the clients send (default: 3,000)")
+    soaking.add_argument("--cron-workers", type=int, help="odoo-bin --max-cron-threads (default: 2)")
     routing = parser.add_argument_group("route")
     routing.add_argument("--odoo-leads", type=int, default=route.DEFAULT_ODOO_LEADS,
                          help="leads given to Odoo's _action_assign_leads (default: 1,000; 0: skip it)")
@@ -65,6 +75,8 @@ def parse_args(argv):
     predictive.add_argument("--closed-events", type=int,
                             help="(train) events logged on each closed lead before training (default: 8; 0: none)")
     args = parser.parse_args(argv)
+    if args.batch_size is None:
+        args.batch_size = SCENARIO_BATCH_SIZE.get(args.scenario, DEFAULT_BATCH_SIZE)
     if args.leads is None and args.scenario not in LEADS_OPTIONAL:
         args.leads = DEFAULT_LEADS.get(args.scenario)
         if args.leads is None:

@@ -107,7 +107,17 @@ li_setup_venv() {
         return 1
     fi
     rm -f "$requirements" "$constraints"
+    if [ "$LI_ODOO" = 1 ] && ! li_gevent_loads; then
+        li_banner "gevent cannot load its plugins in $LI_VENV:" \
+                  "Odoo's long-polling process would not start with --workers (LI_WORKERS)."
+    fi
     echo "$digest" >>"$stamp"
+}
+
+# True when Odoo's long-polling process (started with --workers) can start in the virtualenv: it
+# patches the standard library with gevent, which loads its plugins and their dependencies first.
+li_gevent_loads() {
+    "$LI_PYTHON" -W ignore -c 'from gevent import monkey; monkey.patch_all()' >/dev/null 2>&1
 }
 
 # PostgreSQL -----------------------------------------------------------------

@@ -199,6 +199,7 @@ li_odoo_tests() {
         return
     fi
     li_setup_chromium
+    li_check "long-polling process (gevent)" li_gevent_loads
     li_odoo_run "$LI_MODULE" li_odoo_install_and_test "${db_prefix}_${LI_MODULE}" "$LI_MODULE" "$LI_TEST_TAGS"
     if [ -n "$LI_CRM_TEST_TAGS" ]; then
         li_odoo_run "crm+$LI_MODULE" li_odoo_install_then_test "${db_prefix}_crm" "crm,$LI_MODULE" \

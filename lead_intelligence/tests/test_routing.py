@@ -617,6 +617,26 @@ class TestRoutingConcurrency(TransactionCase):
         self.assertFalse(history, 'no lead assigned twice')
         self.assertEqual(states, {'routed': 3, 'unroutable': 3})
 
+    def test_leads_locked_by_another_job_are_routed_soon_after(self):
+        """The counting job holds the leads it counts: the routing job finds nothing to claim
+        while leads are waiting, and runs again shortly instead of at its next interval."""
+        ids = self._setup()
+        with self._worker() as worker_a:
+            worker_a.execute_query(SQL('SELECT id FROM crm_lead WHERE id = ANY(%s) FOR NO KEY UPDATE', ids['leads']))
+            with self._worker() as worker_b:
+                cron = worker_b.ref('lead_intelligence.ir_cron_route_leads')
+                before = worker_b['ir.cron.trigger'].search_count([('cron_id', '=', cron.id)])
+                worker_b['crm.lead']._cron_route_leads()
+                triggers = worker_b['ir.cron.trigger'].search([('cron_id', '=', cron.id)], order='id')
+                self.assertEqual(len(triggers), before + 1, 'the job is triggered again')
+                self.assertLess(triggers[-1].call_at, datetime.now() + timedelta(minutes=1))
+                states = worker_b.execute_query(SQL(
+                    'SELECT DISTINCT routing_state FROM crm_lead WHERE id = ANY(%s)', ids['leads']))
+                self.assertEqual(states, [('to_route',)], 'nothing was routed under the lock')
+                triggers.unlink()
+                worker_b.cr.commit()
+            worker_a.cr.rollback()
+
     @mute_logger('odoo.sql_db', 'odoo.addons.lead_intelligence.models.bulk')
     def test_two_workers_at_once_never_exceed_a_capacity(self):
         """A routes its chunk and holds it; B runs the job meanwhile: B skips A's leads, waits

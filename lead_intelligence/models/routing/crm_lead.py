@@ -24,6 +24,7 @@ ROUTING_STATES = [
 ROUTING_OWNED_STATES = ('to_route', 'routed', 'nurtured', 'unroutable')
 SLA_STATUSES = [('pending', 'Pending'), ('on_time', 'On Time'), ('breached', 'Breached'), ('met_late', 'Met Late')]
 ROUTE_CHUNK_SIZE = 5000  # leads routed and committed together
+LOCKED_RETRY_SECONDS = 30  # the routing job runs again this soon when leads to route were locked
 ROUND_ROBIN_WINDOW = timedelta(days=1)  # round robin takes turns over the leads received this long
 # the lead's profile that skills match, with the member's skill field of each dimension
 SKILL_DIMENSIONS = (
@@ -204,10 +205,7 @@ class CrmLead(models.Model):
         """
         self.env.flush_all()
         IrCron = self.env['ir.cron']
-        waiting = self.env.execute_query(SQL(
-            "SELECT count(*) FROM crm_lead WHERE routing_state = 'to_route' AND active AND won_status = 'pending'"
-        ))[0][0]
-        IrCron._commit_progress(remaining=waiting)
+        IrCron._commit_progress(remaining=self._count_leads_to_route())
         config = None
         while True:
             config = config or self._get_routing_config()
@@ -220,7 +218,18 @@ class CrmLead(models.Model):
                 break
             if not IrCron._commit_progress(done):
                 return
+        # nothing left to claim, but leads may wait under another transaction's lock (the
+        # counting job holds the leads it counts): run again shortly rather than in 5 minutes
+        if self._count_leads_to_route():
+            self.env.ref('lead_intelligence.ir_cron_route_leads')._trigger(
+                fields.Datetime.now() + timedelta(seconds=LOCKED_RETRY_SECONDS))
         IrCron._commit_progress(remaining=0)
+
+    @api.model
+    def _count_leads_to_route(self):
+        return self.env.execute_query(SQL(
+            "SELECT count(*) FROM crm_lead WHERE routing_state = 'to_route' AND active AND won_status = 'pending'"
+        ))[0][0]
 
     @api.model
     def _cron_check_sla(self):
