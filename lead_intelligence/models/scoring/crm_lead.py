@@ -12,6 +12,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ...engine import arrays, scoring
+from ...engine.stages import PROBABILITY_STEPS
 from .. import bulk
 
 _logger = logging.getLogger(__name__)
@@ -19,7 +20,6 @@ _logger = logging.getLogger(__name__)
 # columns read per lead before the rule matches, all as integers (-1 / 0 stand for NULL)
 STATE_COLUMNS = ('id', 'company_id', 'fit_score', 'score', 'tier_id', 'score_dirty', 'score_line_id',
                  'engagement_score', 'model_score', 'model_probability')
-MODEL_PROBABILITY_STEPS = 10000  # the probability is stored with 4 decimals: compared as an integer of this
 # causes of a score change that a user asked for: the history names the user
 USER_CAUSES = ('user', 'manual')
 
@@ -332,7 +332,7 @@ class CrmLead(models.Model):
             SQL('COALESCE(%s, -1)', SQL.identifier(line, 'engagement_score')),
             SQL('COALESCE(%s, -1)', SQL.identifier(line, 'model_score')),
             SQL('COALESCE(round(%s * %s)::int, -1)', SQL.identifier(line, 'model_probability'),
-                MODEL_PROBABILITY_STEPS),
+                PROBABILITY_STEPS),
         ])
         return data[:, 0], data[:, 1:], matches
 
@@ -416,7 +416,7 @@ class CrmLead(models.Model):
             model=100.0 * probability)
         return np.column_stack([
             result.fit_score, result.score, result.tier_id, result.engagement_score, result.model_score,
-            np.where(np.isnan(probability), -1, np.round(np.nan_to_num(probability) * MODEL_PROBABILITY_STEPS)),
+            np.where(np.isnan(probability), -1, np.round(np.nan_to_num(probability) * PROBABILITY_STEPS)),
         ]).astype(np.int64)
 
     @api.model
@@ -463,7 +463,7 @@ class CrmLead(models.Model):
                 now=now, ids=ids[new_scores].tolist(), fit=new[new_scores, 0].tolist(),
                 score=new[new_scores, 1].tolist(), engagement=new[new_scores, 3].tolist(),
                 model_score=new[new_scores, 4].tolist(), model_probability=new[new_scores, 5].tolist(),
-                steps=MODEL_PROBABILITY_STEPS,
+                steps=PROBABILITY_STEPS,
             ))
             line_by_lead = dict(rows)
             missing = line_ids == 0
