@@ -17,7 +17,9 @@ _logger = logging.getLogger(__name__)
 
 EMAIL_SHAPE = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')  # what is left of a normalised email worth looking up
 EVENT_CHUNK_SIZE = 200000  # events counted together, at most (about 0.5 KB each in memory)
-FILTER_REASONS = {behaviour.BOT: 'bot', behaviour.DWELL: 'dwell', behaviour.BURST: 'burst', behaviour.CAP: 'cap'}
+FILTER_REASON_LABELS = {  # the engine's filter reasons, as a person reads them
+    behaviour.BOT: 'Bot user agent', behaviour.DWELL: 'Visit too short', behaviour.BURST: 'Burst of events',
+    behaviour.CAP: 'Daily cap reached'}
 
 
 class CrmLeadEvent(models.Model):
@@ -55,8 +57,7 @@ class CrmLeadEvent(models.Model):
         compute='_compute_state', search='_search_state',
         help="To count: waiting for the counting job. Filtered: kept but not counted (see the reason).")
     filter_reason = fields.Selection(
-        [('bot', 'Bot user agent'), ('dwell', 'Visit too short'), ('burst', 'Burst of events'),
-         ('cap', 'Daily cap reached')], readonly=True,
+        [(behaviour.REASON_CODES[reason], label) for reason, label in FILTER_REASON_LABELS.items()], readonly=True,
         help="Why the event is kept but not counted.")
     company_id = fields.Many2one(
         'res.company', required=True, readonly=True, ondelete='cascade',
@@ -124,7 +125,7 @@ class CrmLeadEvent(models.Model):
             if reason:
                 raise ValidationError(self.env._('Event %(external_id)s is refused: %(reason)s',
                                                  external_id=vals['external_id'], reason=reason))
-            vals['filter_reason'] = FILTER_REASONS.get(event['filter'], False)
+            vals['filter_reason'] = behaviour.REASON_CODES.get(event['filter'], False)
         # the company scopes the external IDs: a company's event never stands for another's
         companies = self._get_event_companies([vals['lead_id'] for vals in vals_list])
         keys = []
@@ -307,7 +308,8 @@ class CrmLeadEvent(models.Model):
             source=source, company=self.env.company.id, leads=[row['lead_id'] for row in rows],
             codes=[row['type'] for row in rows], dates=[row['occurred_at'] for row in rows],
             ids=[row['external_id'] for row in rows], values=[row.get('value') for row in rows],
-            urls=[row.get('url') for row in rows], reasons=[FILTER_REASONS.get(row.get('filter')) for row in rows],
+            urls=[row.get('url') for row in rows],
+            reasons=[behaviour.REASON_CODES.get(row.get('filter')) for row in rows],
         ))}
         if inserted:
             self._trigger_count_job()
@@ -441,12 +443,12 @@ class CrmLeadEvent(models.Model):
             """SELECT e.lead_id, e.type_id, extract(epoch FROM e.occurred_at)::float8
                  FROM unnest(%(leads)s::int[], %(days)s::float8[]) AS d(lead_id, day)
                  JOIN crm_lead_event e ON e.lead_id = d.lead_id
-                  AND e.occurred_at >= to_timestamp(d.day * 86400 - %(window)s) AT TIME ZONE 'UTC'
-                  AND e.occurred_at < to_timestamp((d.day + 1) * 86400) AT TIME ZONE 'UTC'
+                  AND e.occurred_at >= to_timestamp(d.day * %(day)s - %(window)s) AT TIME ZONE 'UTC'
+                  AND e.occurred_at < to_timestamp((d.day + 1) * %(day)s) AT TIME ZONE 'UTC'
                 WHERE e.filter_reason IS NULL
                   AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)""",
             leads=pairs[:, 0].tolist(), days=pairs[:, 1].astype(np.float64).tolist(),
-            window=settings['burst_seconds']))
+            day=behaviour.SECONDS_PER_DAY, window=settings['burst_seconds']))
         prior = np.array(prior, dtype=np.float64).reshape(len(prior), 3)
         reasons = behaviour.flag_events(
             lead, type_index, ts, caps, prior[:, 0], np.searchsorted(type_ids, prior[:, 1].astype(np.int64)),
@@ -461,7 +463,7 @@ class CrmLeadEvent(models.Model):
             self.env.execute_query(SQL(
                 """UPDATE crm_lead_event SET filter_reason = v.reason
                      FROM unnest(%s::int[], %s::varchar[]) AS v(id, reason) WHERE crm_lead_event.id = v.id""",
-                event_ids[flagged].tolist(), [FILTER_REASONS[reason] for reason in reasons[flagged].tolist()]))
+                event_ids[flagged].tolist(), [behaviour.REASON_CODES[reason] for reason in reasons[flagged].tolist()]))
         ok = ~flagged
         if ok.any():
             self._fold_counted(lead[ok], type_index[ok], ts[ok], values[ok], types, half_lives, per_minute)
@@ -490,7 +492,7 @@ class CrmLeadEvent(models.Model):
             stored = np.array(stored, dtype=np.float64)
             position = stored[:, 0].astype(np.int64)
             old_units[position], old_ref[position] = stored[:, 1], stored[:, 2]
-        units = np.where(per_minute[type_index], np.nan_to_num(values, nan=0.0) / 60.0, 1.0)
+        units = behaviour.event_units(per_minute[type_index], values)
         new_units, new_ref = behaviour.accumulate(group, units, ts, half_lives[pairs[:, 1]], old_units, old_ref)
         self.env.execute_query(SQL(
             """INSERT INTO crm_lead_engagement (lead_id, type_id, units, ref_date)
@@ -501,14 +503,11 @@ class CrmLeadEvent(models.Model):
         # counters: one column of increments per counter field, one row per lead
         leads, lead_index = np.unique(lead, return_inverse=True)
         lead_index = lead_index.reshape(-1)
-        counter_of_type = [event_type.counter_field or '' for event_type in types]
-        # a buying signal counts as one whatever its own counter
+        counter_of_event = np.array([event_type.counter_field or '' for event_type in types], dtype=object)[type_index]
         signal = np.array(types.mapped('is_buying_signal'), dtype=bool)[type_index]
         columns = {}
         for counter, mode in COUNTER_FIELDS.items():
-            mask = np.array([field == counter for field in counter_of_type], dtype=bool)[type_index]
-            if counter == 'buying_signal_count':
-                mask |= signal
+            mask = behaviour.counter_events(counter, counter_of_event, signal)
             if mask.any():
                 increments = np.zeros(len(leads))
                 added = np.nan_to_num(values[mask], nan=0.0) if mode == 'value' else np.ones(int(mask.sum()))

@@ -2,6 +2,8 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
+from ...engine import behaviour
+
 # behaviour counters on crm.lead an event type may feed, and what an event adds to them
 COUNTER_FIELDS = {
     'visit_count': 'count',
@@ -17,6 +19,25 @@ COUNTER_FIELDS = {
     'meeting_count': 'count',
     'buying_signal_count': 'count',
 }
+
+
+def decayed_units_sql(event, event_type, ref):
+    """SQL of what a logged event adds to its lead's engagement, decayed to
+    the time ``ref``: its units (``behaviour.event_units``) times its decay
+    (``behaviour.decay_factor``). A product, so it can follow a ``*``.
+
+    :param event, event_type: aliases of its ``crm_lead_event`` row and its type's row
+    :param ref: SQL of the reference time
+    """
+    return SQL(
+        """CASE WHEN %(type)s = 'minute' THEN COALESCE(%(value)s, 0) / %(minute)s ELSE 1 END
+           * CASE WHEN %(half_life)s > 0
+                  THEN power(0.5, GREATEST(extract(epoch FROM (%(ref)s - %(occurred_at)s)), 0)
+                                  / %(day)s / %(half_life)s)
+                  ELSE 1 END""",
+        type=SQL.identifier(event_type, 'points_per'), value=SQL.identifier(event, 'value'),
+        half_life=SQL.identifier(event_type, 'half_life'), occurred_at=SQL.identifier(event, 'occurred_at'),
+        ref=ref, minute=behaviour.SECONDS_PER_MINUTE, day=behaviour.SECONDS_PER_DAY)
 
 
 class CrmLeadEventType(models.Model):
@@ -118,10 +139,7 @@ class CrmLeadEventType(models.Model):
             """DELETE FROM crm_lead_engagement WHERE type_id = ANY(%(types)s);
                INSERT INTO crm_lead_engagement (lead_id, type_id, units, ref_date)
                SELECT e.lead_id, e.type_id,
-                      sum(CASE WHEN t.points_per = 'minute' THEN COALESCE(e.value, 0) / 60.0 ELSE 1 END
-                          * CASE WHEN t.half_life > 0
-                                 THEN power(0.5, extract(epoch FROM (m.ref - e.occurred_at)) / 86400.0 / t.half_life)
-                                 ELSE 1 END),
+                      sum(%(units)s),
                       m.ref
                  FROM crm_lead_event e
                  JOIN crm_lead_event_type t ON t.id = e.type_id
@@ -133,5 +151,5 @@ class CrmLeadEventType(models.Model):
                 WHERE e.type_id = ANY(%(types)s) AND e.filter_reason IS NULL
                   AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)
                 GROUP BY e.lead_id, e.type_id, m.ref""",
-            types=self.ids))
+            types=self.ids, units=decayed_units_sql('e', 't', SQL('m.ref'))))
         self.env['crm.lead.engagement'].invalidate_model()
