@@ -9,7 +9,7 @@ from odoo.tools import SQL
 
 from ...engine import behaviour, scoring
 from ...engine import model as engine_model
-from ..events.crm_lead_event_type import COUNTER_FIELDS
+from ..events.crm_lead_event_type import COUNTER_FIELDS, decayed_units_sql
 from .crm_lead_scoring_model import ZERO_IS_MISSING
 
 _logger = logging.getLogger(__name__)
@@ -131,29 +131,23 @@ class CrmLead(models.Model):
                       (count(*) FILTER (WHERE e.occurred_at > closing.at))::float8,
                       COALESCE(sum(e.value) FILTER (WHERE e.occurred_at > closing.at), 0)::float8,
                       COALESCE(sum(CASE WHEN t.active THEN t.points ELSE 0 END
-                                   * CASE WHEN t.points_per = 'minute' THEN COALESCE(e.value, 0) / 60.0 ELSE 1 END
-                                   * CASE WHEN t.half_life > 0
-                                          THEN power(0.5, extract(epoch FROM (closing.at - e.occurred_at))
-                                                          / 86400.0 / t.half_life)
-                                          ELSE 1 END)
+                                   * %(units)s)
                                FILTER (WHERE e.occurred_at <= closing.at), 0)::float8
                  FROM crm_lead_event e
                  JOIN crm_lead ON crm_lead.id = e.lead_id
                  CROSS JOIN LATERAL (SELECT COALESCE(crm_lead.date_closed, crm_lead.write_date) AS at) AS closing
                  JOIN crm_lead_event_type t ON t.id = e.type_id
-                WHERE e.lead_id = ANY(%s) AND e.filter_reason IS NULL
+                WHERE e.lead_id = ANY(%(ids)s) AND e.filter_reason IS NULL
                   AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)
                 GROUP BY e.lead_id, t.counter_field, t.is_buying_signal""",
-            ids.tolist()))
+            ids=ids.tolist(), units=decayed_units_sql('e', 't', SQL('closing.at'))))
         lead_ids, counter_of_row, signal, count, total, points = (
             zip(*rows, strict=True) if rows else ((), (), (), (), (), ()))
         position = np.searchsorted(ids, np.array(lead_ids, dtype=np.int64))
         counter_of_row = np.array(counter_of_row, dtype=object)
         signal, count, total = np.array(signal, dtype=bool), np.array(count), np.array(total)
         for name in counters:
-            mask = counter_of_row == name
-            if name == 'buying_signal_count':
-                mask |= signal  # a buying signal counts as one whatever its own counter
+            mask = behaviour.counter_events(name, counter_of_row, signal)
             after = np.zeros(len(ids))
             np.add.at(after, position[mask], total[mask] if COUNTER_FIELDS[name] == 'value' else count[mask])
             columns[name] = np.maximum(columns[name] - after, 0.0)
