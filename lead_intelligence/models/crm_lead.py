@@ -1,13 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-# fields whose change cannot move a score: writing them does not mark the lead dirty
-FIELDS_NOT_SCORED = frozenset({
-    'score_line_id', 'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
-    'color', 'date_automation_last', 'message_main_attachment_id', 'message_follower_ids',
-    'activity_ids', 'message_ids', 'duplicate_lead_ids', 'engagement_score', 'event_ids',
-    'model_probability', 'model_score',
-})
+from .lead_fields import FIELDS_NOT_SCORED
 
 
 class CrmLead(models.Model):

@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ...engine import arrays, classification
-from .. import bulk
+from .. import bulk, lead_fields
 from .crm_lead_classification import (
     COMPANY_SIZES,
     DIMENSION_FIELDS,
@@ -27,10 +27,9 @@ HISTORY_DIMENSIONS = [*VALUE_DIMENSIONS, 'class']
 # (industry ids or selection indexes, classification.NO_VALUE for none or for classes), old and new
 # labels as codes into ``labels`` (1-based, 0 for none: see engine.arrays)
 ChangedCells = namedtuple('ChangedCells', 'lead_ids dimensions old_values new_values old_codes new_codes labels')
-# stored lead fields a rule cannot rely on between two writes of the lead: the scoring
-# passes move them, or other jobs write them by SQL (crm's predictive scoring)
-UNSTABLE_FIELDS = frozenset({'tier_id', 'score_dirty', 'score_line_id', 'probability', 'automated_probability',
-                             *DIMENSION_FIELDS.values()})
+# stored lead fields a rule cannot rely on between two writes of the lead: the ones declared
+# unstable (lead_fields), and the dimensions the rules themselves set
+UNSTABLE_FIELDS = lead_fields.UNSTABLE_FIELDS | frozenset(DIMENSION_FIELDS.values())
 
 
 class CrmLead(models.Model):

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..rules.crm_lead_rule_source import WATCHED_MODELS
+from ..lead_fields import WATCHED_MODELS
 
 # the dimensions a lead is classified along, with their values (industry and classes are records)
 COMPANY_SIZES = [('small', 'Small'), ('medium', 'Medium'), ('large', 'Large')]

@@ -10,6 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ...engine import model as engine_model
+from ..lead_fields import COUNTER_FIELDS, OUTCOME_FIELDS, VALUE
 
 _logger = logging.getLogger(__name__)
 
@@ -43,31 +44,16 @@ MODEL_FEATURES = [
     engine_model.number('expected_revenue', log=True),
     engine_model.number('employee_count', log=True),
     engine_model.number('annual_revenue', log=True),
-    engine_model.number('visit_count'),
-    engine_model.number('time_on_site', log=True),
-    engine_model.number('key_page_count'),
-    engine_model.number('download_count'),
-    engine_model.number('webinar_count'),
-    engine_model.number('email_open_count'),
-    engine_model.number('email_click_count'),
-    engine_model.number('email_reply_count'),
-    engine_model.number('form_count'),
-    engine_model.number('call_count'),
-    engine_model.number('meeting_count'),
-    engine_model.number('buying_signal_count'),
+    *(engine_model.number(name, log=mode == VALUE) for name, mode in COUNTER_FIELDS.items()),
     # a closed lead's engagement and counters are read as they were when it closed (crm.lead._read_model_features)
     engine_model.number('engagement_score'),
     engine_model.multi('class_ids'),
 ]
-# Never features: they exist only once the lead is won or lost, or a salesperson
-# sets them knowing how it goes (the stage reached, the closing date, the lost
-# reason, the probability). The classes derived from the stage or the score
-# (sales stage class, lifecycle, intent) carry the same information.
-LEAKING_FIELDS = frozenset({
-    'stage_id', 'date_closed', 'lost_reason_id', 'probability', 'automated_probability', 'won_status',
-    'date_last_stage_update', 'active', 'day_close', 'day_open', 'date_conversion', 'priority', 'score', 'fit_score',
-    'tier_id', 'sales_stage_class', 'lifecycle_stage', 'intent_level', 'model_probability', 'model_score',
-})
+# Never features: the fields declared OUTCOME (lead_fields), they exist only once the
+# lead is won or lost, or a salesperson sets them knowing how it goes (the stage reached,
+# the closing date, the lost reason, the probability). The classes derived from the stage
+# or the score (sales stage class, lifecycle, intent) carry the same information.
+LEAKING_FIELDS = OUTCOME_FIELDS
 # numbers where 0 means "not known" rather than zero
 ZERO_IS_MISSING = ('employee_count', 'annual_revenue')
 # What a training writes: the model and its figures. Nothing else writes them, not even an administrator

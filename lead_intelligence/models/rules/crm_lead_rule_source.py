@@ -1,16 +1,11 @@
 from odoo import models
 
-# models whose records classification rules may read through a path (``stage_id.sequence``,
-# ``country_id.code``, ``tag_ids.name``): editing or deleting one of their records changes no
-# lead row, so it starts the pass a configuration change starts (see _is_stable on rules)
-WATCHED_MODELS = (
-    'crm.stage', 'crm.tag', 'crm.team', 'res.country', 'res.country.state', 'res.lang', 'res.partner.industry',
-    'utm.source', 'utm.medium', 'utm.campaign',
-)
-
 
 class CrmLeadRuleSource(models.AbstractModel):
-    """Records classification rules read through a path: their changes reclassify the leads."""
+    """Records classification rules read through a path: their changes reclassify the leads.
+
+    Inherited by each model of ``lead_fields.WATCHED_MODELS`` below.
+    """
 
     _name = 'crm.lead.rule.source'
     _description = 'Record Read by Lead Classification Rules'

@@ -1,0 +1,89 @@
+"""What the passes, the model and the views need to know about a lead field, declared once.
+
+One module-level table rather than parameters on the fields: several facts are
+about fields crm declares (``stage_id``, ``probability``, ``date_closed``), and
+the readers need them at import time (the model's features, the event types'
+counter selection), before any registry exists. A field's facts are the flags
+of its row; the sets the passes read are derived from them below.
+"""
+
+# its change cannot move a score: writing it does not mark the lead dirty
+NOT_SCORED = 'not_scored'
+# a scoring pass moves it, or a job writes it by SQL: a classification rule cannot rely on it
+# between two writes of the lead (the dimensions the rules set are unstable too, see classification)
+UNSTABLE = 'unstable'
+# known only once the lead is won or lost, or set by someone knowing how it goes: never a model feature
+OUTCOME = 'outcome'
+# a behaviour counter an event type may feed: each counted event adds one (COUNT) or its value (VALUE)
+COUNT = 'count'
+VALUE = 'value'
+
+LEAD_FIELD_FACTS = {
+    # crm's outcome, stage and probability
+    'stage_id': {OUTCOME},
+    'date_closed': {OUTCOME},
+    'lost_reason_id': {OUTCOME},
+    'probability': {UNSTABLE, OUTCOME},
+    'automated_probability': {UNSTABLE, OUTCOME},
+    'won_status': {OUTCOME},
+    'date_last_stage_update': {OUTCOME},
+    'active': {OUTCOME},
+    'day_close': {OUTCOME},
+    'day_open': {OUTCOME},
+    'date_conversion': {OUTCOME},
+    'priority': {OUTCOME},
+    # crm's and mail's bookkeeping
+    'color': {NOT_SCORED},
+    'date_automation_last': {NOT_SCORED},
+    'message_follower_ids': {NOT_SCORED},
+    'activity_ids': {NOT_SCORED},
+    'message_ids': {NOT_SCORED},
+    'duplicate_lead_ids': {NOT_SCORED},
+    # the addon's scores and what they are made of
+    'score_line_id': {NOT_SCORED, UNSTABLE},
+    'score_dirty': {NOT_SCORED, UNSTABLE},
+    'score_date': {NOT_SCORED},
+    'fit_score': {NOT_SCORED, OUTCOME},
+    'score': {NOT_SCORED, OUTCOME},
+    'tier_id': {NOT_SCORED, UNSTABLE, OUTCOME},
+    'engagement_score': {NOT_SCORED},
+    'model_probability': {NOT_SCORED, OUTCOME},
+    'model_score': {NOT_SCORED, OUTCOME},
+    'sales_stage_class': {OUTCOME},
+    'lifecycle_stage': {OUTCOME},
+    'intent_level': {OUTCOME},
+    # behaviour: the event log and its counters, in the order of the model's features
+    'event_ids': {NOT_SCORED},
+    'visit_count': {COUNT},
+    'time_on_site': {VALUE},  # seconds: the event's value
+    'key_page_count': {COUNT},
+    'download_count': {COUNT},
+    'webinar_count': {COUNT},
+    'email_open_count': {COUNT},
+    'email_click_count': {COUNT},
+    'email_reply_count': {COUNT},
+    'form_count': {COUNT},
+    'call_count': {COUNT},
+    'meeting_count': {COUNT},
+    'buying_signal_count': {COUNT},
+}
+
+# models whose records classification rules may read through a path (``stage_id.sequence``,
+# ``country_id.code``, ``tag_ids.name``): editing or deleting one of their records changes no
+# lead row, so it starts the pass a configuration change starts (see _is_stable on rules)
+WATCHED_MODELS = (
+    'crm.stage', 'crm.tag', 'crm.team', 'res.country', 'res.country.state', 'res.lang', 'res.partner.industry',
+    'utm.source', 'utm.medium', 'utm.campaign',
+)
+
+
+def fields_with(fact):
+    """The names of the lead fields declared with ``fact``."""
+    return frozenset(name for name, facts in LEAD_FIELD_FACTS.items() if fact in facts)
+
+
+FIELDS_NOT_SCORED = fields_with(NOT_SCORED)
+UNSTABLE_FIELDS = fields_with(UNSTABLE)
+OUTCOME_FIELDS = fields_with(OUTCOME)
+# behaviour counters, in declaration order, and what an event adds to each (COUNT or VALUE)
+COUNTER_FIELDS = {name: mode for name, facts in LEAD_FIELD_FACTS.items() for mode in (COUNT, VALUE) if mode in facts}

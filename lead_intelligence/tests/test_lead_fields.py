@@ -1,0 +1,54 @@
+from odoo.tests import TransactionCase, tagged
+
+from ..models import lead_fields
+from ..models.classification.crm_lead import UNSTABLE_FIELDS
+from ..models.crm_lead import FIELDS_NOT_SCORED
+from ..models.events.crm_lead_event_type import COUNTER_FIELDS
+from ..models.prediction.crm_lead_scoring_model import LEAKING_FIELDS, MODEL_FEATURES
+
+COUNTERS = [
+    'visit_count', 'time_on_site', 'key_page_count', 'download_count', 'webinar_count', 'email_open_count',
+    'email_click_count', 'email_reply_count', 'form_count', 'call_count', 'meeting_count', 'buying_signal_count',
+]
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestLeadFields(TransactionCase):
+    """The sets the passes read, derived from lead_fields, are the ones they used to spell out."""
+
+    def test_derived_sets(self):
+        self.assertEqual(FIELDS_NOT_SCORED, {
+            'score_line_id', 'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
+            'color', 'date_automation_last', 'message_follower_ids',
+            'activity_ids', 'message_ids', 'duplicate_lead_ids', 'engagement_score', 'event_ids',
+            'model_probability', 'model_score'})
+        self.assertEqual(UNSTABLE_FIELDS, {
+            'tier_id', 'score_dirty', 'score_line_id', 'probability', 'automated_probability', 'industry_id',
+            'company_size', 'job_level', 'source_type', 'sales_stage_class', 'intent_level', 'lifecycle_stage',
+            'class_ids'})
+        self.assertEqual(LEAKING_FIELDS, {
+            'stage_id', 'date_closed', 'lost_reason_id', 'probability', 'automated_probability', 'won_status',
+            'date_last_stage_update', 'active', 'day_close', 'day_open', 'date_conversion', 'priority', 'score',
+            'fit_score', 'tier_id', 'sales_stage_class', 'lifecycle_stage', 'intent_level', 'model_probability',
+            'model_score'})
+        self.assertEqual(lead_fields.WATCHED_MODELS, (
+            'crm.stage', 'crm.tag', 'crm.team', 'res.country', 'res.country.state', 'res.lang',
+            'res.partner.industry', 'utm.source', 'utm.medium', 'utm.campaign'))
+
+    def test_counters(self):
+        """One list of counters, in one order: the event job's, the model's features', the event types'."""
+        self.assertEqual(list(lead_fields.COUNTER_FIELDS.items()),
+                         [(name, 'value' if name == 'time_on_site' else 'count') for name in COUNTERS])
+        self.assertEqual(COUNTER_FIELDS, lead_fields.COUNTER_FIELDS)
+        features = [feature for feature in MODEL_FEATURES if feature['name'] in lead_fields.COUNTER_FIELDS]
+        self.assertEqual([(feature['name'], feature['kind']) for feature in features],
+                         [(name, 'log' if name == 'time_on_site' else 'number') for name in COUNTERS])
+        selection = self.env['crm.lead.event.type']._fields['counter_field'].selection
+        self.assertEqual([value for value, _label in selection], COUNTERS)
+
+    def test_declared_fields_exist(self):
+        Lead = self.env['crm.lead']
+        self.assertFalse(set(lead_fields.LEAD_FIELD_FACTS) - set(Lead._fields))
+        for name in lead_fields.COUNTER_FIELDS:
+            self.assertTrue(Lead._fields[name].system_owned, name)
+        self.assertEqual(set(self.env['crm.lead.rule.source']._inherit_children), set(lead_fields.WATCHED_MODELS))
