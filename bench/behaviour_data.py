@@ -10,12 +10,14 @@ Every scenario starts from an empty behaviour state (:func:`reset_behaviour`):
 no event logged, no engagement, no counter on the leads.
 """
 
+import importlib.util
 import io
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 
+from bench.odoo_env import REPO_ROOT
 from bench.scratchdb import OPEN_LEADS, cursor
 
 _logger = logging.getLogger(__name__)
@@ -32,11 +34,20 @@ WEB_PATHS = {
     "pricing_page": "/pricing", "form": "/contact", "demo_request": "/demo", "quote_request": "/quote",
 }
 SPAN_DAYS = 60  # events of the ``events`` scenario happen over the last SPAN_DAYS days
-COUNTER_COLUMNS = (
-    "visit_count", "time_on_site", "key_page_count", "download_count", "webinar_count", "email_open_count",
-    "email_click_count", "email_reply_count", "form_count", "call_count", "meeting_count", "buying_signal_count",
-)
 COPY_CHUNK = 200_000
+
+
+def _load_lead_fields():
+    """The addon's declaration of its lead fields: plain Python, loaded from its file
+    because the addon's package imports Odoo and the benches do not."""
+    spec = importlib.util.spec_from_file_location(
+        "lead_fields", REPO_ROOT / "lead_intelligence" / "models" / "lead_fields.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+COUNTER_COLUMNS = tuple(_load_lead_fields().COUNTER_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ about fields crm declares (``stage_id``, ``probability``, ``date_closed``), and
 the readers need them at import time (the model's features, the event types'
 counter selection), before any registry exists. A field's facts are the flags
 of its row; the sets the passes read are derived from them below.
+Plain Python with no import: the benches load it from its file, without Odoo.
 """
 
 # its change cannot move a score: writing it does not mark the lead dirty
