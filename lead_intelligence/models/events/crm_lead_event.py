@@ -11,7 +11,7 @@ from odoo.tools import SQL, email_normalize
 
 from ...engine import behaviour
 from .. import bulk
-from .crm_lead_event_type import COUNTER_FIELDS
+from ..lead_fields import COUNTER_FIELDS, VALUE
 
 _logger = logging.getLogger(__name__)
 
@@ -510,7 +510,7 @@ class CrmLeadEvent(models.Model):
             mask = behaviour.counter_events(counter, counter_of_event, signal)
             if mask.any():
                 increments = np.zeros(len(leads))
-                added = np.nan_to_num(values[mask], nan=0.0) if mode == 'value' else np.ones(int(mask.sum()))
+                added = np.nan_to_num(values[mask], nan=0.0) if mode == VALUE else np.ones(int(mask.sum()))
                 np.add.at(increments, lead_index[mask], added)
                 columns[counter] = np.rint(increments).astype(np.int64).tolist()
         # engagement is what earns points: a bounce is counted, but is no engagement

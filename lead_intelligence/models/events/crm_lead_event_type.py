@@ -3,22 +3,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ...engine import behaviour
-
-# behaviour counters on crm.lead an event type may feed, and what an event adds to them
-COUNTER_FIELDS = {
-    'visit_count': 'count',
-    'time_on_site': 'value',  # seconds: the event's value
-    'key_page_count': 'count',
-    'download_count': 'count',
-    'webinar_count': 'count',
-    'email_open_count': 'count',
-    'email_click_count': 'count',
-    'email_reply_count': 'count',
-    'form_count': 'count',
-    'call_count': 'count',
-    'meeting_count': 'count',
-    'buying_signal_count': 'count',
-}
+from ..lead_fields import COUNTER_FIELDS
 
 
 def decayed_units_sql(event, event_type, ref):
@@ -56,12 +41,7 @@ class CrmLeadEventType(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     counter_field = fields.Selection(
-        [('visit_count', 'Website Visits'), ('time_on_site', 'Time on Site'), ('key_page_count', 'Key Pages'),
-         ('download_count', 'Downloads'), ('webinar_count', 'Webinars & Events'),
-         ('email_open_count', 'Email Opens'), ('email_click_count', 'Email Clicks'),
-         ('email_reply_count', 'Email Replies'), ('form_count', 'Forms'), ('call_count', 'Calls'),
-         ('meeting_count', 'Meetings'), ('buying_signal_count', 'Buying Signals')],
-        string='Lead Counter',
+        '_selection_counter_field', string='Lead Counter',
         help="The behaviour counter of the lead that each counted event increments (time on site adds the "
              "event's value, in seconds). Empty: the event scores without a counter.")
     points = fields.Float(
@@ -106,6 +86,12 @@ class CrmLeadEventType(models.Model):
                 raise ValidationError(self.env._('The half-life of %s cannot be negative.', event_type.name))
             if event_type.daily_cap < 0:
                 raise ValidationError(self.env._('The daily cap of %s cannot be negative.', event_type.name))
+
+    @api.model
+    def _selection_counter_field(self):
+        # the lead's behaviour counters (lead_fields), labelled as on the lead
+        Lead = self.env['crm.lead']
+        return [(name, Lead._fields[name]._description_string(self.env)) for name in COUNTER_FIELDS]
 
     def _compute_event_count(self):
         counts = dict(self.env['crm.lead.event']._read_group(

@@ -9,7 +9,8 @@ from odoo.tools import SQL
 
 from ...engine import behaviour, scoring
 from ...engine import model as engine_model
-from ..events.crm_lead_event_type import COUNTER_FIELDS, decayed_units_sql
+from ..events.crm_lead_event_type import decayed_units_sql
+from ..lead_fields import COUNTER_FIELDS, VALUE
 from .crm_lead_scoring_model import ZERO_IS_MISSING
 
 _logger = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class CrmLead(models.Model):
         for name in counters:
             mask = behaviour.counter_events(name, counter_of_row, signal)
             after = np.zeros(len(ids))
-            np.add.at(after, position[mask], total[mask] if COUNTER_FIELDS[name] == 'value' else count[mask])
+            np.add.at(after, position[mask], total[mask] if COUNTER_FIELDS[name] == VALUE else count[mask])
             columns[name] = np.maximum(columns[name] - after, 0.0)
         if 'engagement_score' in columns:
             engagement = np.zeros(len(ids))
