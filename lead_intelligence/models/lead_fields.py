@@ -3,9 +3,9 @@
 One module-level table rather than parameters on the fields: several facts are
 about fields crm declares (``stage_id``, ``probability``, ``date_closed``), and
 some readers need them at import time, before any registry exists (the model's
-features, the benches). A field's facts are the flags
-of its row; the sets the passes read are derived from them below.
-Plain Python with no import: the benches load it from its file, without Odoo.
+features, the benches). A field's facts are the flags of its row; the sets the
+passes read are derived from them below. Plain Python with no import: the
+benches load it from its file, without Odoo.
 """
 
 # its change cannot move a score: writing it does not mark the lead dirty
