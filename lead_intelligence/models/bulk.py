@@ -46,22 +46,20 @@ def retry_on_conflict(env, function, attempts=3):
     return None
 
 
-def log_tracking(leads, res_ids, field_ids, old_ints, new_ints, old_codes, new_codes, labels, now):
+def log_tracking(leads, cells, now):
     """Post field changes made by SQL in the chatter, in Odoo's own tracking format:
     one note per lead carrying a tracking value per changed field.
 
-    The columns are integer arrays; the display values are codes into
-    ``labels`` (1-based, 0 for none: ``engine.arrays.encode_labels``), the
-    integer values 0 for none.
+    :param cells: the changes, an :class:`engine.stages.TrackingCells` (display values are codes
+        into its ``labels``, 1-based, 0 for none: ``engine.arrays.encode_labels``; integer values
+        0 for none)
 
     One INSERT for the messages and one for their tracking values, however
     many leads changed: ``mail.message.create`` would cost several queries
     per lead in a nightly pass that moves tens of thousands.
     """
-    columns = [np.asarray(column) for column in (res_ids, field_ids, old_ints, new_ints, old_codes, new_codes)]
-    keep = _settle_pending_tracking(leads, columns[0], columns[1], columns[2], columns[4], labels)
-    res_ids, field_ids, old_ints, new_ints, old_codes, new_codes = (column[keep] for column in columns)
-    if not len(res_ids):
+    cells = cells.take(_settle_pending_tracking(leads, cells))
+    if not len(cells):
         return
     author = leads.env.user.partner_id
     subtype_id = leads.env['ir.model.data']._xmlid_to_res_id('mail.mt_note')
@@ -87,17 +85,17 @@ def log_tracking(leads, res_ids, field_ids, old_ints, new_ints, old_codes, new_c
            SELECT changes.field_id, messages.id, NULLIF(changes.old_int, 0), NULLIF(changes.new_int, 0),
                   changes.old_char, changes.new_char, %(uid)s, %(now)s, %(uid)s, %(now)s
              FROM messages JOIN changes ON changes.res_id = messages.res_id""",
-        ids=arrays.int_array_literal(res_ids), fields=arrays.int_array_literal(field_ids),
-        old_int=arrays.int_array_literal(old_ints), new_int=arrays.int_array_literal(new_ints),
-        old_code=arrays.int_array_literal(old_codes), new_code=arrays.int_array_literal(new_codes),
-        labels=list(labels) or [''], subtype=subtype_id,
+        ids=arrays.int_array_literal(cells.res_id), fields=arrays.int_array_literal(cells.field_id),
+        old_int=arrays.int_array_literal(cells.old_int), new_int=arrays.int_array_literal(cells.new_int),
+        old_code=arrays.int_array_literal(cells.old_code), new_code=arrays.int_array_literal(cells.new_code),
+        labels=list(cells.labels) or [''], subtype=subtype_id,
         author=author.id or None, email_from=author.email_formatted or None, now=now, uid=leads.env.uid,
     ))
     leads.env['mail.message'].invalidate_model()
     leads.invalidate_model(['message_ids'])
 
 
-def _settle_pending_tracking(leads, res_ids, field_ids, old_ints, old_codes, labels):
+def _settle_pending_tracking(leads, cells):
     """Make Odoo's tracking of a write in this transaction and the pass's SQL changes log each change once.
 
     A form saved with scoring on save is written through the ORM, whose tracking compares the
@@ -108,16 +106,17 @@ def _settle_pending_tracking(leads, res_ids, field_ids, old_ints, old_codes, lab
     theirs), the tracking's line, from the value before the write, says it all: the pass's
     line is left out.
 
-    :param res_ids, field_ids, old_ints, old_codes, labels: as for :func:`log_tracking`
+    :param cells: as for :func:`log_tracking`
     :return: bool array (n,): the changes the pass logs itself
     """
-    keep = np.ones(len(res_ids), dtype=bool)
+    keep = np.ones(len(cells), dtype=bool)
     pending = leads.env.cr.precommit.data.get(f'mail.tracking.{leads._name}')
     if not pending:
         return keep
     names = {field_id: name for name, field_id in leads.env['ir.model.fields']._get_ids(leads._name).items()}
     settled = []
-    for row, (lead_id, field_id) in enumerate(zip(res_ids.tolist(), field_ids.tolist(), strict=True)):
+    labels, old_ints, old_codes = cells.labels, cells.old_int, cells.old_code
+    for row, (lead_id, field_id) in enumerate(zip(cells.res_id.tolist(), cells.field_id.tolist(), strict=True)):
         initial = pending.get(lead_id)
         name = names[field_id]
         if not initial or name not in initial:

@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ...engine import arrays, classification
+from ...engine.stages import TrackingCells
 from .. import bulk, lead_fields
 from .crm_lead_classification import (
     COMPANY_SIZES,
@@ -381,8 +382,8 @@ class CrmLead(models.Model):
             for dimension in VALUE_DIMENSIONS
         ])
         industry = cells.dimensions == 0  # a many2one: its ids are tracked too
-        bulk.log_tracking(
-            self, cells.lead_ids, field_ids[cells.dimensions],
-            np.where(industry, np.maximum(cells.old_values, 0), 0),
-            np.where(industry, np.maximum(cells.new_values, 0), 0),
-            cells.old_codes, cells.new_codes, cells.labels, now)
+        bulk.log_tracking(self, TrackingCells(
+            res_id=cells.lead_ids, field_id=field_ids[cells.dimensions],
+            old_int=np.where(industry, np.maximum(cells.old_values, 0), 0),
+            new_int=np.where(industry, np.maximum(cells.new_values, 0), 0),
+            old_code=cells.old_codes, new_code=cells.new_codes, labels=tuple(cells.labels)), now)

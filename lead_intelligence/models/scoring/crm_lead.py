@@ -12,7 +12,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ...engine import arrays, scoring
-from ...engine.stages import PROBABILITY_STEPS
+from ...engine.stages import PROBABILITY_STEPS, TrackingCells
 from .. import bulk
 
 _logger = logging.getLogger(__name__)
@@ -520,8 +520,9 @@ class CrmLead(models.Model):
         labels, (old_codes, new_codes) = arrays.encode_labels(
             [names[tier_id] for tier_id in old_tier_ids.tolist()],
             [names[tier_id] for tier_id in new_tier_ids.tolist()])
-        bulk.log_tracking(
-            self, ids, np.full(len(ids), field.id), old_tier_ids, new_tier_ids, old_codes, new_codes, labels, now)
+        bulk.log_tracking(self, TrackingCells(
+            res_id=ids, field_id=np.full(len(ids), field.id), old_int=old_tier_ids, new_int=new_tier_ids,
+            old_code=old_codes, new_code=new_codes, labels=labels), now)
 
     def _format_score_explanation(self, config, matches, pending_config=False, contributions=(), model_factors=None,
                                   set_aside=None):
