@@ -148,7 +148,8 @@ class Leads(_Columns):
 
     def take(self, index):
         """The rows ``index`` (a mask or positions), of the profile too."""
-        return dataclasses.replace(super().take(index), profile=tuple(codes[index] for codes in self.profile))
+        profile = tuple(np.asarray(codes)[index] for codes in self.profile)
+        return dataclasses.replace(super().take(index), profile=profile)
 
     def profile_matrix(self):
         """(n, d) the profile codes, as :func:`skill_matches` takes them."""
