@@ -1,9 +1,12 @@
 """Lead routing: which salesperson gets which lead, over arrays.
 
 Pure numpy, no Odoo import. The Odoo adapter reads a chunk of leads (score,
-tier, matched rule, profile codes) and the members the rules may route to
-(skills, availability, capacity and open leads per tier), calls :func:`assign`
-and writes the result back in bulk.
+tier, matched rule, profile codes: :class:`Leads`), the rules (:class:`Rules`)
+and the members they may route to (skills, availability, capacity and open
+leads per tier: :class:`Members`), calls :func:`assign` and writes the result
+back in bulk. The named arrays after it are what the adapter reads and writes
+around the assignment: :class:`RoutingRows`, :class:`Decisions`,
+:class:`Notes`, :class:`EscalationRows`.
 
 Leads are served in score order (highest first, ties by lead id). Each goes to
 an available member of its rule that still has capacity for the lead's tier:
@@ -21,9 +24,12 @@ one may take gets member ``-1`` and a reason code. The result depends only on
 the input: the same arrays give the same assignment.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+
+from .stages import _Columns
 
 ASSIGNED = 0
 NO_RULE = 1  # no routing rule matches the lead
@@ -100,43 +106,80 @@ def priority_order(scores, lead_ids):
     return np.lexsort((np.asarray(lead_ids), -np.asarray(scores, dtype=np.float64)))
 
 
-def assign(scores, lead_ids, lead_tier, lead_rule, lead_values, rule_members, rule_valid, rule_round_robin,
-           members, received=None, exclude=None):
+@dataclass(frozen=True)
+class Rules:
+    """The routing rules, ``r`` of them, over the ``m`` members.
+
+    :param members: (r, m) bool, the members each rule may route to
+    :param valid: (r,) bool, false for a rule that cannot be evaluated
+    :param round_robin: (r,) bool, weighted round robin instead of skills
+    :param received: (r, m) int, leads each member received from each rule
+        lately (round robin picks up where it left off); ``None``: zeros
+    """
+
+    members: np.ndarray
+    valid: np.ndarray
+    round_robin: np.ndarray
+    received: np.ndarray = None
+
+
+@dataclass(frozen=True, eq=False)
+class Leads(_Columns):
+    """The leads to assign, ``n`` of them; each column (n,).
+
+    * ``id``: the lead's id (orders ties); ``score``: float64, highest served first;
+    * ``tier``: index of the lead's tier into the capacity columns;
+    * ``rule``: index of the rule that routes the lead, -1 for none;
+    * ``exclude``: index of a member the lead must not go to, -1 for none (reassignment
+      away from its current owner).
+
+    ``profile`` is no column: one (n,) int column per skill dimension, the index of the
+    lead's value in the dimension, -1 when the lead has none (see :func:`skill_matches`).
+    """
+
+    _DTYPES = {"score": np.float64}
+
+    id: np.ndarray
+    score: np.ndarray
+    tier: np.ndarray
+    rule: np.ndarray
+    exclude: np.ndarray
+    profile: tuple = ()
+
+    def take(self, index):
+        """The rows ``index`` (a mask or positions), of the profile too."""
+        profile = tuple(np.asarray(codes)[index] for codes in self.profile)
+        return dataclasses.replace(super().take(index), profile=profile)
+
+    def profile_matrix(self):
+        """(n, d) the profile codes, as :func:`skill_matches` takes them."""
+        return np.column_stack(self.profile) if self.profile else np.zeros((len(self), 0), dtype=np.int64)
+
+
+def assign(leads, rules, members):
     """Assign each lead to a member, or to none with a reason.
 
-    :param scores: (n,) lead scores; ``lead_ids``: (n,) lead ids (order ties)
-    :param lead_tier: (n,) tier index into the capacity columns
-    :param lead_rule: (n,) index of the rule that routes the lead, -1 for none
-    :param lead_values: (n, d) profile codes, see :func:`skill_matches`
-    :param rule_members: (r, m) bool, the members each rule may route to
-    :param rule_valid: (r,) bool, false for a rule that cannot be evaluated
-    :param rule_round_robin: (r,) bool, weighted round robin instead of skills
+    :param leads: :class:`Leads`
+    :param rules: :class:`Rules`
     :param members: :class:`Members`
-    :param received: (r, m) int, leads each member received from each rule
-        lately (round robin picks up where it left off); zeros by default
-    :param exclude: (n,) member index a lead must not go to (-1: none), for
-        reassignment away from its current owner
-    :return: :class:`Assignment`
+    :return: :class:`Assignment`, in the order of ``leads``
     """
-    lead_ids = np.asarray(lead_ids, dtype=np.int64)
-    n = len(lead_ids)
+    n = len(leads)
     m = len(members.ids)
     if np.any(np.diff(members.ids) <= 0):
         raise ValueError("members must be given in increasing id order")
-    rule_members = np.asarray(rule_members, dtype=bool).reshape(-1, m)
-    rule_valid = np.asarray(rule_valid, dtype=bool)
-    rule_round_robin = np.asarray(rule_round_robin, dtype=bool)
+    rule_members = np.asarray(rules.members, dtype=bool).reshape(-1, m)
+    rule_valid = np.asarray(rules.valid, dtype=bool)
+    rule_round_robin = np.asarray(rules.round_robin, dtype=bool)
     capacity = np.asarray(members.capacity, dtype=np.int64).reshape(m, -1)
     load = np.asarray(members.open_leads, dtype=np.int64).reshape(m, -1).copy()
     if capacity.shape != load.shape:
         raise ValueError(f"capacity {capacity.shape} and open leads {load.shape} differ")
-    received = (np.zeros(rule_members.shape, dtype=np.int64) if received is None
-                else np.asarray(received, dtype=np.int64).copy())
-    exclude = np.full(n, -1, dtype=np.int64) if exclude is None else np.asarray(exclude, dtype=np.int64)
-    lead_tier = np.asarray(lead_tier, dtype=np.int64)
-    lead_rule = np.asarray(lead_rule, dtype=np.int64)
+    received = (np.zeros(rule_members.shape, dtype=np.int64) if rules.received is None
+                else np.asarray(rules.received, dtype=np.int64).copy())
+    exclude, lead_tier, lead_rule = leads.exclude, leads.tier, leads.rule
 
-    matches = skill_matches(lead_values, members.skills).astype(np.float64)
+    matches = skill_matches(leads.profile_matrix(), members.skills).astype(np.float64)
     has_room = load < capacity  # (m, t), kept up to date as leads are assigned
     safe_capacity = np.maximum(capacity, 1).astype(np.float64)
     open_to = rule_members & np.asarray(members.available, dtype=bool)  # (r, m)
@@ -145,7 +188,7 @@ def assign(scores, lead_ids, lead_tier, lead_rule, lead_values, rule_members, ru
     skill = np.zeros(n, dtype=np.int64)
     load_before = np.zeros(n, dtype=np.int64)
     capacity_of = np.zeros(n, dtype=np.int64)
-    for i in priority_order(scores, lead_ids).tolist():
+    for i in priority_order(leads.score, leads.id).tolist():
         rule = lead_rule[i]
         if rule < 0:
             continue
@@ -220,3 +263,127 @@ def escalation_level(overdue_hours, step_hours):
     reached = enabled & (overdue >= steps)
     # the highest step reached (steps are ordered by their hours, see the tier constraint)
     return np.where(reached.any(axis=1), 3 - np.argmax(reached[:, ::-1], axis=1), 0)
+
+
+@dataclass(frozen=True, eq=False)
+class RoutingRows(_Columns):
+    """A chunk of leads to route, as read from the database; each column (n,) int64.
+
+    * ``id``: the lead; ``company_id``, ``tier_id``, ``user_id`` (its owner): 0 for none;
+    * ``score``: 0-100, 0 when not computed yet;
+    * ``industry_id``, ``country_id``, ``lang_id``, ``company_size``: the lead's profile
+      (:data:`PROFILE`), ids or, for the size, its 1-based position in the sizes; 0 for none;
+    * ``rule``: index of the first rule that routes the lead, -1 for none: not read but
+      matched afterwards, -1 from :meth:`from_read`.
+    """
+
+    PROFILE = ("industry_id", "country_id", "lang_id", "company_size")
+
+    id: np.ndarray
+    company_id: np.ndarray
+    tier_id: np.ndarray
+    score: np.ndarray
+    user_id: np.ndarray
+    industry_id: np.ndarray
+    country_id: np.ndarray
+    lang_id: np.ndarray
+    company_size: np.ndarray
+    rule: np.ndarray
+
+    @classmethod
+    def read_names(cls):
+        """The columns read from the database, in the order of :meth:`from_read`: all but ``rule``."""
+        return cls.column_names()[:-1]
+
+    @classmethod
+    def from_read(cls, matrix):
+        """From the (n, k) matrix read, whose columns are :meth:`read_names`, no rule yet."""
+        matrix = np.asarray(matrix)
+        return cls(**dict(zip(cls.read_names(), matrix.T, strict=True)), rule=np.full(len(matrix), -1))
+
+    def profile(self):
+        """The profile's columns, in the order of :data:`PROFILE` (the skill dimensions)."""
+        return tuple(getattr(self, name) for name in self.PROFILE)
+
+
+@dataclass(frozen=True, eq=False)
+class Decisions(_Columns):
+    """What routing decided for a set of leads, one row per lead, as written on the lead and
+    in its routing history.
+
+    * ``id``: the lead; ``kind``: str, the kind of the history's entry;
+    * ``from_user_id``, ``user_id``: the owner before and after, 0 for none;
+    * ``team_id``, ``rule_id``, ``tier_id``: 0 for none;
+    * ``reason``: str, the routing reason, lines of text;
+    * ``deadline``: the first-contact deadline (a naive UTC datetime), ``None`` for none.
+    """
+
+    _DTYPES = {"kind": object, "reason": object, "deadline": object}
+
+    id: np.ndarray
+    kind: np.ndarray
+    from_user_id: np.ndarray
+    user_id: np.ndarray
+    team_id: np.ndarray
+    rule_id: np.ndarray
+    tier_id: np.ndarray
+    reason: np.ndarray
+    deadline: np.ndarray
+
+    def headlines(self):
+        """The first line of each reason: the decision, without the why."""
+        return [reason.splitlines()[0] for reason in self.reason.tolist()]
+
+
+@dataclass(frozen=True, eq=False)
+class Notes(_Columns):
+    """Notes to post in the chatter of leads, one per row.
+
+    * ``res_id``: the lead; ``body``: str, the note's body;
+    * ``partner_id``: the partner notified in their inbox, 0 for none.
+    """
+
+    _DTYPES = {"body": object}
+
+    res_id: np.ndarray
+    body: np.ndarray
+    partner_id: np.ndarray
+
+    @classmethod
+    def silent(cls, res_id, body):
+        """Notes that notify no one."""
+        return cls(res_id=res_id, body=body, partner_id=np.zeros(len(res_id), dtype=np.int64))
+
+
+@dataclass(frozen=True, eq=False)
+class EscalationRows(_Columns):
+    """Breached leads to escalate, as read from the database; each column (n,), int64 but the hours.
+
+    * ``id``: the lead; ``level``: its escalation level so far;
+    * ``user_id``, ``leader_id``: its owner and the team leader, 0 for none; ``user_partner_id``,
+      ``leader_partner_id``: their partners, 0 for none;
+    * ``overdue_hours``: float64, hours since the SLA deadline;
+    * ``reminder_hours``, ``leader_hours``, ``reassign_hours``: float64, the tier's escalation steps;
+    * ``tier_id``, ``team_id``: 0 for none.
+    """
+
+    _DTYPES = {"overdue_hours": np.float64, "reminder_hours": np.float64, "leader_hours": np.float64,
+               "reassign_hours": np.float64}
+
+    id: np.ndarray
+    level: np.ndarray
+    user_id: np.ndarray
+    leader_id: np.ndarray
+    user_partner_id: np.ndarray
+    leader_partner_id: np.ndarray
+    overdue_hours: np.ndarray
+    reminder_hours: np.ndarray
+    leader_hours: np.ndarray
+    reassign_hours: np.ndarray
+    tier_id: np.ndarray
+    team_id: np.ndarray
+
+    def target_level(self):
+        """(n,) the escalation step each lead has reached (see :func:`escalation_level`)."""
+        return escalation_level(
+            self.overdue_hours, np.column_stack([self.reminder_hours, self.leader_hours, self.reassign_hours]))

@@ -1,5 +1,6 @@
 """Set-based helpers the lead's stages share: chunk sizes, claims of chunks and retries
-on conflict, and the chatter's tracking of changes made by SQL, in bulk."""
+on conflict, and the chatter's notes and tracking of changes made by SQL, in bulk: the
+passes' only writer of ``mail_message`` and ``mail_tracking_value``."""
 import logging
 
 import numpy as np
@@ -8,6 +9,7 @@ import psycopg2
 from odoo.tools import SQL
 
 from ..engine import arrays
+from ..engine.routing import Notes
 
 _logger = logging.getLogger(__name__)
 
@@ -54,42 +56,78 @@ def log_tracking(leads, cells, now):
         into its ``labels``, 1-based, 0 for none: ``engine.arrays.encode_labels``; integer values
         0 for none)
 
-    One INSERT for the messages and one for their tracking values, however
-    many leads changed: ``mail.message.create`` would cost several queries
-    per lead in a nightly pass that moves tens of thousands.
+    One statement for the messages and their tracking values, however many leads changed
+    (see :func:`post_notes`).
     """
     cells = cells.take(_settle_pending_tracking(leads, cells))
     if not len(cells):
         return
+    res_ids = np.unique(cells.res_id)
+    post_notes(leads, Notes.silent(res_ids, [''] * len(res_ids)), cells, now)
+
+
+def post_notes(leads, notes, cells, now):
+    """Post internal notes in the chatter of leads, in bulk, in Odoo's own formats: one note per
+    row of ``notes`` (its HTML body), carrying the tracking values of the cells of its lead, and
+    an inbox notification to its partner, if any.
+
+    :param notes: an :class:`engine.routing.Notes`, at most one per lead
+    :param cells: the tracking values, an :class:`engine.stages.TrackingCells` (as for
+        :func:`log_tracking`), of leads among the notes'
+
+    One statement, however many leads: ``mail.message.create`` (or ``message_post``) would
+    cost several queries per lead in passes that write tens of thousands.
+    """
     author = leads.env.user.partner_id
-    subtype_id = leads.env['ir.model.data']._xmlid_to_res_id('mail.mt_note')
-    leads.env.execute_query(SQL(
-        """WITH changes AS (
-               SELECT res_id, field_id, old_int, new_int,
-                      COALESCE((%(labels)s::varchar[])[old_code], '') AS old_char,
-                      COALESCE((%(labels)s::varchar[])[new_code], '') AS new_char
-                 FROM unnest(%(ids)s::int[], %(fields)s::int[], %(old_int)s::int[], %(new_int)s::int[],
-                             %(old_code)s::int[], %(new_code)s::int[])
-                      AS c(res_id, field_id, old_int, new_int, old_code, new_code)
-           ), messages AS (
-               INSERT INTO mail_message (model, res_id, message_type, subtype_id, is_internal, body, author_id,
-                                         email_from, date, create_uid, create_date, write_uid, write_date)
-               SELECT 'crm.lead', res_id, 'notification', %(subtype)s, TRUE, '',
-                      %(author)s, %(email_from)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                 FROM (SELECT DISTINCT res_id FROM changes) leads
-               RETURNING id, res_id
-           )
-           INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, new_value_integer,
+    # the notified partners' rows only when a note notifies someone: one statement either way
+    tracking = SQL(
+        """INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, new_value_integer,
                                             old_value_char, new_value_char,
                                             create_uid, create_date, write_uid, write_date)
            SELECT changes.field_id, messages.id, NULLIF(changes.old_int, 0), NULLIF(changes.new_int, 0),
                   changes.old_char, changes.new_char, %(uid)s, %(now)s, %(uid)s, %(now)s
              FROM messages JOIN changes ON changes.res_id = messages.res_id""",
-        ids=arrays.int_array_literal(cells.res_id), fields=arrays.int_array_literal(cells.field_id),
+        uid=leads.env.uid, now=now)
+    if (notes.partner_id > 0).any():
+        tracking = SQL(
+            """, tracking AS (%(tracking)s), recipients AS (
+                   INSERT INTO mail_message_res_partner_rel (mail_message_id, res_partner_id)
+                   SELECT messages.id, notes.partner_id
+                     FROM messages JOIN notes ON notes.res_id = messages.res_id WHERE notes.partner_id > 0
+               )
+               INSERT INTO mail_notification (mail_message_id, res_partner_id, author_id, notification_type,
+                                              notification_status, is_read)
+               SELECT messages.id, notes.partner_id, %(author)s, 'inbox', 'sent', FALSE
+                 FROM messages JOIN notes ON notes.res_id = messages.res_id WHERE notes.partner_id > 0""",
+            tracking=tracking, author=author.id or None)
+    leads.env.execute_query(SQL(
+        """WITH notes AS (
+               SELECT * FROM unnest(%(ids)s::int[], %(bodies)s::text[], %(partners)s::int[])
+                             AS n(res_id, body, partner_id)
+           ), changes AS (
+               SELECT res_id, field_id, old_int, new_int,
+                      COALESCE((%(labels)s::varchar[])[old_code], '') AS old_char,
+                      COALESCE((%(labels)s::varchar[])[new_code], '') AS new_char
+                 FROM unnest(%(cell_ids)s::int[], %(fields)s::int[], %(old_int)s::int[], %(new_int)s::int[],
+                             %(old_code)s::int[], %(new_code)s::int[])
+                      AS c(res_id, field_id, old_int, new_int, old_code, new_code)
+           ), messages AS (
+               INSERT INTO mail_message (model, res_id, message_type, subtype_id, is_internal, body, author_id,
+                                         email_from, date, create_uid, create_date, write_uid, write_date)
+               SELECT 'crm.lead', res_id, 'notification', %(subtype)s, TRUE, body,
+                      %(author)s, %(email_from)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+                 FROM notes
+               RETURNING id, res_id
+           )
+           %(tracking)s""",
+        ids=arrays.int_array_literal(notes.res_id), bodies=notes.body.tolist(),
+        partners=arrays.int_array_literal(notes.partner_id),
+        cell_ids=arrays.int_array_literal(cells.res_id), fields=arrays.int_array_literal(cells.field_id),
         old_int=arrays.int_array_literal(cells.old_int), new_int=arrays.int_array_literal(cells.new_int),
         old_code=arrays.int_array_literal(cells.old_code), new_code=arrays.int_array_literal(cells.new_code),
-        labels=list(cells.labels) or [''], subtype=subtype_id,
+        labels=list(cells.labels) or [''], subtype=leads.env['ir.model.data']._xmlid_to_res_id('mail.mt_note'),
         author=author.id or None, email_from=author.email_formatted or None, now=now, uid=leads.env.uid,
+        tracking=tracking,
     ))
     leads.env['mail.message'].invalidate_model()
     leads.invalidate_model(['message_ids'])

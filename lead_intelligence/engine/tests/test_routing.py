@@ -5,27 +5,37 @@ import pytest
 from engine import routing
 
 
-def _members(n=3, tiers=1, capacity=5, available=None, skills=None, open_leads=None):
+def _members(n=3, tiers=1, capacity=5, **given):
+    """``n`` members, every one available with ``capacity`` leads of each of ``tiers`` tiers, no skills
+    and no open leads, but what is ``given`` (``available``, ``skills``, ``open_leads``)."""
     return routing.Members(
         ids=np.arange(1, n + 1) * 10,
-        skills=skills if skills is not None else (np.zeros((n, 0), dtype=bool),),
-        available=np.ones(n, dtype=bool) if available is None else np.asarray(available),
+        skills=given.get("skills", (np.zeros((n, 0), dtype=bool),)),
+        available=np.asarray(given.get("available", np.ones(n, dtype=bool))),
         capacity=np.full((n, tiers), capacity) if np.isscalar(capacity) else np.asarray(capacity),
-        open_leads=np.zeros((n, tiers), dtype=int) if open_leads is None else np.asarray(open_leads),
+        open_leads=np.asarray(given.get("open_leads", np.zeros((n, tiers), dtype=int))),
     )
 
 
-def _assign(members, n_leads, scores=None, rule=0, tier=0, values=None, rule_members=None, valid=True,
-            round_robin=False, **kwargs):
-    m = len(members.ids)
-    return routing.assign(
-        scores=np.full(n_leads, 50) if scores is None else np.asarray(scores),
-        lead_ids=np.arange(1, n_leads + 1),
-        lead_tier=np.full(n_leads, tier), lead_rule=np.full(n_leads, rule),
-        lead_values=np.full((n_leads, len(members.skills)), -1) if values is None else np.asarray(values),
-        rule_members=np.ones((1, m), dtype=bool) if rule_members is None else np.asarray(rule_members),
-        rule_valid=np.array([valid]), rule_round_robin=np.array([round_robin]),
-        members=members, **kwargs)
+def _rules(m, members=None, valid=True, round_robin=False, received=None):
+    """One rule over the ``m`` members (or ``members``, (1, m) bool)."""
+    return routing.Rules(members=np.ones((1, m), dtype=bool) if members is None else np.asarray(members),
+                         valid=np.array([valid]), round_robin=np.array([round_robin]), received=received)
+
+
+def _leads(n, dimensions=1, values=None, **columns):
+    """``n`` leads of ids 1..n, score 50, tier 0, rule 0, without a value in the ``dimensions`` profile
+    dimensions, but ``values`` ((n, d) codes) and ``columns`` (a scalar for every lead, or (n,))."""
+    values = np.full((n, dimensions), -1) if values is None else np.asarray(values)
+    columns = {"id": np.arange(1, n + 1), "score": 50, "tier": 0, "rule": 0, "exclude": -1} | columns
+    return routing.Leads(**{name: np.array(np.broadcast_to(value, n)) for name, value in columns.items()},
+                         profile=tuple(values.T))
+
+
+def _assign(members, n_leads, rules=None, **columns):
+    """Assign ``n_leads`` leads (see :func:`_leads`) by ``rules`` (default: one rule over every member)."""
+    return routing.assign(_leads(n_leads, len(members.skills), **columns),
+                          _rules(len(members.ids)) if rules is None else rules, members)
 
 
 def test_skill_matches_counts_matching_dimensions():
@@ -63,7 +73,7 @@ def test_leads_are_served_in_score_order():
     skills = (np.array([[1], [0]], dtype=bool),)
     members = routing.Members(members.ids, skills, members.available, members.capacity, members.open_leads)
     # both leads match member 0; the higher score gets it, the other gets member 1
-    result = _assign(members, 2, scores=[40, 90], values=[[0], [0]])
+    result = _assign(members, 2, score=[40, 90], values=[[0], [0]])
     assert result.member.tolist() == [1, 0]
 
 
@@ -88,35 +98,31 @@ def test_unavailable_members_never_get_a_lead():
 
 def test_rule_members_restrict_the_choice_and_an_empty_rule_is_reported():
     members = _members()
-    result = _assign(members, 3, rule_members=[[False, False, True]])
+    result = _assign(members, 3, rules=_rules(3, members=[[False, False, True]]))
     assert result.member.tolist() == [2, 2, 2]
-    result = _assign(members, 1, rule_members=[[False, False, False]])
+    result = _assign(members, 1, rules=_rules(3, members=[[False, False, False]]))
     assert result.reason.tolist() == [routing.NO_MEMBER]
 
 
 def test_no_rule_and_invalid_rule_leave_the_lead_unassigned():
     members = _members()
     assert _assign(members, 1, rule=-1).reason.tolist() == [routing.NO_RULE]
-    result = _assign(members, 1, valid=False)
+    result = _assign(members, 1, rules=_rules(3, valid=False))
     assert result.member.tolist() == [-1] and result.reason.tolist() == [routing.INVALID_RULE]
 
 
 def test_capacity_is_per_tier():
     members = _members(n=2, tiers=2, capacity=[[1, 0], [0, 1]])
-    result = routing.assign(
-        scores=np.array([80, 70, 60]), lead_ids=np.array([1, 2, 3]), lead_tier=np.array([1, 0, 1]),
-        lead_rule=np.zeros(3, dtype=int), lead_values=np.full((3, 1), -1),
-        rule_members=np.ones((1, 2), dtype=bool), rule_valid=np.array([True]),
-        rule_round_robin=np.array([False]), members=members)
+    result = _assign(members, 3, score=[80, 70, 60], tier=[1, 0, 1])
     assert result.member.tolist() == [1, 0, -1]
 
 
 def test_weighted_round_robin_follows_capacity_weights_and_history():
     members = _members(n=3, capacity=[[20], [10], [10]])
-    result = _assign(members, 8, round_robin=True)
+    result = _assign(members, 8, rules=_rules(3, round_robin=True))
     assert np.bincount(result.member, minlength=3).tolist() == [4, 2, 2]
     # the first lead goes to whoever received least from the rule lately
-    result = _assign(members, 1, round_robin=True, received=np.array([[5, 0, 3]]))
+    result = _assign(members, 1, rules=_rules(3, round_robin=True, received=np.array([[5, 0, 3]])))
     assert result.member.tolist() == [1]
 
 
@@ -124,7 +130,7 @@ def test_exclude_keeps_a_lead_away_from_its_owner():
     members = _members(n=2)
     result = _assign(members, 2, exclude=np.array([0, 1]))
     assert result.member.tolist() == [1, 0]
-    result = _assign(members, 1, rule_members=[[True, False]], exclude=np.array([0]))
+    result = _assign(members, 1, rules=_rules(2, members=[[True, False]]), exclude=np.array([0]))
     assert result.reason.tolist() == [routing.NO_MEMBER]
 
 
@@ -141,42 +147,37 @@ def _random_case(rng, n=10000, m=50, tiers=4, rules=5):
     members = routing.Members(
         ids=np.arange(m) + 1, skills=skills, available=rng.random(m) < 0.9,
         capacity=rng.integers(0, 400, (m, tiers)), open_leads=rng.integers(0, 50, (m, tiers)))
-    values = np.column_stack([rng.integers(-1, v, n) for v in (30, 40, 8, 3)])
-    return {
-        "scores": rng.integers(0, 101, n), "lead_ids": np.arange(n) + 1, "lead_tier": rng.integers(0, tiers, n),
-        "lead_rule": rng.integers(-1, rules, n), "lead_values": values,
-        "rule_members": rng.random((rules, m)) < 0.6, "rule_valid": np.ones(rules, dtype=bool),
-        "rule_round_robin": np.arange(rules) % 2 == 1, "members": members,
-    }
+    profile = tuple(rng.integers(-1, v, n) for v in (30, 40, 8, 3))
+    leads = routing.Leads(id=np.arange(n) + 1, score=rng.integers(0, 101, n), tier=rng.integers(0, tiers, n),
+                          rule=rng.integers(-1, rules, n), exclude=np.full(n, -1), profile=profile)
+    return leads, routing.Rules(members=rng.random((rules, m)) < 0.6, valid=np.ones(rules, dtype=bool),
+                                round_robin=np.arange(rules) % 2 == 1), members
 
 
 def test_random_case_respects_capacity_availability_and_is_deterministic():
     rng = np.random.default_rng(7)
-    args = _random_case(rng)
-    first = routing.assign(**args)
-    second = routing.assign(**args)
+    leads, rules, members = _random_case(rng)
+    first = routing.assign(leads, rules, members)
+    second = routing.assign(leads, rules, members)
     np.testing.assert_array_equal(first.member, second.member)
-    members = args["members"]
     routed = first.member >= 0
     assert routed.sum() > 1000
     assert members.available[first.member[routed]].all()
-    assert args["rule_members"][args["lead_rule"][routed], first.member[routed]].all()
+    assert rules.members[leads.rule[routed], first.member[routed]].all()
     counts = np.zeros_like(members.capacity)
-    np.add.at(counts, (first.member[routed], args["lead_tier"][routed]), 1)
+    np.add.at(counts, (first.member[routed], leads.tier[routed]), 1)
     assert (members.open_leads + counts <= np.maximum(members.capacity, members.open_leads)).all()
     assert (counts[members.capacity <= members.open_leads] == 0).all()
     # shuffling the input does not change who gets which lead
-    perm = rng.permutation(len(args["lead_ids"]))
-    shuffled = {key: (value[perm] if key in ("scores", "lead_ids", "lead_tier", "lead_rule", "lead_values")
-                      else value) for key, value in args.items()}
-    third = routing.assign(**shuffled)
+    perm = rng.permutation(len(leads))
+    third = routing.assign(leads.take(perm), rules, members)
     np.testing.assert_array_equal(third.member, first.member[perm])
 
 
 def test_ten_thousand_leads_among_fifty_members_take_well_under_a_second():
-    args = _random_case(np.random.default_rng(3))
+    case = _random_case(np.random.default_rng(3))
     start = time.perf_counter()
-    routing.assign(**args)
+    routing.assign(*case)
     assert time.perf_counter() - start < 0.8
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -10,9 +11,11 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ...engine import routing
+from ...engine import arrays, routing
+from ...engine.stages import TrackingCells
 from .. import bulk
 from ..classification.crm_lead_classification import COMPANY_SIZES
+from ..writes import crm_lead as lead_writes
 
 _logger = logging.getLogger(__name__)
 
@@ -107,8 +110,7 @@ class CrmLead(models.Model):
                                   and lead.user_id.id != vals['user_id'])
         res = super().write(vals)
         if owned:
-            self.env.execute_query(SQL(
-                "UPDATE crm_lead SET routing_state = 'manual' WHERE id = ANY(%s)", owned.ids))
+            lead_writes.set_assigned_by_hand(self.env, owned.ids)
             owned.invalidate_recordset(['routing_state'])
         return res
 
@@ -145,10 +147,7 @@ class CrmLead(models.Model):
             raise AccessError(self.env._('Only sales managers may route leads.'))
         self.check_access('write')
         self.env.flush_all()
-        ids = [row[0] for row in self.env.execute_query(SQL(
-            """UPDATE crm_lead SET routing_state = 'to_route'
-                WHERE id = ANY(%s) AND tier_id IS NOT NULL AND active AND won_status = 'pending'
-               RETURNING id""", self.ids))]
+        ids = lead_writes.queue_for_routing(self.env, self.ids)
         self.invalidate_recordset(['routing_state'])
         if len(ids) <= self._get_routing_chunk_size():
             counts = self._route_leads(ids) if ids else {}
@@ -280,24 +279,14 @@ class CrmLead(models.Model):
         leads already contacted keep their owner.
         """
         tier_ids = self.env['crm.lead.routing.rule']._get_routed_tiers().ids
-        self.env.execute_query(SQL(
-            """UPDATE crm_lead
-                  SET routing_state = CASE WHEN tier_id = ANY(%(tiers)s) THEN 'to_route'
-                                           WHEN routing_state = 'routed' THEN 'routed' END
-                WHERE id = ANY(%(ids)s) AND active AND won_status = 'pending'
-                  AND ((user_id IS NULL AND routing_state IS DISTINCT FROM 'manual')
-                       OR (routing_state = 'routed' AND first_contact_date IS NULL))
-                  AND (tier_id = ANY(%(tiers)s) OR routing_state IN ('to_route', 'nurtured', 'unroutable'))""",
-            tiers=tier_ids, ids=lead_ids))
+        lead_writes.queue_tier_moves(self.env, lead_ids, tier_ids)
         self.invalidate_model(['routing_state'])
 
     @api.model
     def _requeue_unroutable(self):
         """The routing configuration changed: the unroutable leads wait for routing again."""
         self.flush_model(['routing_state'])
-        requeued = self.env.execute_query(SQL(
-            """UPDATE crm_lead SET routing_state = 'to_route'
-                WHERE routing_state = 'unroutable' AND active AND won_status = 'pending' RETURNING id"""))
+        requeued = lead_writes.requeue_unroutable(self.env)
         self.invalidate_model(['routing_state'])
         cron = self.env.ref('lead_intelligence.ir_cron_route_leads', raise_if_not_found=False)
         if requeued and cron:
@@ -360,41 +349,40 @@ class CrmLead(models.Model):
     def _read_routing_rows(self, lead_ids, config):
         """Read the leads to route with every valid rule matched, in one query.
 
-        :return: dict of arrays: ids, company, tier, score, user, values (n, 4) raw
-            profile values (ids; company size as its index in SIZE_CODES), rule (n,)
-            index of the first rule that routes the lead (-1: none)
+        :return: :class:`engine.routing.RoutingRows`, with the index of the first rule
+            that routes each lead (-1: none)
         """
         query = self._query_leads(lead_ids)
         valid = config.rules.filtered(lambda rule: rule.id not in config.rule_errors)
         line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
+        columns = {
+            'id': SQL('crm_lead.id'), 'company_id': SQL('COALESCE(crm_lead.company_id, 0)'),
+            'tier_id': SQL('COALESCE(crm_lead.tier_id, 0)'),
+            'score': SQL('COALESCE(%s, 0)', SQL.identifier(line, 'score')),
+            'user_id': SQL('COALESCE(crm_lead.user_id, 0)'), 'industry_id': SQL('COALESCE(crm_lead.industry_id, 0)'),
+            'country_id': SQL('COALESCE(crm_lead.country_id, 0)'), 'lang_id': SQL('COALESCE(crm_lead.lang_id, 0)'),
+            'company_size': SQL('COALESCE(array_position(%s::varchar[], crm_lead.company_size::varchar), 0)',
+                                SIZE_CODES),
+        }
         # a rule failing in the database is set aside there (its error stored) and matches nothing
-        data, valid_matches = valid._read_matches(query, [
-            SQL('crm_lead.id'), SQL('COALESCE(crm_lead.company_id, 0)'), SQL('COALESCE(crm_lead.tier_id, 0)'),
-            SQL('COALESCE(%s, 0)', SQL.identifier(line, 'score')), SQL('COALESCE(crm_lead.user_id, 0)'),
-            SQL('COALESCE(crm_lead.industry_id, 0)'), SQL('COALESCE(crm_lead.country_id, 0)'),
-            SQL('COALESCE(crm_lead.lang_id, 0)'),
-            SQL('COALESCE(array_position(%s::varchar[], crm_lead.company_size::varchar), 0)', SIZE_CODES),
-        ])
+        data, valid_matches = valid._read_matches(query, [columns[name] for name in routing.RoutingRows.read_names()])
+        leads = routing.RoutingRows.from_read(data)
         for position, rule in enumerate(valid):
             if rule.error_message:  # set aside just now: invalid from here on, like one that does not parse
                 config.rule_errors[rule.id] = rule.error_message
                 config.rule_valid[config.rules.ids.index(rule.id)] = False
                 valid_matches[:, position] = True
-        n = len(data)
+        n = len(leads)
         # an invalid rule claims every lead of its tiers: routing them by a later rule would be a guess
         matches = np.ones((n, len(config.rules)), dtype=bool)
         matches[:, [config.rules.ids.index(rule_id) for rule_id in valid.ids]] = valid_matches
-        tiers = data[:, 2]
         for row, rule_tiers in enumerate(config.rule_tiers):
-            matches[:, row] &= np.isin(tiers, list(rule_tiers))
+            matches[:, row] &= np.isin(leads.tier_id, list(rule_tiers))
             if config.rule_company[row]:
-                matches[:, row] &= data[:, 1] == config.rule_company[row]
+                matches[:, row] &= leads.company_id == config.rule_company[row]
         first = np.where(matches.any(axis=1), np.argmax(matches, axis=1), -1) if len(config.rules) \
             else np.full(n, -1)
-        return {
-            'ids': data[:, 0], 'company': data[:, 1], 'tier': tiers, 'score': data[:, 3], 'user': data[:, 4],
-            'values': data[:, 5:9], 'rule': first,
-        }
+        return dataclasses.replace(leads, rule=first)
 
     def _route_claimed(self, lead_ids, config, counts=False, reassign=False):
         """Route the claimed leads ``lead_ids``: nurture those of a nurtured tier, compute the
@@ -412,31 +400,35 @@ class CrmLead(models.Model):
         self.env.flush_all()
         self.env.cr.execute('SET LOCAL jit = off')
         now = fields.Datetime.now()
+        self._lock_routing_members(config, now)
+        leads = self._read_routing_rows(lead_ids, config)
+        nurtured = np.isin(leads.tier_id, list(config.nurture_tiers)) & (not reassign)
+        if nurtured.any():
+            self._nurture(leads.take(nurtured), config, now)
+        todo = leads.take(~nurtured)
+        result = self._assign_in_engine(todo, config, reassign)
+        self._write_assignment(todo, result, config, now, reassign)
+        self.invalidate_model()
+        if counts:
+            routed = int((result.member >= 0).sum())
+            return {'routed': routed, 'nurtured': int(nurtured.sum()), 'unroutable': len(todo) - routed}
+        return len(leads)
+
+    def _lock_routing_members(self, config, now):
+        """Lock and stamp the rows of the members the rules route to (see :meth:`_route_claimed`)."""
         if config.members:
             self.env.execute_query(SQL(
                 'SELECT id FROM crm_team_member WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE',
                 config.members.ids))
             self.env.execute_query(SQL(
                 'UPDATE crm_team_member SET routing_date = %s WHERE id = ANY(%s)', now, config.members.ids))
-        data = self._read_routing_rows(lead_ids, config)
-        ids = data['ids']
-        nurtured = np.isin(data['tier'], list(config.nurture_tiers)) & (not reassign)
-        if nurtured.any():
-            self._nurture(ids[nurtured], data['tier'][nurtured], data['user'][nurtured], config, now)
-        todo = ~nurtured
-        result = self._assign_in_engine({key: value[todo] for key, value in data.items()}, config, reassign)
-        self._write_assignment({key: value[todo] for key, value in data.items()}, result, config, now, reassign)
-        self.invalidate_model()
-        if counts:
-            routed = int((result.member >= 0).sum())
-            return {'routed': routed, 'nurtured': int(nurtured.sum()), 'unroutable': int(todo.sum()) - routed}
-        return len(ids)
 
-    def _assign_in_engine(self, data, config, reassign):
-        """Build the engine's arrays for the leads of ``data`` and assign them."""
+    def _assign_in_engine(self, leads, config, reassign):
+        """Build the engine's arrays for the leads ``leads`` (:class:`engine.routing.RoutingRows`)
+        and assign them."""
         members = config.members
-        tier_ids = np.unique(data['tier'])
-        tier_index = np.searchsorted(tier_ids, data['tier'])
+        tier_ids = np.unique(leads.tier_id)
+        tier_index = np.searchsorted(tier_ids, leads.tier_id)
         capacity = np.zeros((len(members), len(tier_ids)), dtype=np.int64)
         open_leads = np.zeros_like(capacity)
         member_index = {member_id: position for position, member_id in enumerate(members.ids)}
@@ -446,13 +438,12 @@ class CrmLead(models.Model):
                     WHERE member_id = ANY(%s) AND tier_id = ANY(%s)""", members.ids, tier_ids.tolist()))
             for member_id, tier_id, max_open in rows:
                 capacity[member_index[member_id], np.searchsorted(tier_ids, tier_id)] = max_open
-            counts = members._get_open_lead_counts(tier_ids.tolist(), data['ids'].tolist())
+            counts = members._get_open_lead_counts(tier_ids.tolist(), leads.id.tolist())
             for (member_id, tier_id), count in counts.items():
                 open_leads[member_index[member_id], np.searchsorted(tier_ids, tier_id)] = count
         # profile codes: each dimension's values, leads' and skills' together, as indices
         codes, skills = [], []
-        for dimension, member_values in enumerate(config.skill_values):
-            lead_values = data['values'][:, dimension]
+        for lead_values, member_values in zip(leads.profile(), config.skill_values, strict=True):
             vocabulary = np.array(sorted(set(lead_values.tolist()) | set().union(*member_values, set())) or [0])
             lead_codes = np.searchsorted(vocabulary, lead_values)
             lead_codes[lead_values == 0] = -1
@@ -461,21 +452,22 @@ class CrmLead(models.Model):
                 matrix[position, np.searchsorted(vocabulary, sorted(values))] = True
             codes.append(lead_codes)
             skills.append(matrix)
-        received = self._read_round_robin_received(config)
-        exclude = np.full(len(data['ids']), -1, dtype=np.int64)
+        rules = routing.Rules(
+            members=config.rule_members, valid=config.rule_valid,
+            round_robin=np.array([rule.method == 'round_robin' for rule in config.rules], dtype=bool),
+            received=self._read_round_robin_received(config))
+        exclude = np.full(len(leads), -1, dtype=np.int64)
         if reassign:
-            rule_team = np.array([rule.team_id.id for rule in config.rules] or [0])[np.maximum(data['rule'], 0)]
-            for i, (user_id, team_id) in enumerate(zip(data['user'].tolist(), rule_team.tolist(), strict=True)):
+            rule_team = np.array([rule.team_id.id for rule in config.rules] or [0])[np.maximum(leads.rule, 0)]
+            for i, (user_id, team_id) in enumerate(zip(leads.user_id.tolist(), rule_team.tolist(), strict=True)):
                 owner = np.flatnonzero((config.member_user == user_id) & (config.member_team == team_id))
                 exclude[i] = owner[0] if len(owner) else -1
         return routing.assign(
-            scores=data['score'], lead_ids=data['ids'], lead_tier=tier_index, lead_rule=data['rule'],
-            lead_values=np.column_stack(codes) if codes else np.zeros((len(data['ids']), 0), dtype=np.int64),
-            rule_members=config.rule_members, rule_valid=config.rule_valid,
-            rule_round_robin=np.array([rule.method == 'round_robin' for rule in config.rules], dtype=bool),
-            members=routing.Members(ids=np.array(members.ids, dtype=np.int64), skills=tuple(skills),
-                                    available=config.available, capacity=capacity, open_leads=open_leads),
-            received=received, exclude=exclude)
+            routing.Leads(id=leads.id, score=leads.score, tier=tier_index, rule=leads.rule, profile=tuple(codes),
+                          exclude=exclude),
+            rules,
+            routing.Members(ids=np.array(members.ids, dtype=np.int64), skills=tuple(skills),
+                            available=config.available, capacity=capacity, open_leads=open_leads))
 
     def _read_round_robin_received(self, config):
         """Leads each member received from each round-robin rule lately: (r, m) ints."""
@@ -494,88 +486,74 @@ class CrmLead(models.Model):
                 received[rr_rules[rule_id], position[0]] = count
         return received
 
-    def _write_assignment(self, data, result, config, now, reassign):
-        """Write the engine's decisions: owners, SLA deadlines, follow-up activities,
-        history and chatter, one statement per kind of write."""
-        ids = data['ids']
-        if not len(ids):
+    def _write_assignment(self, leads, result, config, now, reassign):
+        """Write the engine's decisions on the leads ``leads`` (:class:`engine.routing.RoutingRows`):
+        owners, SLA deadlines, follow-up activities, history and chatter, one statement per kind
+        of write."""
+        if not len(leads):
             return
         routed = result.member >= 0
         members = config.members
-        reasons = self._format_routing_reasons(data, result, config)
-        rule_ids = np.array([rule.id for rule in config.rules] or [0], dtype=np.int64)[np.maximum(data['rule'], 0)]
-        rule_ids[data['rule'] < 0] = 0
+        rule_ids = np.array([rule.id for rule in config.rules] or [0], dtype=np.int64)[np.maximum(leads.rule, 0)]
+        rule_ids[leads.rule < 0] = 0
         new_user = np.where(routed, config.member_user[np.maximum(result.member, 0)] if len(members) else 0, 0)
-        new_team = np.where(routed, config.member_team[np.maximum(result.member, 0)] if len(members) else 0, 0)
-        deadlines = self._compute_sla_deadlines(data, new_user, routed, now)
+        decisions = routing.Decisions(
+            id=leads.id, kind=np.where(routed, 'reassign' if reassign else 'assign', 'unroutable'),
+            from_user_id=leads.user_id, user_id=new_user,
+            team_id=np.where(routed, config.member_team[np.maximum(result.member, 0)] if len(members) else 0, 0),
+            rule_id=rule_ids, tier_id=leads.tier_id, reason=self._format_routing_reasons(leads, result, config),
+            deadline=self._compute_sla_deadlines(leads, new_user, routed, now))
         if routed.any():
-            self.env.execute_query(SQL(
-                """UPDATE crm_lead
-                      SET user_id = v.user_id, team_id = v.team_id, routing_state = 'routed',
-                          routing_rule_id = v.rule_id, routing_reason = v.reason, routed_date = %(now)s,
-                          date_open = %(now)s, sla_deadline = v.deadline,
-                          sla_status = CASE WHEN v.deadline IS NULL THEN NULL ELSE 'pending' END,
-                          first_contact_date = NULL, escalation_level = 0
-                     FROM unnest(%(ids)s::int[], %(users)s::int[], %(teams)s::int[], %(rules)s::int[],
-                                 %(reasons)s::text[], %(deadlines)s::timestamp[])
-                          AS v(id, user_id, team_id, rule_id, reason, deadline)
-                    WHERE crm_lead.id = v.id""",
-                now=now, ids=ids[routed].tolist(), users=new_user[routed].tolist(), teams=new_team[routed].tolist(),
-                rules=rule_ids[routed].tolist(), reasons=[reasons[i] for i in np.flatnonzero(routed)],
-                deadlines=[deadlines[i] for i in np.flatnonzero(routed)]))
+            lead_writes.set_routed(self.env, decisions.take(routed), now)
         failed = ~routed
         if failed.any():
             if reassign:
                 # the owner keeps the lead; the escalation stops here
-                self.env.execute_query(SQL(
-                    """UPDATE crm_lead SET escalation_level = 3 WHERE id = ANY(%s)""", ids[failed].tolist()))
+                lead_writes.stop_escalation(self.env, leads.id[failed])
             else:
-                self.env.execute_query(SQL(
-                    """UPDATE crm_lead SET routing_state = 'unroutable', routing_rule_id = NULLIF(v.rule_id, 0),
-                              routing_reason = v.reason
-                         FROM unnest(%s::int[], %s::int[], %s::text[]) AS v(id, rule_id, reason)
-                        WHERE crm_lead.id = v.id""",
-                    ids[failed].tolist(), rule_ids[failed].tolist(), [reasons[i] for i in np.flatnonzero(failed)]))
-        kind = np.where(routed, 'reassign' if reassign else 'assign', 'unroutable')
-        self._log_routing_history(ids, kind, data['user'], new_user, rule_ids, data['tier'], new_team, reasons, now)
+                lead_writes.set_unroutable(self.env, decisions.take(failed))
+        self._log_routing_history(decisions, now)
         if routed.any():
-            positions = np.flatnonzero(routed)
-            self._route_followup(ids[routed], data['tier'][routed], data['user'][routed], new_user[routed],
-                                 [deadlines[i] for i in positions], [reasons[i].splitlines()[0] for i in positions],
-                                 now)
+            self._route_followup(decisions.take(routed), now)
         if reassign and failed.any():
-            self._post_routing_notes(ids[failed], [reasons[i].splitlines()[0] for i in np.flatnonzero(failed)], now)
+            self._post_routing_notes(routing.Notes.silent(leads.id[failed], decisions.take(failed).headlines()),
+                                     now)
 
-    def _route_followup(self, ids, tiers, old_users, new_users, deadlines, texts, now):
+    def _route_followup(self, decisions, now):
         """What the new owners of routed leads get: the leads to follow, the tier's follow-up
-        activity and a note in the chatter with the salesperson's change."""
-        self._subscribe_owners(ids, new_users)
-        self._schedule_follow_ups(ids, tiers, new_users, deadlines, old_users)
-        self._post_routing_notes(ids, texts, now, old_users=old_users, new_users=new_users)
+        activity and a note in the chatter with the salesperson's change.
 
-    def _nurture(self, ids, tiers, users, config, now):
-        """Leads of a nurtured tier: no salesperson, the tier's nurture tag."""
+        :param decisions: :class:`engine.routing.Decisions` of the routed leads
+        """
+        self._subscribe_owners(decisions.id, decisions.user_id)
+        self._schedule_follow_ups(decisions)
+        self._post_routing_notes(routing.Notes.silent(decisions.id, decisions.headlines()), now,
+                                 old_users=decisions.from_user_id, new_users=decisions.user_id)
+
+    def _nurture(self, leads, config, now):
+        """Leads of a nurtured tier (:class:`engine.routing.RoutingRows`): no salesperson, the tier's nurture tag."""
         reason = self.env._('Nurtured: tier without salesperson, left to marketing.')
-        self.env.execute_query(SQL(
-            """UPDATE crm_lead SET routing_state = 'nurtured', user_id = NULL, routing_rule_id = NULL,
-                      routing_reason = %s, routed_date = %s, sla_deadline = NULL, sla_status = NULL
-                WHERE id = ANY(%s)""", reason, now, ids.tolist()))
+        ids, tiers, users = leads.id, leads.tier_id, leads.user_id
+        lead_writes.set_nurtured(self.env, ids, reason, now)
         tags = np.array([config.nurture_tiers.get(tier, 0) for tier in tiers.tolist()], dtype=np.int64)
         if (tags > 0).any():
             self.env.execute_query(SQL(
                 """INSERT INTO crm_tag_rel (lead_id, tag_id)
                    SELECT * FROM unnest(%s::int[], %s::int[]) ON CONFLICT DO NOTHING""",
                 ids[tags > 0].tolist(), tags[tags > 0].tolist()))
-        self._log_routing_history(ids, np.full(len(ids), 'nurture'), users, np.zeros(len(ids), dtype=np.int64),
-                                  np.zeros(len(ids), dtype=np.int64), tiers, np.zeros(len(ids), dtype=np.int64),
-                                  [reason] * len(ids), now)
+        none = np.zeros(len(ids), dtype=np.int64)
+        self._log_routing_history(routing.Decisions(
+            id=ids, kind=np.full(len(ids), 'nurture'), from_user_id=users, user_id=none, team_id=none, rule_id=none,
+            tier_id=tiers, reason=[reason] * len(ids), deadline=[None] * len(ids)), now)
         unassigned = users > 0
         if unassigned.any():
-            self._post_routing_notes(ids[unassigned], [reason] * int(unassigned.sum()), now,
-                                     old_users=users[unassigned], new_users=np.zeros(int(unassigned.sum()), dtype=int))
+            count = int(unassigned.sum())
+            self._post_routing_notes(routing.Notes.silent(ids[unassigned], [reason] * count), now,
+                                     old_users=users[unassigned], new_users=np.zeros(count, dtype=int))
 
-    def _format_routing_reasons(self, data, result, config):
-        """The routing reason of each lead, as lines of text: the decision, then the why."""
+    def _format_routing_reasons(self, leads, result, config):
+        """The routing reason of each lead of ``leads`` (:class:`engine.routing.RoutingRows`), as
+        lines of text: the decision, then the why."""
         rules = config.rules
         members = config.members
         user_names = {member.user_id.id: member.user_id.name for member in members}
@@ -591,8 +569,9 @@ class CrmLead(models.Model):
                 'Every available salesperson of the rule is at capacity for the tier (or has none set).'),
         }
         reasons = []
-        for i in range(len(data['ids'])):
-            rule = rules[int(data['rule'][i])] if data['rule'][i] >= 0 else None
+        profile = leads.profile()
+        for i in range(len(leads)):
+            rule = rules[int(leads.rule[i])] if leads.rule[i] >= 0 else None
             member = int(result.member[i])
             if member < 0:
                 code = int(result.reason[i])
@@ -605,7 +584,7 @@ class CrmLead(models.Model):
             user_id = int(config.member_user[member])
             matched = [
                 label for dimension, label in enumerate(dimension_labels)
-                if data['values'][i, dimension] in config.skill_values[dimension][member]
+                if profile[dimension][i] in config.skill_values[dimension][member]
             ]
             lines = [
                 self.env._('Routed to %(user)s by rule "%(rule)s" (%(method)s).',
@@ -618,32 +597,33 @@ class CrmLead(models.Model):
             reasons.append('\n'.join(lines))
         return reasons
 
-    def _compute_sla_deadlines(self, data, users, routed, now):
-        """First-contact deadline of each routed lead: its tier's SLA hours, planned on the
-        working schedule of its new owner, else of the lead's company (else wall-clock hours).
+    def _compute_sla_deadlines(self, leads, users, routed, now):
+        """First-contact deadline of each routed lead of ``leads`` (:class:`engine.routing.RoutingRows`,
+        ``users`` their new owners): its tier's SLA hours, planned on the working schedule of its
+        new owner, else of the lead's company (else wall-clock hours).
 
         Each distinct (schedule, hours) pair is planned once: a chunk routed together
         shares one start and a handful of schedules and tiers.
         """
-        deadlines = [None] * len(data['ids'])
+        deadlines = [None] * len(leads)
         if not routed.any():
             return deadlines
         # sudo: the system's own job reads the tiers, whoever triggers it
-        tiers = self.env['crm.lead.tier'].sudo().browse(np.unique(data['tier'][routed]).tolist())
+        tiers = self.env['crm.lead.tier'].sudo().browse(np.unique(leads.tier_id[routed]).tolist())
         sla = {tier.id: tier.sla_hours for tier in tiers}
-        hours = np.array([sla.get(tier, 0.0) for tier in data['tier'].tolist()])
+        hours = np.array([sla.get(tier, 0.0) for tier in leads.tier_id.tolist()])
         with_sla = routed & (hours > 0)
         if not with_sla.any():
             return deadlines
         # sudo: the routing job reads the schedules of the salespeople it routes to
         user_calendars = {user.id: user.resource_calendar_id.id for user in
                           self.env['res.users'].sudo().browse(np.unique(users[with_sla]).tolist())}
-        companies = self.env['res.company'].sudo().browse(np.unique(data['company'][with_sla]).tolist())
+        companies = self.env['res.company'].sudo().browse(np.unique(leads.company_id[with_sla]).tolist())
         company_calendars = {company.id: company.resource_calendar_id.id for company in companies}
         default_calendar = self.env.company.resource_calendar_id.id or 0
         calendars = np.array([
             user_calendars.get(user) or company_calendars.get(company) or default_calendar
-            for user, company in zip(users.tolist(), data['company'].tolist(), strict=True)], dtype=np.int64)
+            for user, company in zip(users.tolist(), leads.company_id.tolist(), strict=True)], dtype=np.int64)
         start = now.replace(tzinfo=UTC)
         groups, inverse = routing.working_deadline_groups(
             np.full(int(with_sla.sum()), int(start.timestamp())), hours[with_sla], calendars[with_sla])
@@ -666,9 +646,14 @@ class CrmLead(models.Model):
                  FROM unnest(%s::int[], %s::int[]) AS v(id, user_id) JOIN res_users users ON users.id = v.user_id
                ON CONFLICT DO NOTHING""", ids.tolist(), users.tolist()))
 
-    def _schedule_follow_ups(self, ids, tiers, users, deadlines, old_users):
+    def _schedule_follow_ups(self, decisions):
         """The follow-up activity of each lead's tier for its new owner, due by the SLA deadline;
-        a lead's previous owner loses the follow-up activity routing gave them, if still open."""
+        a lead's previous owner loses the follow-up activity routing gave them, if still open.
+
+        :param decisions: :class:`engine.routing.Decisions` of the routed leads
+        """
+        ids, tiers, users, old_users = decisions.id, decisions.tier_id, decisions.user_id, decisions.from_user_id
+        deadlines = decisions.deadline.tolist()
         # sudo: the system's own job reads the tiers, whoever triggers it
         tier_records = self.env['crm.lead.tier'].sudo().browse(np.unique(tiers).tolist())
         activity_types = {tier.id: tier.followup_activity_type_id for tier in tier_records}
@@ -710,7 +695,8 @@ class CrmLead(models.Model):
         self.env['mail.activity'].invalidate_model()
         self.invalidate_model(['activity_ids'])
 
-    def _log_routing_history(self, ids, kinds, old_users, new_users, rule_ids, tiers, teams, reasons, now):
+    def _log_routing_history(self, decisions, now):
+        """One routing history entry per decision (:class:`engine.routing.Decisions`), dated ``now``."""
         self.env.execute_query(SQL(
             """INSERT INTO crm_lead_routing_history
                    (lead_id, date, kind, from_user_id, to_user_id, rule_id, tier_id, team_id, reason)
@@ -718,87 +704,36 @@ class CrmLead(models.Model):
                       NULLIF(v.tier_id, 0), NULLIF(v.team_id, 0), v.reason
                  FROM unnest(%s::int[], %s::varchar[], %s::int[], %s::int[], %s::int[], %s::int[], %s::int[],
                              %s::text[]) AS v(id, kind, old_user, new_user, rule_id, tier_id, team_id, reason)""",
-            now, ids.tolist(), list(kinds), np.asarray(old_users).tolist(), np.asarray(new_users).tolist(),
-            np.asarray(rule_ids).tolist(), np.asarray(tiers).tolist(), np.asarray(teams).tolist(), list(reasons)))
+            now, decisions.id.tolist(), decisions.kind.tolist(), decisions.from_user_id.tolist(),
+            decisions.user_id.tolist(), decisions.rule_id.tolist(), decisions.tier_id.tolist(),
+            decisions.team_id.tolist(), decisions.reason.tolist()))
 
-    def _post_routing_notes(self, ids, texts, now, old_users=None, new_users=None, notify_partners=None):
-        """Post one internal note per lead in the chatter, in bulk: its text, the salesperson's
-        change as Odoo's tracking shows it (``old_users`` / ``new_users``), and an inbox
-        notification to ``notify_partners`` (0: none).
-
-        Three INSERTs however many leads: ``message_post`` costs several queries per lead.
-        """
-        n = len(ids)
-        old_users = np.zeros(n, dtype=np.int64) if old_users is None else np.asarray(old_users)
+    def _post_routing_notes(self, notes, now, old_users=None, new_users=None):
+        """Post the notes (:class:`engine.routing.Notes`, bodies as plain text) in the leads'
+        chatter, in bulk (see :func:`models.bulk.post_notes`), with the salesperson's change as
+        Odoo's tracking shows it where ``old_users`` and ``new_users`` (aligned with the notes,
+        0 for none) differ."""
+        old_users = np.zeros(len(notes), dtype=np.int64) if old_users is None else np.asarray(old_users)
         new_users = old_users if new_users is None else np.asarray(new_users)
-        notify = np.zeros(n, dtype=np.int64) if notify_partners is None else np.asarray(notify_partners)
+        changed = old_users != new_users
         # sudo: the chatter names the salespeople, whoever runs the routing
         users = self.env['res.users'].sudo().browse(set(old_users.tolist() + new_users.tolist()) - {0})
         names = {user.id: user.name for user in users} | {0: ''}
-        author = self.env.user.partner_id
+        labels, (old_codes, new_codes) = arrays.encode_labels(
+            *([names[user] for user in column[changed].tolist()] for column in (old_users, new_users)))
         field_id = self.env['ir.model.fields']._get('crm.lead', 'user_id').id
-        self.env.execute_query(SQL(
-            """WITH notes AS (
-                   SELECT * FROM unnest(%(ids)s::int[], %(bodies)s::text[], %(old)s::int[], %(new)s::int[],
-                                        %(old_name)s::varchar[], %(new_name)s::varchar[], %(notify)s::int[])
-                                 AS n(res_id, body, old_user, new_user, old_name, new_name, partner_id)
-               ), messages AS (
-                   INSERT INTO mail_message (model, res_id, message_type, subtype_id, is_internal, body, author_id,
-                                             email_from, date, create_uid, create_date, write_uid, write_date)
-                   SELECT 'crm.lead', res_id, 'notification', %(subtype)s, TRUE, body,
-                          %(author)s, %(email_from)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                     FROM notes
-                   RETURNING id, res_id
-               ), tracking AS (
-                   INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, new_value_integer,
-                                                    old_value_char, new_value_char,
-                                                    create_uid, create_date, write_uid, write_date)
-                   SELECT %(field)s, messages.id, NULLIF(notes.old_user, 0), NULLIF(notes.new_user, 0),
-                          notes.old_name, notes.new_name, %(uid)s, %(now)s, %(uid)s, %(now)s
-                     FROM messages JOIN notes ON notes.res_id = messages.res_id
-                    WHERE notes.old_user <> notes.new_user
-               ), recipients AS (
-                   INSERT INTO mail_message_res_partner_rel (mail_message_id, res_partner_id)
-                   SELECT messages.id, notes.partner_id
-                     FROM messages JOIN notes ON notes.res_id = messages.res_id WHERE notes.partner_id > 0
-               )
-               INSERT INTO mail_notification (mail_message_id, res_partner_id, author_id, notification_type,
-                                              notification_status, is_read)
-               SELECT messages.id, notes.partner_id, %(author)s, 'inbox', 'sent', FALSE
-                 FROM messages JOIN notes ON notes.res_id = messages.res_id WHERE notes.partner_id > 0""",
-            ids=np.asarray(ids).tolist(), bodies=[str(Markup('<p>%s</p>') % escape(text)) for text in texts],
-            old=old_users.tolist(), new=new_users.tolist(), old_name=[names[user] for user in old_users.tolist()],
-            new_name=[names[user] for user in new_users.tolist()], notify=notify.tolist(),
-            subtype=self.env['ir.model.data']._xmlid_to_res_id('mail.mt_note'), author=author.id or None,
-            email_from=author.email_formatted or None, now=now, uid=self.env.uid, field=field_id,
-        ))
-        self.env['mail.message'].invalidate_model()
-        self.invalidate_model(['message_ids'])
+        cells = TrackingCells(
+            res_id=notes.res_id[changed], field_id=np.full(int(changed.sum()), field_id), old_int=old_users[changed],
+            new_int=new_users[changed], old_code=old_codes, new_code=new_codes, labels=tuple(labels))
+        bodies = [str(Markup('<p>%s</p>') % escape(text)) for text in notes.body.tolist()]
+        bulk.post_notes(self, dataclasses.replace(notes, body=bodies), cells, now)
 
     @api.model
     def _record_first_contacts(self, now):
         """The first contact of each routed lead not yet contacted: the first activity done or
         message sent on it by an internal user since it was routed; and the deadlines missed."""
-        self.env.execute_query(SQL(
-            """UPDATE crm_lead lead
-                  SET first_contact_date = contact.first_date,
-                      sla_status = CASE WHEN lead.sla_deadline IS NULL THEN NULL
-                                        WHEN contact.first_date <= lead.sla_deadline THEN 'on_time'
-                                        ELSE 'met_late' END
-                 FROM (SELECT message.res_id, min(message.date) AS first_date
-                         FROM crm_lead routed
-                         JOIN mail_message message ON message.model = 'crm.lead' AND message.res_id = routed.id
-                        WHERE routed.routing_state = 'routed' AND routed.first_contact_date IS NULL
-                          AND message.date >= routed.routed_date AND message.date <= %(now)s
-                          AND (message.mail_activity_type_id IS NOT NULL OR message.subtype_id = %(comment)s)
-                          AND message.author_id IN (SELECT partner_id FROM res_users WHERE NOT share AND active)
-                        GROUP BY message.res_id) AS contact
-                WHERE lead.id = contact.res_id""",
-            now=now, comment=self.env['ir.model.data']._xmlid_to_res_id('mail.mt_comment')))
-        self.env.execute_query(SQL(
-            """UPDATE crm_lead SET sla_status = 'breached'
-                WHERE routing_state = 'routed' AND first_contact_date IS NULL AND sla_deadline < %s
-                  AND sla_status = 'pending'""", now))
+        lead_writes.set_first_contacts(self.env, now, self.env['ir.model.data']._xmlid_to_res_id('mail.mt_comment'))
+        lead_writes.mark_sla_breached(self.env, now)
         self.invalidate_model(['first_contact_date', 'sla_status'])
 
     def _escalate(self, lead_ids, config, now):
@@ -817,33 +752,28 @@ class CrmLead(models.Model):
                 WHERE lead.id = ANY(%(ids)s) ORDER BY lead.id""", now=now, ids=lead_ids))
         if not rows:
             return
-        data = np.array(rows, dtype=np.float64)
-        ids = data[:, 0].astype(np.int64)
-        level = data[:, 1].astype(np.int64)
-        target = routing.escalation_level(data[:, 6], data[:, 7:10])
+        leads = routing.EscalationRows.from_matrix(np.array(rows, dtype=np.float64))
+        target = leads.target_level()
         # only the highest step reached is taken: a lead about to be reassigned needs no reminder first
-        due = target > level
-        owners, owner_partners, leader_partners = (data[:, 2].astype(np.int64), data[:, 4].astype(np.int64),
-                                                   data[:, 5].astype(np.int64))
-        leaders = data[:, 3].astype(np.int64)
-        tiers, teams = data[:, 10].astype(np.int64), data[:, 11].astype(np.int64)
+        due = target > leads.level
         for step, kind, text, notify, to_users in (
             (1, 'escalate_reminder', self.env._('First-contact deadline missed: reminder sent to the salesperson.'),
-             owner_partners, owners),
+             leads.user_partner_id, leads.user_id),
             (2, 'escalate_leader', self.env._('First-contact deadline missed: the team leader is notified.'),
-             leader_partners, leaders),
+             leads.leader_partner_id, leads.leader_id),
         ):
             selected = due & (target == step)
             if selected.any():
                 count = int(selected.sum())
-                self._post_routing_notes(ids[selected], [text] * count, now, notify_partners=notify[selected])
-                self._log_routing_history(ids[selected], [kind] * count, owners[selected], to_users[selected],
-                                          np.zeros(count, dtype=np.int64), tiers[selected], teams[selected],
-                                          [text] * count, now)
-        self.env.execute_query(SQL(
-            """UPDATE crm_lead SET escalation_level = v.level FROM unnest(%s::int[], %s::int[]) AS v(id, level)
-                WHERE crm_lead.id = v.id""", ids[due].tolist(), target[due].tolist()))
+                ids = leads.id[selected]
+                self._post_routing_notes(routing.Notes(res_id=ids, body=[text] * count, partner_id=notify[selected]),
+                                         now)
+                self._log_routing_history(routing.Decisions(
+                    id=ids, kind=[kind] * count, from_user_id=leads.user_id[selected], user_id=to_users[selected],
+                    team_id=leads.team_id[selected], rule_id=np.zeros(count, dtype=np.int64),
+                    tier_id=leads.tier_id[selected], reason=[text] * count, deadline=[None] * count), now)
+        lead_writes.set_escalation_levels(self.env, leads.id[due], target[due])
         reassigned = due & (target == 3)
         if reassigned.any():
-            self._route_claimed(ids[reassigned].tolist(), config, reassign=True)
+            self._route_claimed(leads.id[reassigned].tolist(), config, reassign=True)
         self.invalidate_model()

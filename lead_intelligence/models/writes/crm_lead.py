@@ -4,6 +4,10 @@ Each function writes a set of leads in one statement and leaves the ORM cache
 to its caller (which invalidates the fields it knows changed).
 """
 
+import numpy as np
+
+from odoo.tools import SQL
+
 # ------------------------------------------------------------
 # SCORING
 # ------------------------------------------------------------
@@ -19,3 +23,129 @@ to its caller (which invalidates the fields it knows changed).
 # ------------------------------------------------------------
 # ROUTING
 # ------------------------------------------------------------
+
+
+def set_assigned_by_hand(env, ids):
+    """The leads ``ids`` leave routing: a user chose their salesperson."""
+    env.execute_query(SQL("UPDATE crm_lead SET routing_state = 'manual' WHERE id = ANY(%s)", np.asarray(ids).tolist()))
+
+
+def queue_for_routing(env, ids):
+    """Put the leads ``ids`` that routing may take (open, with a tier) in the routing queue.
+
+    :return: the ids queued, a list
+    """
+    return [row[0] for row in env.execute_query(SQL(
+        """UPDATE crm_lead SET routing_state = 'to_route'
+            WHERE id = ANY(%s) AND tier_id IS NOT NULL AND active AND won_status = 'pending'
+           RETURNING id""", np.asarray(ids).tolist()))]
+
+
+def queue_tier_moves(env, ids, tier_ids):
+    """Put the leads ``ids``, whose tier just moved, in the routing queue when their tier is one
+    of ``tier_ids`` (the routed tiers), out of it when it is not; leads assigned by hand, leads
+    with a salesperson routing did not choose and leads already contacted are left alone."""
+    env.execute_query(SQL(
+        """UPDATE crm_lead
+              SET routing_state = CASE WHEN tier_id = ANY(%(tiers)s) THEN 'to_route'
+                                       WHEN routing_state = 'routed' THEN 'routed' END
+            WHERE id = ANY(%(ids)s) AND active AND won_status = 'pending'
+              AND ((user_id IS NULL AND routing_state IS DISTINCT FROM 'manual')
+                   OR (routing_state = 'routed' AND first_contact_date IS NULL))
+              AND (tier_id = ANY(%(tiers)s) OR routing_state IN ('to_route', 'nurtured', 'unroutable'))""",
+        tiers=np.asarray(tier_ids).tolist(), ids=np.asarray(ids).tolist()))
+
+
+def requeue_unroutable(env):
+    """Put the open unroutable leads back in the routing queue.
+
+    :return: the rows of the leads queued again (their id), a list
+    """
+    return env.execute_query(SQL(
+        """UPDATE crm_lead SET routing_state = 'to_route'
+            WHERE routing_state = 'unroutable' AND active AND won_status = 'pending' RETURNING id"""))
+
+
+def set_routed(env, decisions, now):
+    """Hand the leads to the salespeople routing chose.
+
+    :param decisions: an :class:`engine.routing.Decisions` of the routed leads: owner, team,
+        rule, reason and first-contact deadline
+    :param now: the routing date
+    """
+    env.execute_query(SQL(
+        """UPDATE crm_lead
+              SET user_id = v.user_id, team_id = v.team_id, routing_state = 'routed',
+                  routing_rule_id = v.rule_id, routing_reason = v.reason, routed_date = %(now)s,
+                  date_open = %(now)s, sla_deadline = v.deadline,
+                  sla_status = CASE WHEN v.deadline IS NULL THEN NULL ELSE 'pending' END,
+                  first_contact_date = NULL, escalation_level = 0
+             FROM unnest(%(ids)s::int[], %(users)s::int[], %(teams)s::int[], %(rules)s::int[],
+                         %(reasons)s::text[], %(deadlines)s::timestamp[])
+                  AS v(id, user_id, team_id, rule_id, reason, deadline)
+            WHERE crm_lead.id = v.id""",
+        now=now, ids=decisions.id.tolist(), users=decisions.user_id.tolist(), teams=decisions.team_id.tolist(),
+        rules=decisions.rule_id.tolist(), reasons=decisions.reason.tolist(), deadlines=decisions.deadline.tolist()))
+
+
+def set_unroutable(env, decisions):
+    """Mark the leads no salesperson could take, with the rule that matched them (0: none) and why.
+
+    :param decisions: an :class:`engine.routing.Decisions` of the unroutable leads
+    """
+    env.execute_query(SQL(
+        """UPDATE crm_lead SET routing_state = 'unroutable', routing_rule_id = NULLIF(v.rule_id, 0),
+                  routing_reason = v.reason
+             FROM unnest(%s::int[], %s::int[], %s::text[]) AS v(id, rule_id, reason)
+            WHERE crm_lead.id = v.id""",
+        decisions.id.tolist(), decisions.rule_id.tolist(), decisions.reason.tolist()))
+
+
+def set_nurtured(env, ids, reason, now):
+    """The leads ``ids`` are nurtured: no salesperson, no deadline, ``reason`` as their routing reason."""
+    env.execute_query(SQL(
+        """UPDATE crm_lead SET routing_state = 'nurtured', user_id = NULL, routing_rule_id = NULL,
+                  routing_reason = %s, routed_date = %s, sla_deadline = NULL, sla_status = NULL
+            WHERE id = ANY(%s)""", reason, now, np.asarray(ids).tolist()))
+
+
+def set_first_contacts(env, now, comment_subtype_id):
+    """The first contact of each routed lead not yet contacted: the first activity done or message
+    (of subtype ``comment_subtype_id``) by an internal user since it was routed, up to ``now``; its
+    SLA status from it."""
+    env.execute_query(SQL(
+        """UPDATE crm_lead lead
+              SET first_contact_date = contact.first_date,
+                  sla_status = CASE WHEN lead.sla_deadline IS NULL THEN NULL
+                                    WHEN contact.first_date <= lead.sla_deadline THEN 'on_time'
+                                    ELSE 'met_late' END
+             FROM (SELECT message.res_id, min(message.date) AS first_date
+                     FROM crm_lead routed
+                     JOIN mail_message message ON message.model = 'crm.lead' AND message.res_id = routed.id
+                    WHERE routed.routing_state = 'routed' AND routed.first_contact_date IS NULL
+                      AND message.date >= routed.routed_date AND message.date <= %(now)s
+                      AND (message.mail_activity_type_id IS NOT NULL OR message.subtype_id = %(comment)s)
+                      AND message.author_id IN (SELECT partner_id FROM res_users WHERE NOT share AND active)
+                    GROUP BY message.res_id) AS contact
+            WHERE lead.id = contact.res_id""",
+        now=now, comment=comment_subtype_id))
+
+
+def mark_sla_breached(env, now):
+    """Routed leads not contacted by their first-contact deadline, before ``now``: breached."""
+    env.execute_query(SQL(
+        """UPDATE crm_lead SET sla_status = 'breached'
+            WHERE routing_state = 'routed' AND first_contact_date IS NULL AND sla_deadline < %s
+              AND sla_status = 'pending'""", now))
+
+
+def set_escalation_levels(env, ids, levels):
+    """The escalation level of each lead of ``ids``, from ``levels`` (aligned)."""
+    env.execute_query(SQL(
+        """UPDATE crm_lead SET escalation_level = v.level FROM unnest(%s::int[], %s::int[]) AS v(id, level)
+            WHERE crm_lead.id = v.id""", np.asarray(ids).tolist(), np.asarray(levels).tolist()))
+
+
+def stop_escalation(env, ids):
+    """The leads ``ids`` could not be reassigned: their owner keeps them, their escalation stops."""
+    env.execute_query(SQL("""UPDATE crm_lead SET escalation_level = 3 WHERE id = ANY(%s)""", np.asarray(ids).tolist()))
