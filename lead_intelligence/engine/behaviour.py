@@ -14,7 +14,7 @@ import json
 import math
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -286,35 +286,47 @@ def _dense_rank(values):
     return inverse.astype(np.int64)
 
 
-def flag_events(lead, type_index, ts, daily_caps, prior_lead=(), prior_type=(), prior_ts=(),
-                burst_count=0, burst_seconds=0.0):
+@dataclass(frozen=True)
+class EventFilter:
+    """What counted events are checked against: the types' daily caps and bursts."""
+
+    type_ids: np.ndarray  # (k,) the event types' ids, increasing
+    daily_caps: np.ndarray  # (k,) events of each type counted per lead and UTC day at most, 0 for no cap
+    burst_count: int = 0  # this many events of a lead ...
+    burst_seconds: float = 0.0  # ... within this many seconds are a burst (0: no bursts)
+
+
+def flag_events(events, prior, config):
     """Flag the new events of a chunk that exceed a daily cap or come in a burst.
 
     Counted (``prior``) events of the same leads give the context: the events
     already counted that day, and those just before a burst.
 
-    A *burst* is ``burst_count`` or more events of one lead within
-    ``burst_seconds`` (all types together): each event that completes such a
-    window is flagged. The *daily cap* of a type counts, per lead and UTC day,
+    A *burst* is ``config.burst_count`` or more events of one lead within
+    ``config.burst_seconds`` (all types together): each event that completes such
+    a window is flagged. The *daily cap* of a type counts, per lead and UTC day,
     the events counted so far; the ones beyond it are flagged. Bursts are
     checked first, so a flagged burst does not use the cap.
 
-    :param lead, type_index, ts: (n,) the new events: lead id, index of their
-        type in ``daily_caps``, time in POSIX seconds
-    :param daily_caps: (k,) ints, 0 for no cap
-    :param prior_*: (m,) the counted events of these leads on the days concerned
+    :param events: (n,) the new events: ``lead_id``, ``type_id`` (one of
+        ``config.type_ids``), ``ts`` (POSIX seconds), e.g. an
+        :class:`engine.events.TimedEvents` or :class:`engine.events.QueuedEvents`
+    :param prior: (m,) the same columns: the counted events of these leads on the days concerned
+    :param config: an :class:`EventFilter`
     :return: (n,) int array of reason codes: ``OK``, ``BURST`` or ``CAP``
     """
-    lead = np.asarray(lead, dtype=np.int64)
-    type_index = np.asarray(type_index, dtype=np.int64)
-    ts = np.asarray(ts, dtype=np.float64)
+    type_ids = np.asarray(config.type_ids, dtype=np.int64)
+    burst_count, burst_seconds = config.burst_count, config.burst_seconds
+    lead = np.asarray(events.lead_id, dtype=np.int64)
+    type_index = np.searchsorted(type_ids, np.asarray(events.type_id, dtype=np.int64))
+    ts = np.asarray(events.ts, dtype=np.float64)
     n = len(lead)
     reasons = np.zeros(n, dtype=np.int64)
     if not n:
         return reasons
-    prior_lead = np.asarray(prior_lead, dtype=np.int64)
-    prior_type = np.asarray(prior_type, dtype=np.int64)
-    prior_ts = np.asarray(prior_ts, dtype=np.float64)
+    prior_lead = np.asarray(prior.lead_id, dtype=np.int64)
+    prior_type = np.searchsorted(type_ids, np.asarray(prior.type_id, dtype=np.int64))
+    prior_ts = np.asarray(prior.ts, dtype=np.float64)
     all_lead = np.concatenate([lead, prior_lead])
     all_type = np.concatenate([type_index, prior_type])
     all_ts = np.concatenate([ts, prior_ts])
@@ -333,7 +345,7 @@ def flag_events(lead, type_index, ts, daily_caps, prior_lead=(), prior_type=(), 
         in_window = np.arange(len(key)) - first + 1
         burst = (in_window >= burst_count) & is_new[order]
         reasons[position[order][burst]] = BURST
-    daily_caps = np.asarray(daily_caps, dtype=np.int64)
+    daily_caps = np.asarray(config.daily_caps, dtype=np.int64)
     caps = daily_caps[all_type] if len(daily_caps) else np.zeros(len(all_type), dtype=np.int64)
     capped = caps > 0
     if capped.any():
@@ -401,34 +413,34 @@ def decay_factor(age_seconds, half_life_days):
     return np.where(half_life > 0, factor, 1.0)
 
 
-def accumulate(group, points, ts, half_lives, old_value, old_ref):
+def accumulate(sums, events, half_lives):
     """Add new events to decayed per-(lead, type) sums.
 
-    Each group's reference time moves to the latest of its old reference and
-    its new events; old value and each event are decayed to it. Events may
+    Each sum's reference time moves to the latest of its old reference and
+    its new events; old units and each event are decayed to it. Events may
     arrive late or out of order: the result does not depend on their order.
 
-    :param group: (n,) group index (0..g-1) of each new event
-    :param points, ts: (n,) its points (or units, see :func:`event_units`) and time (POSIX seconds)
-    :param half_lives: (g,) half-life in days of each group's event type
-    :param old_value, old_ref: (g,) stored sum and its reference time (ref is
-        ignored where the value is 0: a new group)
-    :return: (new_value (g,), new_ref (g,))
+    :param sums: (g,) the stored sums, ``units`` and ``ref`` (POSIX seconds;
+        ignored where the units are 0: a new sum), an :class:`engine.events.EngagementSums`
+    :param events: (n,) the new events, ``group`` (index of their sum), ``units``
+        (see :func:`event_units`) and ``ts`` (POSIX seconds), an :class:`engine.events.GroupedUnits`
+    :param half_lives: (g,) half-life in days of each sum's event type
+    :return: ``sums`` with their new ``units`` and ``ref``
     """
-    group = np.asarray(group, dtype=np.int64)
-    ts = np.asarray(ts, dtype=np.float64)
+    group = np.asarray(events.group, dtype=np.int64)
+    ts = np.asarray(events.ts, dtype=np.float64)
     half_lives = np.asarray(half_lives, dtype=np.float64)
-    old_value = np.asarray(old_value, dtype=np.float64)
+    old_value = np.asarray(sums.units, dtype=np.float64)
     has_old = old_value != 0
-    old_ref = np.where(has_old, np.asarray(old_ref, dtype=np.float64), -np.inf)
+    old_ref = np.where(has_old, np.asarray(sums.ref, dtype=np.float64), -np.inf)
     latest = np.full(len(old_value), -np.inf)
     np.maximum.at(latest, group, ts)
     new_ref = np.maximum(old_ref, latest)
     new_ref = np.where(np.isfinite(new_ref), new_ref, 0.0)  # a group with neither: stays empty
     value = np.where(has_old, old_value * decay_factor(new_ref - np.where(has_old, old_ref, 0.0), half_lives), 0.0)
-    np.add.at(value, group, np.asarray(points, dtype=np.float64) * decay_factor(
+    np.add.at(value, group, np.asarray(events.units, dtype=np.float64) * decay_factor(
         new_ref[group] - ts, half_lives[group]))
-    return value, new_ref
+    return replace(sums, units=value, ref=new_ref)
 
 
 def decayed_points(values, refs, half_lives, now):

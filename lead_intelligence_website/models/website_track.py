@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.lead_intelligence.models.writes import crm_lead_event
+
 WATERMARK_PARAM = 'lead_intelligence_website.page_views_logged_until'
 BACKFILL = timedelta(days=90)  # earlier page views logged for a new lead-visitor link (and at the first run)
 OVERLAP = timedelta(hours=1)  # page views written by transactions still running at the last run are not missed
@@ -38,8 +40,8 @@ class WebsiteTrack(models.Model):
                 WHERE NOT EXISTS (SELECT 1 FROM crm_lead_website_visitor_rel rel
                                    WHERE rel.crm_lead_id = link.lead_id AND rel.website_visitor_id = link.visitor_id)
                RETURNING 1"""))
-        rows = self.env.execute_query(SQL(
-            """WITH new_link AS (
+        views = SQL(
+            """new_link AS (
                    INSERT INTO crm_lead_visitor_link (lead_id, visitor_id)
                    SELECT rel.crm_lead_id, rel.website_visitor_id
                      FROM crm_lead_website_visitor_rel rel
@@ -57,28 +59,23 @@ class WebsiteTrack(models.Model):
                      FROM website_track track
                      JOIN crm_lead_website_visitor_rel rel ON rel.website_visitor_id = track.visitor_id
                     WHERE track.visit_datetime > %(since)s
-               ), classified AS (
-                   SELECT viewed.lead_id, viewed.track_id, track.visit_datetime, track.url,
-                          CASE WHEN lower(split_part(split_part(
-                                        regexp_replace(COALESCE(track.url, ''), '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*', ''),
-                                        '?', 1), '#', 1)) LIKE %(pricing)s THEN 'pricing_page'
-                               WHEN page.is_key_page THEN 'key_page'
-                               ELSE 'visit' END AS code
-                     FROM viewed
-                     JOIN website_track track ON track.id = viewed.track_id
-                     LEFT JOIN website_page page ON page.id = track.page_id
-               )
-               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, company_id, external_id, url)
-               SELECT classified.lead_id, t.id, classified.visit_datetime, 'website',
-                      COALESCE(lead.company_id, %(company)s),
-                      'website.track-' || classified.track_id || '-lead-' || classified.lead_id,
-                      left(classified.url, 2048)
-                 FROM classified JOIN crm_lead lead ON lead.id = classified.lead_id
-                 JOIN crm_lead_event_type t ON t.code = classified.code AND t.active
-               ON CONFLICT (source, company_id, external_id) DO NOTHING
-               RETURNING id""",
-            backfill=now - BACKFILL, since=since - OVERLAP, pricing=PRICING_PATH, company=self.env.company.id))
+               )""",
+            backfill=now - BACKFILL, since=since - OVERLAP)
+        event_ids = crm_lead_event.insert_selected_events(self.env, SQL(
+            """SELECT viewed.lead_id,
+                      CASE WHEN lower(split_part(split_part(
+                                    regexp_replace(COALESCE(track.url, ''), '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*', ''),
+                                    '?', 1), '#', 1)) LIKE %(pricing)s THEN 'pricing_page'
+                           WHEN page.is_key_page THEN 'key_page'
+                           ELSE 'visit' END AS code,
+                      track.visit_datetime AS occurred_at,
+                      'website.track-' || viewed.track_id || '-lead-' || viewed.lead_id AS external_id,
+                      track.url
+                 FROM viewed
+                 JOIN website_track track ON track.id = viewed.track_id
+                 LEFT JOIN website_page page ON page.id = track.page_id""",
+            pricing=PRICING_PATH), 'website', with_=views)
         params.set_param(WATERMARK_PARAM, fields.Datetime.to_string(now))
         self.env['crm.lead.visitor.link'].invalidate_model()
-        self.env['crm.lead.event']._enqueue([row[0] for row in rows])
-        return len(rows)
+        self.env['crm.lead.event']._enqueue(event_ids)
+        return len(event_ids)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from engine import behaviour, scoring
 from engine.behaviour import BOT, BURST, CAP, DWELL, OK
+from engine.events import EngagementSums, GroupedUnits, TimedEvents
 
 NOW = datetime(2026, 11, 24, 12, 0, 0)
 DAY = behaviour.SECONDS_PER_DAY
@@ -184,60 +185,73 @@ def test_short_visits_are_flagged_but_unknown_dwell_is_not():
 
 # ------------------------------------------------------------ bursts and caps
 
+NONE_PRIOR = TimedEvents(lead_id=[], type_id=[], ts=[])
+
+
+def caps(daily_caps, **burst):
+    """Caps and bursts for the types 0, 1..., ``daily_caps`` each."""
+    return behaviour.EventFilter(type_ids=np.arange(len(daily_caps)), daily_caps=np.array(daily_caps), **burst)
+
 def test_daily_cap_counts_prior_events_of_the_day():
     t0 = 100 * DAY + 3600
     reasons = behaviour.flag_events(
-        lead=[1, 1, 1, 2], type_index=[0, 0, 0, 0], ts=[t0 + 10, t0 + 20, t0 + 30, t0 + 40], daily_caps=[3],
-        prior_lead=[1], prior_type=[0], prior_ts=[t0])
+        TimedEvents(lead_id=[1, 1, 1, 2], type_id=[0, 0, 0, 0], ts=[t0 + 10, t0 + 20, t0 + 30, t0 + 40]),
+        TimedEvents(lead_id=[1], type_id=[0], ts=[t0]), caps([3]))
     assert reasons.tolist() == [OK, OK, CAP, OK]
 
 
 def test_cap_is_per_day_and_per_type_and_zero_means_none():
     t0 = 100 * DAY
     reasons = behaviour.flag_events(
-        lead=[1, 1, 1, 1, 1], type_index=[0, 0, 0, 1, 1], ts=[t0 + 10, t0 + 20, t0 + DAY + 5, t0 + 30, t0 + 40],
-        daily_caps=[1, 0])
+        TimedEvents(lead_id=[1, 1, 1, 1, 1], type_id=[0, 0, 0, 1, 1],
+                    ts=[t0 + 10, t0 + 20, t0 + DAY + 5, t0 + 30, t0 + 40]),
+        NONE_PRIOR, caps([1, 0]))
     assert reasons.tolist() == [OK, CAP, OK, OK, OK]
 
 
 def test_cap_keeps_the_earliest_whatever_the_input_order():
     t0 = 100 * DAY
-    reasons = behaviour.flag_events(lead=[1, 1, 1], type_index=[0, 0, 0], ts=[t0 + 30, t0 + 10, t0 + 20],
-                                    daily_caps=[2])
+    reasons = behaviour.flag_events(TimedEvents(lead_id=[1, 1, 1], type_id=[0, 0, 0], ts=[t0 + 30, t0 + 10, t0 + 20]),
+                                    NONE_PRIOR, caps([2]))
     assert reasons.tolist() == [CAP, OK, OK]
 
 
 def test_burst_flags_events_completing_a_dense_window():
     t0 = 100 * DAY
     ts = [t0, t0 + 1, t0 + 2, t0 + 3, t0 + 60]
-    reasons = behaviour.flag_events(lead=[1] * 5, type_index=[0] * 5, ts=ts, daily_caps=[0],
-                                    burst_count=3, burst_seconds=10)
+    reasons = behaviour.flag_events(TimedEvents(lead_id=[1] * 5, type_id=[0] * 5, ts=ts), NONE_PRIOR,
+                                    caps([0], burst_count=3, burst_seconds=10))
     assert reasons.tolist() == [OK, OK, BURST, BURST, OK]
     # another lead's events never make a burst together
-    reasons = behaviour.flag_events(lead=[1, 2, 3], type_index=[0] * 3, ts=[t0, t0, t0], daily_caps=[0],
-                                    burst_count=2, burst_seconds=10)
+    reasons = behaviour.flag_events(TimedEvents(lead_id=[1, 2, 3], type_id=[0] * 3, ts=[t0, t0, t0]), NONE_PRIOR,
+                                    caps([0], burst_count=2, burst_seconds=10))
     assert reasons.tolist() == [OK, OK, OK]
 
 
 def test_burst_counts_events_already_counted_and_does_not_use_the_cap():
     t0 = 100 * DAY
     reasons = behaviour.flag_events(
-        lead=[1, 1], type_index=[0, 0], ts=[t0 + 2, t0 + 500], daily_caps=[2],
-        prior_lead=[1], prior_type=[0], prior_ts=[t0], burst_count=2, burst_seconds=5)
+        TimedEvents(lead_id=[1, 1], type_id=[0, 0], ts=[t0 + 2, t0 + 500]),
+        TimedEvents(lead_id=[1], type_id=[0], ts=[t0]), caps([2], burst_count=2, burst_seconds=5))
     assert reasons.tolist() == [BURST, OK]
 
 
 def test_flag_events_is_vectorised():
     rng = np.random.default_rng(3)
     n = 200_000
-    reasons = behaviour.flag_events(rng.integers(1, 20_000, n), rng.integers(0, 5, n),
-                                    rng.uniform(0, 30 * DAY, n), [3, 0, 5, 0, 1], burst_count=10,
-                                    burst_seconds=30)
+    reasons = behaviour.flag_events(
+        TimedEvents(lead_id=rng.integers(1, 20_000, n), type_id=rng.integers(0, 5, n), ts=rng.uniform(0, 30 * DAY, n)),
+        NONE_PRIOR, caps([3, 0, 5, 0, 1], burst_count=10, burst_seconds=30))
     assert reasons.shape == (n,)
     assert set(np.unique(reasons).tolist()) <= {OK, BURST, CAP}
 
 
 # ------------------------------------------------------------ points and decay
+
+def sums(units, refs):
+    """Stored sums of the leads 1, 2... for one type."""
+    return EngagementSums(lead_id=np.arange(1, len(units) + 1), type_id=[1] * len(units), units=units, ref=refs)
+
 
 def test_units_per_event_and_per_minute():
     units = behaviour.event_units([False, False, True, True], [np.nan, 90, 90, np.nan])
@@ -266,13 +280,13 @@ def test_accumulate_is_order_independent_and_matches_rescanning():
     half_lives = np.array([7.0, 30.0, 0.0])
     now = 100 * DAY
     # all at once
-    value, ref = behaviour.accumulate(group, points, ts, half_lives, np.zeros(3), np.zeros(3))
-    at_once = behaviour.decayed_points(value, ref, half_lives, now)
+    at_once = behaviour.accumulate(sums([0.0] * 3, [0.0] * 3), GroupedUnits(group, points, ts), half_lives)
+    at_once = behaviour.decayed_points(at_once.units, at_once.ref, half_lives, now)
     # in two batches, the second one older (late events)
     late = ts < 45 * DAY
-    value1, ref1 = behaviour.accumulate(group[~late], points[~late], ts[~late], half_lives, np.zeros(3), np.zeros(3))
-    value2, ref2 = behaviour.accumulate(group[late], points[late], ts[late], half_lives, value1, ref1)
-    in_two = behaviour.decayed_points(value2, ref2, half_lives, now)
+    first = behaviour.accumulate(sums([0.0] * 3, [0.0] * 3), GroupedUnits(group, points, ts).take(~late), half_lives)
+    second = behaviour.accumulate(first, GroupedUnits(group, points, ts).take(late), half_lives)
+    in_two = behaviour.decayed_points(second.units, second.ref, half_lives, now)
     rescanned = np.zeros(3)
     np.add.at(rescanned, group, points * behaviour.decay_factor(now - ts, half_lives[group]))
     assert np.allclose(at_once, rescanned)
@@ -280,9 +294,10 @@ def test_accumulate_is_order_independent_and_matches_rescanning():
 
 
 def test_accumulate_leaves_groups_without_events_unchanged():
-    value, ref = behaviour.accumulate([0], [4.0], [10 * DAY], [7.0, 7.0], [0.0, 8.0], [0.0, 3 * DAY])
-    assert value.tolist() == [4.0, 8.0]
-    assert ref.tolist() == [10 * DAY, 3 * DAY]
+    result = behaviour.accumulate(sums([0.0, 8.0], [0.0, 3 * DAY]), GroupedUnits([0], [4.0], [10 * DAY]), [7.0, 7.0])
+    assert result.units.tolist() == [4.0, 8.0]
+    assert result.ref.tolist() == [10 * DAY, 3 * DAY]
+    assert result.lead_id.tolist() == [1, 2]
 
 
 def test_engagement_points_and_score():

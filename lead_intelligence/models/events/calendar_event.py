@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..writes import crm_lead_event
+
 WATERMARK_PARAM = 'lead_intelligence.meetings_logged_until'
 FIRST_LOOKBACK = timedelta(days=30)  # meetings held before the first run that are still counted
 OVERLAP = timedelta(days=1)  # meetings whose end moved slightly back are not missed
@@ -26,8 +28,8 @@ class CalendarEvent(models.Model):
         now = fields.Datetime.now()
         since = fields.Datetime.to_datetime(params.get_param(WATERMARK_PARAM)) or now - FIRST_LOOKBACK + OVERLAP
         self.env.flush_all()
-        rows = self.env.execute_query(SQL(
-            """WITH met AS (
+        met = SQL(
+            """met AS (
                    SELECT ev.id AS event_id, ev.stop, ev.opportunity_id AS lead_id
                      FROM calendar_event ev
                     WHERE ev.active AND ev.opportunity_id IS NOT NULL AND ev.stop > %(since)s AND ev.stop <= %(now)s
@@ -38,15 +40,12 @@ class CalendarEvent(models.Model):
                      JOIN crm_lead lead ON lead.partner_id = rel.res_partner_id
                                        AND lead.active AND lead.won_status = 'pending'
                     WHERE ev.active AND ev.stop > %(since)s AND ev.stop <= %(now)s
-               )
-               INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, company_id, external_id)
-               SELECT met.lead_id, t.id, met.stop, 'calendar', COALESCE(lead.company_id, %(company)s),
-                      'calendar.event-' || met.event_id || '-lead-' || met.lead_id
-                 FROM met JOIN crm_lead lead ON lead.id = met.lead_id
-                 JOIN crm_lead_event_type t ON t.code = 'meeting' AND t.active
-               ON CONFLICT (source, company_id, external_id) DO NOTHING
-               RETURNING id""",
-            since=since - OVERLAP, now=now, company=self.env.company.id))
+               )""",
+            since=since - OVERLAP, now=now)
+        event_ids = crm_lead_event.insert_selected_events(self.env, SQL(
+            """SELECT met.lead_id, 'meeting' AS code, met.stop AS occurred_at,
+                      'calendar.event-' || met.event_id || '-lead-' || met.lead_id AS external_id, NULL AS url
+                 FROM met"""), 'calendar', with_=met)
         params.set_param(WATERMARK_PARAM, fields.Datetime.to_string(now))
-        self.env['crm.lead.event']._enqueue([row[0] for row in rows])
-        return len(rows)
+        self.env['crm.lead.event']._enqueue(event_ids)
+        return len(event_ids)

@@ -6,6 +6,8 @@ from odoo import fields, models
 from odoo.tools import SQL
 
 from ...engine import behaviour
+from ...engine.events import EngagementSums
+from ..writes import crm_lead_event, crm_lead_event_queue
 
 
 class CrmLead(models.Model):
@@ -83,13 +85,8 @@ class CrmLead(models.Model):
         """
         res = super()._merge_dependences(opportunities)
         self.env.flush_all()
-        moved = [row[0] for row in self.env.execute_query(SQL(
-            """UPDATE crm_lead_event SET lead_id = %s WHERE lead_id = ANY(%s) AND filter_reason IS NULL RETURNING id""",
-            self.id, opportunities.ids))]
-        self.env.execute_query(SQL(
-            'UPDATE crm_lead_event SET lead_id = %s WHERE lead_id = ANY(%s)', self.id, opportunities.ids))
-        self.env.execute_query(SQL(
-            'UPDATE crm_lead_event_queue SET lead_id = %s WHERE lead_id = ANY(%s)', self.id, opportunities.ids))
+        moved = crm_lead_event.move_to_lead(self.env, self.id, opportunities.ids)
+        crm_lead_event_queue.move_to_lead(self.env, self.id, opportunities.ids)
         self.env['crm.lead.event'].invalidate_model(['lead_id'])
         self.env['crm.lead.event.queue'].invalidate_model(['lead_id'])
         # counted again here; the ones still queued stay queued
@@ -101,19 +98,15 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     def _read_engagement_rows(self, ids, config):
-        """The stored engagement of the leads ``ids`` (sorted), one row per lead and event type.
+        """The stored engagement of the leads ``ids`` (sorted), one row per lead and event type, by lead then type.
 
-        :return: (lead index into ``ids`` (m,), type index into ``config.type_ids`` (m,),
-            points at the reference date (m,), reference dates (m,), half-lives (m,)), by lead then type
+        :rtype: engine.stages.EngagementRows
         """
         rows = self.env.execute_query(SQL(
             """SELECT lead_id, type_id, units, extract(epoch FROM ref_date)::float8
                  FROM crm_lead_engagement WHERE lead_id = ANY(%s) ORDER BY lead_id, type_id""", ids.tolist()))
-        data = np.array(rows, dtype=np.float64).reshape(len(rows), 4)
-        lead_index = np.searchsorted(ids, data[:, 0].astype(np.int64))
-        type_index = np.searchsorted(config.type_ids, data[:, 1].astype(np.int64))
-        return (lead_index, type_index, data[:, 2] * config.type_points[type_index], data[:, 3],
-                config.type_half_lives[type_index])
+        sums = EngagementSums.from_matrix(np.array(rows, dtype=np.float64).reshape(len(rows), 4))
+        return sums.rows(ids, config)
 
     @staticmethod
     def _engagement_now():
@@ -125,18 +118,18 @@ class CrmLead(models.Model):
 
         :return: float array aligned with ``ids``
         """
-        lead_index, _types, points, refs, half_lives = self._read_engagement_rows(ids, config)
-        totals = behaviour.engagement_points(lead_index, points, refs, half_lives, self._engagement_now(), len(ids))
+        totals = self._read_engagement_rows(ids, config).lead_totals(self._engagement_now(), len(ids))
         return behaviour.engagement_score(totals, config.engagement_high)
 
     def _read_engagement_contributions(self, ids, config):
         """Decayed points of each event type for the leads ``ids``, now: {lead id: [(type, points)]}."""
-        lead_index, type_index, points, refs, half_lives = self._read_engagement_rows(ids, config)
-        decayed = behaviour.decayed_points(points, refs, half_lives, self._engagement_now())
+        rows = self._read_engagement_rows(ids, config)
+        decayed = rows.decayed(self._engagement_now())
         # sudo: the explanation names the types, whoever reads it
         types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False).browse(
             config.type_ids.tolist())
         result = {}
-        for lead, type_, value in zip(ids[lead_index].tolist(), type_index.tolist(), decayed.tolist(), strict=True):
+        for lead, type_, value in zip(ids[rows.lead_index].tolist(), rows.type_index.tolist(), decayed.tolist(),
+                                      strict=True):
             result.setdefault(lead, []).append((types[type_], value))
         return result

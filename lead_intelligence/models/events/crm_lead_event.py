@@ -2,7 +2,6 @@ import logging
 import re
 
 import numpy as np
-import psycopg2
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -10,8 +9,10 @@ from odoo.fields import Domain
 from odoo.tools import SQL, email_normalize
 
 from ...engine import behaviour
+from ...engine.events import EngagementSums, EventTypes, GroupedUnits, IncomingEvents, QueuedEvents, TimedEvents
 from .. import bulk
 from ..lead_fields import COUNTER_FIELDS, VALUE
+from ..writes import crm_lead, crm_lead_engagement, crm_lead_event, crm_lead_event_queue
 
 _logger = logging.getLogger(__name__)
 
@@ -284,33 +285,11 @@ class CrmLeadEvent(models.Model):
         if not rows:
             return set()
         self.env.flush_all()
-        inserted = {position - 1 for (position,) in self.env.execute_query(SQL(
-            """WITH incoming AS (
-                   SELECT v.*, t.id AS type_id, COALESCE(lead.company_id, %(company)s) AS company_id
-                     FROM unnest(%(leads)s::int[], %(codes)s::varchar[], %(dates)s::timestamp[],
-                                 %(ids)s::varchar[], %(values)s::float8[], %(urls)s::varchar[], %(reasons)s::varchar[])
-                          WITH ORDINALITY AS v(lead_id, code, occurred_at, external_id, value, url, reason, n)
-                     JOIN crm_lead_event_type t ON t.code = v.code AND t.active
-                     JOIN crm_lead lead ON lead.id = v.lead_id  -- a lead deleted meanwhile: nothing to log
-               ), logged AS (
-                   INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, company_id, external_id, value,
-                                               url, filter_reason)
-                   SELECT lead_id, type_id, occurred_at, %(source)s, company_id, external_id, value, url, reason
-                     FROM incoming ORDER BY company_id, external_id, n
-                   ON CONFLICT (source, company_id, external_id) DO NOTHING
-                   RETURNING id, lead_id, type_id, occurred_at, value, filter_reason, company_id, external_id
-               ), queued AS (
-                   INSERT INTO crm_lead_event_queue (event_id, lead_id, type_id, occurred_at, value)
-                   SELECT id, lead_id, type_id, occurred_at, value FROM logged WHERE filter_reason IS NULL
-               )
-               SELECT min(incoming.n) FROM logged
-                 JOIN incoming USING (company_id, external_id) GROUP BY logged.id""",
-            source=source, company=self.env.company.id, leads=[row['lead_id'] for row in rows],
-            codes=[row['type'] for row in rows], dates=[row['occurred_at'] for row in rows],
-            ids=[row['external_id'] for row in rows], values=[row.get('value') for row in rows],
-            urls=[row.get('url') for row in rows],
-            reasons=[behaviour.REASON_CODES.get(row.get('filter')) for row in rows],
-        ))}
+        inserted = crm_lead_event.insert_events(self.env, IncomingEvents(
+            lead_id=[row['lead_id'] for row in rows], code=[row['type'] for row in rows],
+            occurred_at=[row['occurred_at'] for row in rows], external_id=[row['external_id'] for row in rows],
+            value=[row.get('value') for row in rows], url=[row.get('url') for row in rows],
+            filter_reason=[behaviour.REASON_CODES.get(row.get('filter')) for row in rows]), source)
         if inserted:
             self._trigger_count_job()
         return inserted
@@ -322,11 +301,7 @@ class CrmLeadEvent(models.Model):
         if not event_ids:
             return
         self.env.flush_all()
-        self.env.execute_query(SQL(
-            """INSERT INTO crm_lead_event_queue (event_id, lead_id, type_id, occurred_at, value)
-               SELECT id, lead_id, type_id, occurred_at, value FROM crm_lead_event
-                WHERE id = ANY(%s) AND filter_reason IS NULL
-               ON CONFLICT (event_id) DO NOTHING""", list(event_ids)))
+        crm_lead_event_queue.enqueue(self.env, event_ids)
         self.env['crm.lead.event.queue'].invalidate_model()
         self.invalidate_model(['state'])
         self._trigger_count_job()
@@ -421,24 +396,13 @@ class CrmLeadEvent(models.Model):
             lead_ids))
         if not rows:
             return 0
-        data = np.array(rows, dtype=np.float64)
-        event_ids = data[:, 0].astype(np.int64)
-        lead = data[:, 1].astype(np.int64)
-        type_id = data[:, 2].astype(np.int64)
-        ts, values = data[:, 3], data[:, 4]
-        # sudo: counting runs over every event type, archived ones included
-        all_types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False)
-        types = all_types.search([], order='id')  # pylint: disable=no-search-all
-        type_ids = np.array(types.ids, dtype=np.int64)
-        type_index = np.searchsorted(type_ids, type_id)
-        caps = np.array(types.mapped('daily_cap'), dtype=np.int64)
-        half_lives = np.array(types.mapped('half_life'), dtype=np.float64)
-        per_minute = np.array([event_type.points_per == 'minute' for event_type in types], dtype=bool)
+        queued = QueuedEvents.from_matrix(np.array(rows, dtype=np.float64))
+        types = self._get_event_types()
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
 
         # counted events of the same leads and days: the context of caps and bursts
-        day = np.floor(ts / behaviour.SECONDS_PER_DAY).astype(np.int64)
-        pairs = np.unique(np.column_stack([lead, day]), axis=0)
+        day = np.floor(queued.ts / behaviour.SECONDS_PER_DAY).astype(np.int64)
+        leads, days = np.unique(np.column_stack([queued.lead_id, day]), axis=0).T
         prior = self.env.execute_query(SQL(
             """SELECT e.lead_id, e.type_id, extract(epoch FROM e.occurred_at)::float8
                  FROM unnest(%(leads)s::int[], %(days)s::float8[]) AS d(lead_id, day)
@@ -447,27 +411,24 @@ class CrmLeadEvent(models.Model):
                   AND e.occurred_at < to_timestamp((d.day + 1) * %(day)s) AT TIME ZONE 'UTC'
                 WHERE e.filter_reason IS NULL
                   AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)""",
-            leads=pairs[:, 0].tolist(), days=pairs[:, 1].astype(np.float64).tolist(),
+            leads=leads.tolist(), days=days.astype(np.float64).tolist(),
             day=behaviour.SECONDS_PER_DAY, window=settings['burst_seconds']))
-        prior = np.array(prior, dtype=np.float64).reshape(len(prior), 3)
-        reasons = behaviour.flag_events(
-            lead, type_index, ts, caps, prior[:, 0], np.searchsorted(type_ids, prior[:, 1].astype(np.int64)),
-            prior[:, 2], burst_count=settings['burst_count'], burst_seconds=settings['burst_seconds'])
+        prior = TimedEvents.from_matrix(np.array(prior, dtype=np.float64).reshape(len(prior), 3))
+        reasons = behaviour.flag_events(queued, prior, behaviour.EventFilter(
+            type_ids=types.id, daily_caps=types.daily_cap, burst_count=settings['burst_count'],
+            burst_seconds=settings['burst_seconds']))
         flagged = reasons != behaviour.OK
         # the claim: an event another transaction counted since this one's snapshot makes
-        # this DELETE fail to serialize (REPEATABLE READ), so it can never be counted twice
-        self.env.cr.execute(SQL('DELETE FROM crm_lead_event_queue WHERE event_id = ANY(%s)', event_ids.tolist()))
-        if self.env.cr.rowcount != len(event_ids):
-            raise psycopg2.errors.SerializationFailure('events were counted since they were read')
+        # it fail to serialize (REPEATABLE READ), so it can never be counted twice
+        crm_lead_event_queue.claim(self.env, queued.event_id.tolist())
         if flagged.any():
-            self.env.execute_query(SQL(
-                """UPDATE crm_lead_event SET filter_reason = v.reason
-                     FROM unnest(%s::int[], %s::varchar[]) AS v(id, reason) WHERE crm_lead_event.id = v.id""",
-                event_ids[flagged].tolist(), [behaviour.REASON_CODES[reason] for reason in reasons[flagged].tolist()]))
-        ok = ~flagged
-        if ok.any():
-            self._fold_counted(lead[ok], type_index[ok], ts[ok], values[ok], types, half_lives, per_minute)
-        touched = np.unique(lead[ok]).tolist()
+            crm_lead_event.set_filter_reasons(
+                self.env, queued.event_id[flagged].tolist(),
+                [behaviour.REASON_CODES[reason] for reason in reasons[flagged].tolist()])
+        counted = queued.take(~flagged)
+        if len(counted):
+            self._fold_counted(counted, types)
+        touched = np.unique(counted.lead_id).tolist()
         if touched:
             self.env['crm.lead']._score_leads(touched, 'event', config)
         self.env['crm.lead.event.queue'].invalidate_model()
@@ -475,62 +436,72 @@ class CrmLeadEvent(models.Model):
         return len(rows)
 
     @api.model
-    def _fold_counted(self, lead, type_index, ts, values, types, half_lives, per_minute):
+    def _get_event_types(self):
+        """The event types as counting reads them, archived ones included.
+
+        :rtype: engine.events.EventTypes
+        """
+        # sudo: counting runs over every event type, archived ones included
+        all_types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False)
+        types = all_types.search([], order='id')  # pylint: disable=no-search-all
+        return EventTypes(
+            id=types.ids, daily_cap=types.mapped('daily_cap'), half_life=types.mapped('half_life'),
+            per_minute=[event_type.points_per == 'minute' for event_type in types],
+            buying_signal=types.mapped('is_buying_signal'),
+            # engagement is what earns points: a bounce is counted, but is no engagement
+            engaging=[event_type.points > 0 for event_type in types],
+            counter=[event_type.counter_field or '' for event_type in types])
+
+    @api.model
+    def _fold_counted(self, events, types):
         """Add counted events to the engagement sums (one upsert) and to the
-        leads' counters (one UPDATE, each lead once)."""
-        pairs, group = np.unique(np.column_stack([lead, type_index]), axis=0, return_inverse=True)
+        leads' counters (one UPDATE, each lead once).
+
+        :param events: the counted events, an :class:`engine.events.QueuedEvents`
+        :param types: the event types, an :class:`engine.events.EventTypes`
+        """
+        type_index = types.index_of(events.type_id)
+        pairs, group = np.unique(np.column_stack([events.lead_id, type_index]), axis=0, return_inverse=True)
+        pair_leads, pair_types = pairs.T
         group = group.reshape(-1)
-        pair_type_ids = np.array(types.ids, dtype=np.int64)[pairs[:, 1]]
+        sums = self._read_engagement_sums(pair_leads, types.id[pair_types])
+        grouped = GroupedUnits(group=group, units=behaviour.event_units(types.per_minute[type_index], events.value),
+                               ts=events.ts)
+        crm_lead_engagement.upsert(self.env, behaviour.accumulate(sums, grouped, types.half_life[pair_types]))
+        # counters: one column of increments per counter field, one row per lead
+        leads, lead_index = np.unique(events.lead_id, return_inverse=True)
+        lead_index = lead_index.reshape(-1)
+        counter_of_event = types.counter[type_index]
+        signal = types.buying_signal[type_index]
+        increments = {}
+        for counter, mode in COUNTER_FIELDS.items():
+            mask = behaviour.counter_events(counter, counter_of_event, signal)
+            if mask.any():
+                added = np.zeros(len(leads))
+                np.add.at(added, lead_index[mask],
+                          np.nan_to_num(events.value[mask], nan=0.0) if mode == VALUE else np.ones(int(mask.sum())))
+                increments[counter] = np.rint(added).astype(np.int64)
+        engaging = types.engaging[type_index]
+        latest = np.full(len(leads), -np.inf)
+        np.maximum.at(latest, lead_index[engaging], events.ts[engaging])
+        crm_lead.add_event_counts(self.env, leads, latest, increments)
+        self.env['crm.lead'].invalidate_model(['last_engagement_date', *COUNTER_FIELDS])
+        self.env['crm.lead.engagement'].invalidate_model()
+
+    @api.model
+    def _read_engagement_sums(self, lead_ids, type_ids):
+        """The stored engagement sums of the (lead, type) pairs ``lead_ids``, ``type_ids``, in one query.
+
+        :return: an :class:`engine.events.EngagementSums` aligned with the pairs (0 units for no sum yet)
+        """
         stored = self.env.execute_query(SQL(
             """SELECT p.n - 1, s.units, extract(epoch FROM s.ref_date)::float8
                  FROM unnest(%s::int[], %s::int[]) WITH ORDINALITY AS p(lead_id, type_id, n)
                  JOIN crm_lead_engagement s ON s.lead_id = p.lead_id AND s.type_id = p.type_id""",
-            pairs[:, 0].tolist(), pair_type_ids.tolist()))
-        old_units = np.zeros(len(pairs))
-        old_ref = np.zeros(len(pairs))
+            lead_ids.tolist(), type_ids.tolist()))
+        units, refs = np.zeros(len(lead_ids)), np.zeros(len(lead_ids))
         if stored:
-            stored = np.array(stored, dtype=np.float64)
-            position = stored[:, 0].astype(np.int64)
-            old_units[position], old_ref[position] = stored[:, 1], stored[:, 2]
-        units = behaviour.event_units(per_minute[type_index], values)
-        new_units, new_ref = behaviour.accumulate(group, units, ts, half_lives[pairs[:, 1]], old_units, old_ref)
-        self.env.execute_query(SQL(
-            """INSERT INTO crm_lead_engagement (lead_id, type_id, units, ref_date)
-               SELECT v.lead_id, v.type_id, v.units, to_timestamp(v.ref) AT TIME ZONE 'UTC'
-                 FROM unnest(%s::int[], %s::int[], %s::float8[], %s::float8[]) AS v(lead_id, type_id, units, ref)
-               ON CONFLICT (lead_id, type_id) DO UPDATE SET units = EXCLUDED.units, ref_date = EXCLUDED.ref_date""",
-            pairs[:, 0].tolist(), pair_type_ids.tolist(), new_units.tolist(), new_ref.tolist()))
-        # counters: one column of increments per counter field, one row per lead
-        leads, lead_index = np.unique(lead, return_inverse=True)
-        lead_index = lead_index.reshape(-1)
-        counter_of_event = np.array([event_type.counter_field or '' for event_type in types], dtype=object)[type_index]
-        signal = np.array(types.mapped('is_buying_signal'), dtype=bool)[type_index]
-        columns = {}
-        for counter, mode in COUNTER_FIELDS.items():
-            mask = behaviour.counter_events(counter, counter_of_event, signal)
-            if mask.any():
-                increments = np.zeros(len(leads))
-                added = np.nan_to_num(values[mask], nan=0.0) if mode == VALUE else np.ones(int(mask.sum()))
-                np.add.at(increments, lead_index[mask], added)
-                columns[counter] = np.rint(increments).astype(np.int64).tolist()
-        # engagement is what earns points: a bounce is counted, but is no engagement
-        engaging = np.array([event_type.points > 0 for event_type in types], dtype=bool)[type_index]
-        latest = np.full(len(leads), -np.inf)
-        np.maximum.at(latest, lead_index[engaging], ts[engaging])
-        latest = [value if np.isfinite(value) else None for value in latest.tolist()]
-        names = list(columns)
-        self.env.execute_query(SQL(
-            """UPDATE crm_lead SET last_engagement_date = GREATEST(crm_lead.last_engagement_date,
-                                       to_timestamp(v.latest) AT TIME ZONE 'UTC')%(sets)s
-                 FROM unnest(%(ids)s::int[], %(latest)s::float8[]%(arrays)s) AS v(id, latest%(aliases)s)
-                WHERE crm_lead.id = v.id""",
-            # clamped: a counter saturates rather than failing the whole chunk
-            sets=SQL('').join(SQL(', %s = LEAST(COALESCE(crm_lead.%s, 0)::bigint + v.%s, 2147483647)',
-                                  SQL.identifier(name), SQL.identifier(name), SQL.identifier(name))
-                              for name in names),
-            ids=leads.tolist(), latest=latest,
-            arrays=SQL('').join(SQL(', %s::bigint[]', columns[name]) for name in names),
-            aliases=SQL('').join(SQL(', %s', SQL.identifier(name)) for name in names),
-        ))
-        self.env['crm.lead'].invalidate_model(['last_engagement_date', *COUNTER_FIELDS])
-        self.env['crm.lead.engagement'].invalidate_model()
+            position, stored_units, stored_refs = np.array(stored, dtype=np.float64).T
+            position = position.astype(np.int64)
+            units[position], refs[position] = stored_units, stored_refs
+        return EngagementSums(lead_id=lead_ids, type_id=type_ids, units=units, ref=refs)

@@ -1,28 +1,11 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL
 
-from ...engine import behaviour
 from ..lead_fields import COUNTER_FIELDS
+from ..writes import crm_lead_engagement
 
-
-def decayed_units_sql(event, event_type, ref):
-    """SQL of what a logged event adds to its lead's engagement, decayed to
-    the time ``ref``: its units (``behaviour.event_units``) times its decay
-    (``behaviour.decay_factor``). A product, so it can follow a ``*``.
-
-    :param event, event_type: aliases of its ``crm_lead_event`` row and its type's row
-    :param ref: SQL of the reference time
-    """
-    return SQL(
-        """CASE WHEN %(type)s = 'minute' THEN COALESCE(%(value)s, 0) / %(minute)s ELSE 1 END
-           * CASE WHEN %(half_life)s > 0
-                  THEN power(0.5, GREATEST(extract(epoch FROM (%(ref)s - %(occurred_at)s)), 0)
-                                  / %(day)s / %(half_life)s)
-                  ELSE 1 END""",
-        type=SQL.identifier(event_type, 'points_per'), value=SQL.identifier(event, 'value'),
-        half_life=SQL.identifier(event_type, 'half_life'), occurred_at=SQL.identifier(event, 'occurred_at'),
-        ref=ref, minute=behaviour.SECONDS_PER_MINUTE, day=behaviour.SECONDS_PER_DAY)
+# the SQL of an event's decayed units is the engagement's; prediction/crm_lead.py still imports it from here
+from ..writes.crm_lead_engagement import decayed_units_sql  # noqa: F401  pylint: disable=unused-import
 
 
 class CrmLeadEventType(models.Model):
@@ -121,21 +104,5 @@ class CrmLeadEventType(models.Model):
         events again. It is the only time the log is rescanned, in one statement.
         """
         self.env.flush_all()
-        self.env.execute_query(SQL(
-            """DELETE FROM crm_lead_engagement WHERE type_id = ANY(%(types)s);
-               INSERT INTO crm_lead_engagement (lead_id, type_id, units, ref_date)
-               SELECT e.lead_id, e.type_id,
-                      sum(%(units)s),
-                      m.ref
-                 FROM crm_lead_event e
-                 JOIN crm_lead_event_type t ON t.id = e.type_id
-                 JOIN (SELECT lead_id, type_id, max(occurred_at) AS ref FROM crm_lead_event c
-                        WHERE type_id = ANY(%(types)s) AND filter_reason IS NULL
-                          AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = c.id)
-                        GROUP BY lead_id, type_id) m
-                   ON m.lead_id = e.lead_id AND m.type_id = e.type_id
-                WHERE e.type_id = ANY(%(types)s) AND e.filter_reason IS NULL
-                  AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)
-                GROUP BY e.lead_id, e.type_id, m.ref""",
-            types=self.ids, units=decayed_units_sql('e', 't', SQL('m.ref'))))
+        crm_lead_engagement.rebuild(self.env, self.ids)
         self.env['crm.lead.engagement'].invalidate_model()
