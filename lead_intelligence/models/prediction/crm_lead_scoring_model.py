@@ -123,7 +123,7 @@ class CrmLeadScoringModel(models.Model):
 
     def _compute_load_error(self):
         for record in self:
-            error = isinstance(record.id, int) and record._load_engine_model(record.id)[1]
+            _loaded, error = record._load_engine_model(record.id) if isinstance(record.id, int) else (None, False)
             record.load_error = error and self.env._(
                 'The lead scoring model %(name)s cannot be used: %(error)s. The leads of its company are scored on '
                 'profile fit and engagement only: train a new model.', name=record.name, error=error)
