@@ -69,13 +69,38 @@ LEAD_FIELD_FACTS = {
     'buying_signal_count': {COUNT},
 }
 
-# models whose records classification rules may read through a path (``stage_id.sequence``,
-# ``country_id.code``, ``tag_ids.name``): editing or deleting one of their records changes no
-# lead row, so it starts the pass a configuration change starts (see _is_stable on rules)
-WATCHED_MODELS = (
-    'crm.stage', 'crm.tag', 'crm.team', 'res.country', 'res.country.state', 'res.lang', 'res.partner.industry',
-    'utm.source', 'utm.medium', 'utm.campaign',
-)
+# How a rule reads the records of a model through the lead's links (a path such as ``country_id.code``,
+# ``tag_ids.name``, or a sub-condition ``any``):
+# READ: it may;
+READ = 'read'
+# WATCHED: it may, and editing or deleting one of the model's records, which changes no lead row,
+# starts the pass a configuration change starts (see _is_stable on classification rules)
+WATCHED = 'watched'
+# The records a rule may read through the lead's links: what the lead links to, shared or of the
+# lead's own company; never users, other leads or anyone's private records. Read by the rules'
+# checks (crm.lead.domain.rule._check_rule_link, whose refusal names them in words), the
+# classification rules' stability and the rule sources (rules/crm_lead_rule_source.py).
+RULE_PATH_MODELS = {
+    'crm.stage': WATCHED,
+    'crm.tag': WATCHED,
+    'crm.team': WATCHED,
+    'res.country': WATCHED,
+    'res.country.state': WATCHED,
+    'res.lang': WATCHED,
+    'res.partner.industry': WATCHED,
+    'utm.source': WATCHED,
+    'utm.medium': WATCHED,
+    'utm.campaign': WATCHED,
+    'res.partner': READ,
+    'res.partner.category': READ,
+    'res.partner.title': READ,
+    'res.currency': READ,
+    'res.company': READ,
+    'crm.lost.reason': READ,
+    'crm.lead.class': READ,
+    'crm.lead.tier': READ,
+    'crm.lead.score': READ,
+}
 
 
 def fields_with(fact):
@@ -88,3 +113,5 @@ UNSTABLE_FIELDS = fields_with(UNSTABLE)
 OUTCOME_FIELDS = fields_with(OUTCOME)
 # behaviour counters, in declaration order, and what an event adds to each (COUNT or VALUE)
 COUNTER_FIELDS = {name: mode for name, facts in LEAD_FIELD_FACTS.items() for mode in (COUNT, VALUE) if mode in facts}
+# the models whose records' edits reclassify the leads, in the order of RULE_PATH_MODELS
+WATCHED_MODELS = tuple(model for model, reading in RULE_PATH_MODELS.items() if reading == WATCHED)

@@ -6,7 +6,7 @@ Pure numpy / scikit-learn, no Odoo import. One module per stage:
   :func:`number`, :func:`multi`) and the :class:`Encoder` fitted on the
   training rows;
 * :mod:`.training`: :func:`train` fits every candidate on the older closed
-  leads and keeps the best on the newest;
+  leads and keeps the best on the newest, as its :class:`TrainingConfig` says;
 * :mod:`.metrics`: the validation figures (:func:`evaluate`);
 * :mod:`.predictor`: :class:`ScoringModel`, its predictions, explanations and
   JSON document (:meth:`ScoringModel.to_json`);
@@ -19,7 +19,9 @@ from .encoding import Encoder, category, multi, number, ordinal, subset
 from .loading import ModelFormatError, load_model
 from .metrics import evaluate
 from .predictor import ALGORITHMS, SCHEMA, VERSION, ScoringModel
-from .training import CANDIDATE_SETTINGS, TrainingResult, candidates, export_hgb, time_split, train
+from .training import (
+    CANDIDATE_SETTINGS, Outcomes, TrainingConfig, TrainingResult, candidates, export_hgb, time_split, train,
+)
 
 __all__ = [
     "ALGORITHMS",
@@ -28,7 +30,9 @@ __all__ = [
     "VERSION",
     "Encoder",
     "ModelFormatError",
+    "Outcomes",
     "ScoringModel",
+    "TrainingConfig",
     "TrainingResult",
     "candidates",
     "category",

@@ -166,8 +166,10 @@ class Encoder:
                 entry["other"] = bool(len(present) > len(kept))
                 entry["missing"] = bool(missing.any())
             elif feature["kind"] == "multi":
-                vals, _missing = _category_keys(values[1])
-                entry["keys"] = _kept_keys(vals, threshold, max_categories)[1].tolist()
+                _rows, vals = values
+                vals, _missing = _category_keys(vals)
+                _present, kept = _kept_keys(vals, threshold, max_categories)
+                entry["keys"] = kept.tolist()
             else:
                 raw = _numeric_values(feature, values)
                 missing = np.isnan(raw)
@@ -250,7 +252,8 @@ def subset(columns, features, index):
     for feature in features:
         values = columns[feature["name"]]
         if feature["kind"] == "multi":
-            rows, vals = np.asarray(values[0], dtype=np.int64), np.asarray(values[1])
+            rows, vals = values
+            rows, vals = np.asarray(rows, dtype=np.int64), np.asarray(vals)
             n = max(int(rows.max()) + 1 if len(rows) else 0, int(index.max()) + 1 if len(index) else 0)
             new_position = np.full(n, -1, dtype=np.int64)
             new_position[index] = np.arange(len(index))

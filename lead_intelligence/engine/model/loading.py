@@ -53,7 +53,14 @@ def _check_depth(document):
                  if isinstance(child, dict | list)]
 
 
-def _number_list(value, what, length=None, integer=False, boolean=False, infinite=False):
+def _number_list(value, what, length=None, *, integer=False, boolean=False, infinite=False):
+    """Refuse ``value`` unless it is a list of ``length`` (when given) numbers of the kind the flags say.
+
+    :param integer: node or column indexes, from 0 to :data:`MAX_INDEX`
+    :param boolean: booleans
+    :param infinite: numbers, infinite ones allowed (split thresholds)
+    :return: ``value``
+    """
     if not isinstance(value, list):
         _refuse(f"{what} must be a list")
     if length is not None and len(value) != length:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..stages import _Columns
 from .encoding import Encoder, check_features, row_count, subset
 from .metrics import evaluate
 from .predictor import ALGORITHMS, ScoringModel
@@ -49,6 +50,26 @@ class TrainingResult:
     candidates: list = field(default_factory=list)  # (algorithm, settings, validation ROC AUC) of every fit
 
 
+@dataclass(frozen=True, eq=False)
+class Outcomes(_Columns):
+    """How closed leads ended, what :func:`train` learns to predict; each column (n,).
+
+    * ``won``: int64, 1 won, 0 lost;
+    * ``closed_at``: float64, when the lead closed (POSIX seconds): the order of :func:`time_split`.
+    """
+
+    _DTYPES = {"closed_at": np.float64}
+
+    won: np.ndarray
+    closed_at: np.ndarray
+
+    @classmethod
+    def concatenate(cls, parts):
+        """The rows of the :class:`Outcomes` ``parts``, one part after the other."""
+        return cls(**{name: np.concatenate([getattr(part, name) for part in parts] or [np.zeros(0)])
+                      for name in cls.column_names()})
+
+
 def time_split(order, valid_fraction=0.2):
     """Indices (train, valid) of a split in time: the newest ``valid_fraction`` of the rows validate.
 
@@ -60,8 +81,6 @@ def time_split(order, valid_fraction=0.2):
     ranked = np.argsort(order, kind="stable")
     n_valid = max(1, round(len(order) * valid_fraction))
     return np.sort(ranked[:-n_valid]), np.sort(ranked[-n_valid:])
-
-
 
 
 def candidates(algorithms=ALGORITHMS):
@@ -82,21 +101,45 @@ def _fit(algorithm, settings, X, y, random_state):
     return export_hgb(clf)
 
 
-def train(columns, y, order, features, *, valid_fraction=0.2, algorithms=ALGORITHMS, random_state=0,
-          max_train_rows=250000, tier_thresholds=(), min_count=5, progress=None):
-    """Train on the older rows, validate on the newest, keep the algorithm with the best validation ROC AUC.
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How :func:`train` learns: the features and the settings of the fit and of its validation.
 
-    :param columns: dict feature name -> array (n,) (multi: (rows, values) pair)
-    :param y: (n,) 1 won, 0 lost
-    :param order: (n,) closing order (a timestamp): larger is newer
-    :param features: feature descriptions (see :func:`category` and friends)
+    :param features: feature descriptions (see :func:`.category` and friends)
+    :param valid_fraction: the newest share of the rows that validates (see :func:`time_split`)
+    :param algorithms: the algorithms fitted (see :func:`candidates`), the first kept of equal scores
+    :param random_state: the seed of the fits and of the sampling: one seed, one model
     :param max_train_rows: more training rows than this are sampled (seeded) to
         bound time and memory; the validation rows are never sampled
     :param tier_thresholds: the tiers' minimum scores, for conversion and lift per tier
+    :param min_count: a category seen fewer times in the training rows is "other" (see :class:`.Encoder`)
+    """
+
+    features: tuple
+    valid_fraction: float = 0.2
+    algorithms: tuple = ALGORITHMS
+    random_state: int = 0
+    max_train_rows: int = 250000
+    tier_thresholds: tuple = ()
+    min_count: int = 5
+
+    def __post_init__(self):
+        for name in ("features", "algorithms", "tier_thresholds"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))  # frozen: set once, here
+
+
+def train(config, columns, y, order, progress=None):
+    """Train on the older rows, validate on the newest, keep the algorithm with the best validation ROC AUC.
+
+    :param config: a :class:`TrainingConfig`
+    :param columns: dict feature name -> array (n,) (multi: (rows, values) pair)
+    :param y: (n,) 1 won, 0 lost
+    :param order: (n,) closing order (a timestamp): larger is newer
     :param progress: optional callable ``progress(algorithm, done, total)``, called before each
         candidate (see :func:`candidates`) is fitted with the number fitted so far and their total
     :raise ValueError: fewer than two classes in the training or the validation rows
     """
+    features, algorithms = config.features, config.algorithms
     check_features(features)
     y = np.asarray(y, dtype=np.int64)
     if len(y) != row_count(columns, features) or len(y) != len(order):
@@ -104,14 +147,14 @@ def train(columns, y, order, features, *, valid_fraction=0.2, algorithms=ALGORIT
     unknown = set(algorithms) - set(ALGORITHMS)
     if unknown or not algorithms:
         raise ValueError(f"unknown algorithms {sorted(unknown)}; known: {ALGORITHMS}")
-    train_index, valid_index = time_split(order, valid_fraction)
+    train_index, valid_index = time_split(order, config.valid_fraction)
     if len(np.unique(y[train_index])) < 2 or len(np.unique(y[valid_index])) < 2:
         raise ValueError("both the training and the validation leads must hold won and lost leads")
-    if max_train_rows and len(train_index) > max_train_rows:
-        rng = np.random.default_rng(random_state)
-        train_index = np.sort(rng.choice(train_index, max_train_rows, replace=False))
+    if config.max_train_rows and len(train_index) > config.max_train_rows:
+        rng = np.random.default_rng(config.random_state)
+        train_index = np.sort(rng.choice(train_index, config.max_train_rows, replace=False))
     train_columns = subset(columns, features, train_index)
-    encoder = Encoder.fit(features, train_columns, min_count=min_count)
+    encoder = Encoder.fit(features, train_columns, min_count=config.min_count)
     X_train = encoder.transform(train_columns)
     del train_columns
     reference = X_train.mean(axis=0)
@@ -122,7 +165,7 @@ def train(columns, y, order, features, *, valid_fraction=0.2, algorithms=ALGORIT
     for done, (algorithm, settings) in enumerate(todo):
         if progress is not None:
             progress(algorithm, done, len(todo))
-        params = _fit(algorithm, settings, X_train, y[train_index], random_state)
+        params = _fit(algorithm, settings, X_train, y[train_index], config.random_state)
         model = ScoringModel(algorithm, encoder, reference, **{algorithm: params})
         prediction = model.predict_proba_encoded(X_valid)
         score = evaluate(y_valid, prediction)["roc_auc"]
@@ -134,7 +177,7 @@ def train(columns, y, order, features, *, valid_fraction=0.2, algorithms=ALGORIT
     best = max(algorithms, key=lambda algorithm: (scores[algorithm], -algorithms.index(algorithm)))
     order = np.asarray(order, dtype=np.float64)
     return TrainingResult(
-        model=models[best], metrics=evaluate(y_valid, predictions[best], tier_thresholds), scores=scores,
+        model=models[best], metrics=evaluate(y_valid, predictions[best], config.tier_thresholds), scores=scores,
         train_index=train_index, valid_index=valid_index, validation_cutoff=float(order[valid_index].min()),
         settings=dict(settings_of[best]), candidates=tried,
         n_won=int(y.sum()), n_lost=int(len(y) - y.sum()), models=models)

@@ -66,7 +66,7 @@ def test_time_split_validates_on_the_newest():
 
 def test_training_finds_the_signal_and_is_deterministic():
     columns, y, order = history()
-    result = model.train(columns, y, order, FEATURES, tier_thresholds=[0, 30, 50, 75])
+    result = model.train(model.TrainingConfig(FEATURES, tier_thresholds=[0, 30, 50, 75]), columns, y, order)
     assert result.metrics["roc_auc"] > 0.75
     assert set(result.scores) == {"logreg", "hgb"}
     assert result.model.algorithm == max(result.scores, key=result.scores.get)
@@ -84,7 +84,7 @@ def test_training_finds_the_signal_and_is_deterministic():
     counts = [count for count, _rate, _lift in result.metrics["tiers"]]
     rates = [rate for count, rate, _lift in result.metrics["tiers"] if count >= 20]
     assert rates == sorted(rates), f"conversion must grow with the tier: {rates} ({counts})"
-    again = model.train(columns, y, order, FEATURES)
+    again = model.train(model.TrainingConfig(FEATURES), columns, y, order)
     assert again.model.to_json() == result.model.to_json()
 
 
@@ -98,7 +98,7 @@ def test_validation_picks_the_settings(monkeypatch):
     calls = []
     for first, second in ((useless, flexible), (flexible, useless)):
         monkeypatch.setitem(model.CANDIDATE_SETTINGS, "hgb", (first, second))
-        result = model.train(columns, y, order, FEATURES, algorithms=("hgb",),
+        result = model.train(model.TrainingConfig(FEATURES, algorithms=("hgb",)), columns, y, order,
                              progress=lambda *args: calls.append(args))
         assert result.settings == flexible
         assert len(result.candidates) == 2 and result.candidates[0][2] != result.candidates[1][2]
@@ -107,7 +107,7 @@ def test_validation_picks_the_settings(monkeypatch):
 
 def test_logreg_coefficient_signs():
     columns, y, order = history()
-    result = model.train(columns, y, order, FEATURES, algorithms=("logreg",))
+    result = model.train(model.TrainingConfig(FEATURES, algorithms=("logreg",)), columns, y, order)
     coef = dict(zip(result.model.column_names, result.model.logreg["coef"], strict=True))
     assert coef["industry=3"] > 0.8 and coef["replies"] > 0.5 and coef["classes=5"] > 0.3
 
@@ -131,7 +131,7 @@ def test_hgb_json_prediction_equals_sklearn():
 def test_saved_model_predicts_the_same():
     columns, y, order = history()
     for algorithm in model.ALGORITHMS:
-        trained = model.train(columns, y, order, FEATURES, algorithms=(algorithm,)).model
+        trained = model.train(model.TrainingConfig(FEATURES, algorithms=(algorithm,)), columns, y, order).model
         loaded = model.load_model(trained.to_json())
         np.testing.assert_allclose(loaded.predict_proba(columns), trained.predict_proba(columns), atol=1e-12)
         assert loaded.feature_names == [feature["name"] for feature in FEATURES]
@@ -140,7 +140,7 @@ def test_saved_model_predicts_the_same():
 @pytest.mark.parametrize("algorithm", model.ALGORITHMS)
 def test_prediction_by_blocks_is_the_same(algorithm, monkeypatch):
     columns, y, order = history(900)
-    trained = model.train(columns, y, order, FEATURES, algorithms=(algorithm,)).model
+    trained = model.train(model.TrainingConfig(FEATURES, algorithms=(algorithm,)), columns, y, order).model
     whole = trained.predict_proba_encoded(trained.encoder.transform(columns))
     monkeypatch.setattr(predictor, "PREDICT_BLOCK", 128)
     np.testing.assert_allclose(trained.predict_proba(columns), whole, rtol=0, atol=1e-12)
@@ -149,7 +149,7 @@ def test_prediction_by_blocks_is_the_same(algorithm, monkeypatch):
 @pytest.mark.parametrize("algorithm", model.ALGORITHMS)
 def test_explanations_sum_to_the_score(algorithm):
     columns, y, order = history(800)
-    trained = model.train(columns, y, order, FEATURES, algorithms=(algorithm,)).model
+    trained = model.train(model.TrainingConfig(FEATURES, algorithms=(algorithm,)), columns, y, order).model
     X = trained.encoder.transform(columns)
     base, points, score = trained.explain_encoded(X)
     np.testing.assert_allclose(base + points.sum(axis=1), score, atol=1e-9)
@@ -163,7 +163,7 @@ def test_explanations_sum_to_the_score(algorithm):
 
 def test_explanation_names_the_driving_feature():
     columns, y, order = history()
-    trained = model.train(columns, y, order, FEATURES, algorithms=("logreg",)).model
+    trained = model.train(model.TrainingConfig(FEATURES, algorithms=("logreg",)), columns, y, order).model
     rows = np.flatnonzero((columns["industry"] == 3) & (columns["replies"] == 0))[:1]
     explained = trained.explain(model.subset(columns, FEATURES, rows))[0]
     assert explained["up"][0][0] == 0  # industry
@@ -177,13 +177,13 @@ def test_explanation_names_the_driving_feature():
 def test_training_needs_both_outcomes_in_both_periods():
     columns, _y, order = history(200)
     with pytest.raises(ValueError, match="won and lost"):
-        model.train(columns, np.zeros(200, dtype=int), order, FEATURES)
+        model.train(model.TrainingConfig(FEATURES), columns, np.zeros(200, dtype=int), order)
 
 
 @functools.cache
 def _trained_document():
     columns, y, order = history(600)
-    return model.train(columns, y, order, FEATURES, algorithms=("hgb",)).model.to_dict()
+    return model.train(model.TrainingConfig(FEATURES, algorithms=("hgb",)), columns, y, order).model.to_dict()
 
 
 def _document():
@@ -293,7 +293,7 @@ def test_tampered_documents_load_or_are_refused(algorithm, monkeypatch):
     # fewer trees than in use: the same document structure, tampered with faster
     monkeypatch.setitem(model.CANDIDATE_SETTINGS, "hgb", ({"max_iter": 20, "max_leaf_nodes": 15},))
     columns, y, order = history(600)
-    document = model.train(columns, y, order, FEATURES, algorithms=(algorithm,)).model.to_dict()
+    document = model.train(model.TrainingConfig(FEATURES, algorithms=(algorithm,)), columns, y, order).model.to_dict()
     rows = model.subset(columns, FEATURES, np.arange(50))
     rng = np.random.default_rng(3)
     outcomes = [_check_loads_or_refuses(_tampered(document, rng), rows) for _index in range(500)]
@@ -372,3 +372,14 @@ def test_explained_values_are_plain_python():
     for value in labels[:2] + labels[-1]:
         assert type(value) in (int, str), value
     assert labels[-1]
+
+
+def test_outcomes_are_named_columns_joined_in_order():
+    parts = [model.Outcomes(won=[1, 0], closed_at=[5.0, 2.0]), model.Outcomes(won=[0], closed_at=[7])]
+    joined = model.Outcomes.concatenate(parts)
+    assert joined.won.tolist() == [1, 0, 0] and joined.won.dtype == np.int64
+    assert joined.closed_at.tolist() == [5.0, 2.0, 7.0] and joined.closed_at.dtype == np.float64
+    empty = model.Outcomes.concatenate([])
+    assert len(empty) == 0 and empty.won.dtype == np.int64 and empty.closed_at.dtype == np.float64
+    with pytest.raises(ValueError, match="rows"):
+        model.Outcomes(won=[1, 0], closed_at=[1.0])

@@ -66,7 +66,7 @@ class CrmLead(models.Model):
             counters and the engagement as they were when the lead closed (see
             :meth:`_behaviour_at_closing`)
         :return: (ids (n,), columns: feature name -> array (n,), or (rows, values)
-            for the classes; with ``outcome``, (won (n,) 0/1, closed (n,) POSIX seconds))
+            for the classes; with ``outcome``, their ``engine.model.Outcomes``)
         """
         line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
         single = [feature for feature in features if feature['kind'] != 'multi']
@@ -87,10 +87,12 @@ class CrmLead(models.Model):
             selects += [SQL("(crm_lead.won_status = 'won')::int"),
                         SQL('extract(epoch FROM COALESCE(crm_lead.date_closed, crm_lead.write_date))::float8')]
         rows = self.env.execute_query(query.select(*selects))
-        values = list(zip(*rows, strict=True)) if rows else [()] * len(selects)
-        ids = np.array(values[0], dtype=np.int64)
+        ids, *values = list(zip(*rows, strict=True)) if rows else [()] * len(selects)
+        if outcome:
+            *values, won, closed_at = values
+        ids = np.array(ids, dtype=np.int64)
         columns = {}
-        for feature, column in zip(single, values[1:], strict=False):
+        for feature, column in zip(single, values, strict=True):
             field_type = self._fields[feature['name']].type
             dtype = np.int64 if field_type == 'many2one' else object if field_type == 'selection' else np.float64
             columns[feature['name']] = np.array(column, dtype=dtype)
@@ -101,13 +103,13 @@ class CrmLead(models.Model):
                     'SELECT %s, %s FROM %s WHERE %s = ANY(%s)', SQL.identifier(field.column1),
                     SQL.identifier(field.column2), SQL.identifier(field.relation), SQL.identifier(field.column1),
                     ids.tolist()))
-                pairs = np.array(pairs, dtype=np.int64).reshape(len(pairs), 2)
-                columns[feature['name']] = (np.searchsorted(ids, pairs[:, 0]), pairs[:, 1])
+                lead_ids, value_ids = np.array(pairs, dtype=np.int64).reshape(len(pairs), 2).T
+                columns[feature['name']] = (np.searchsorted(ids, lead_ids), value_ids)
         if not outcome:
             return ids, columns
         if len(ids):
             self._behaviour_at_closing(ids, columns)
-        return ids, columns, (np.array(values[-2], dtype=np.int64), np.array(values[-1], dtype=np.float64))
+        return ids, columns, engine_model.Outcomes(won=won, closed_at=closed_at)
 
     @api.model
     def _behaviour_at_closing(self, ids, columns):

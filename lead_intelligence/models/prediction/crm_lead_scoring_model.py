@@ -123,7 +123,7 @@ class CrmLeadScoringModel(models.Model):
 
     def _compute_load_error(self):
         for record in self:
-            error = isinstance(record.id, int) and record._load_engine_model(record.id)[1]
+            _loaded, error = record._load_engine_model(record.id) if isinstance(record.id, int) else (None, False)
             record.load_error = error and self.env._(
                 'The lead scoring model %(name)s cannot be used: %(error)s. The leads of its company are scored on '
                 'profile fit and engagement only: train a new model.', name=record.name, error=error)
@@ -360,7 +360,7 @@ class CrmLeadScoringModel(models.Model):
         # the active model is measured on the new validation leads: read what it needs too
         read_features = features + [entry for entry in (current_model.encoder.spec if current_model else [])
                                     if entry['name'] not in {feature['name'] for feature in features}]
-        columns, outcome, closed = self._read_training_data(
+        columns, outcomes = self._read_training_data(
             company, date_from, read_features,
             progress=lambda done, total: report(
                 READ_PROGRESS[0] + (READ_PROGRESS[1] - READ_PROGRESS[0]) * done / (total or 1),
@@ -371,16 +371,15 @@ class CrmLeadScoringModel(models.Model):
         thresholds, tier_ids = company_tiers.get(company.id, default_tiers)
         tiers = Tier.browse(list(tier_ids))
         algorithm_labels = dict(self._fields['algorithm']._description_selection(self.env))
-        algorithms = engine_model.ALGORITHMS
+        config = engine_model.TrainingConfig(
+            features, valid_fraction=VALID_FRACTION, algorithms=engine_model.ALGORITHMS, tier_thresholds=thresholds)
 
         def report_fit(algorithm, done, total):
             report(FIT_PROGRESS[0] + (FIT_PROGRESS[1] - FIT_PROGRESS[0]) * done / total,
                    self.env._('Training %s', algorithm_labels[algorithm].lower()))
 
         try:
-            result = engine_model.train(columns, outcome, closed, features, tier_thresholds=list(thresholds),
-                                        valid_fraction=VALID_FRACTION,
-                                        algorithms=algorithms, progress=report_fit)
+            result = engine_model.train(config, columns, outcomes.won, outcomes.closed_at, progress=report_fit)
         except ValueError as error:
             raise UserError(self.env._('The lead scoring model could not be trained: %s', error)) from error
         report(FIT_PROGRESS[1], self.env._('Validating on the newest %s %%', round(100 * VALID_FRACTION)))
@@ -389,7 +388,7 @@ class CrmLeadScoringModel(models.Model):
         if current_model:
             valid_columns = engine_model.subset(columns, read_features, result.valid_index)
             compared_auc = engine_model.evaluate(
-                outcome[result.valid_index], current_model.predict_proba(valid_columns))['roc_auc']
+                outcomes.won[result.valid_index], current_model.predict_proba(valid_columns))['roc_auc']
         # sudo: only a training writes a model and its figures (see write), whoever asked for it
         record = self.sudo().create({
             'name': self.env._('%(algorithm)s, %(date)s', algorithm=algorithm_labels[result.model.algorithm],
@@ -452,28 +451,28 @@ class CrmLeadScoringModel(models.Model):
 
     @api.model
     def _read_training_data(self, company, date_from, features, progress=None):
-        """Features, outcome (1 won) and closing time (POSIX seconds) of the closed leads, in batches.
+        """Features and outcomes of the closed leads, in batches.
 
         :param progress: optional callable ``progress(done, total)``, called before the first batch and
             after each one with the number of leads read
+        :return: (columns: feature name -> array (n,), or (rows, values) for the classes,
+            ``engine.model.Outcomes`` (n,))
         """
         Lead = self.env['crm.lead']
         Lead.flush_model()
-        lead_ids = [row[0] for row in self.env.execute_query(SQL(
+        lead_ids = [lead_id for (lead_id,) in self.env.execute_query(SQL(
             'SELECT id FROM crm_lead WHERE %s ORDER BY id', self._closed_lead_condition(company, date_from)))]
         parts = []
         if progress:
             progress(0, len(lead_ids))
         for start in range(0, len(lead_ids), TRAIN_BATCH_SIZE):
-            ids, columns, extra = Lead._read_model_features(
+            ids, columns, outcomes = Lead._read_model_features(
                 Lead._query_leads(lead_ids[start:start + TRAIN_BATCH_SIZE]), features, outcome=True)
-            parts.append((len(ids), columns, extra))
+            parts.append((len(ids), columns, outcomes))
             if progress:
                 progress(min(start + TRAIN_BATCH_SIZE, len(lead_ids)), len(lead_ids))
-        columns = _concat_columns([(n, part) for n, part, _extra in parts], features)
-        outcome = np.concatenate([extra[0] for _n, _c, extra in parts]) if parts else np.zeros(0, dtype=np.int64)
-        closed = np.concatenate([extra[1] for _n, _c, extra in parts]) if parts else np.zeros(0)
-        return columns, outcome, closed
+        columns = _concat_columns([(n, part) for n, part, _outcomes in parts], features)
+        return columns, engine_model.Outcomes.concatenate([outcomes for _n, _c, outcomes in parts])
 
 
 def _concat_columns(parts, features):
@@ -483,10 +482,11 @@ def _concat_columns(parts, features):
         name = feature['name']
         if feature['kind'] == 'multi':
             offsets = np.cumsum([0] + [n for n, _part in parts])
+            pairs = [part[name] for _n, part in parts]
             columns[name] = (
-                np.concatenate([part[name][0] + offset for (_n, part), offset in zip(parts, offsets, strict=False)])
+                np.concatenate([rows + offset for (rows, _values), offset in zip(pairs, offsets, strict=False)])
                 if parts else np.zeros(0, dtype=np.int64),
-                np.concatenate([part[name][1] for _n, part in parts]) if parts else np.zeros(0, dtype=np.int64))
+                np.concatenate([values for _rows, values in pairs]) if parts else np.zeros(0, dtype=np.int64))
         else:
             columns[name] = np.concatenate([part[name] for _n, part in parts]) if parts else np.zeros(0)
     return columns

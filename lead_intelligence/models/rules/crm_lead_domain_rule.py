@@ -12,19 +12,19 @@ from odoo.orm.domains import DomainAnd, DomainCondition, DomainCustom, DomainOr
 from odoo.tools import SQL, Query
 
 from ...engine import scoring
+from ..lead_fields import RULE_PATH_MODELS
 
 _logger = logging.getLogger(__name__)
 
-# the records a rule may read through the lead's links (a path or a sub-condition): what the lead
-# links to, shared or of the lead's own company; never users, other leads or anyone's private records
-RULE_PATH_MODELS = frozenset({
-    'res.partner', 'res.partner.category', 'res.partner.industry', 'res.partner.title', 'res.country',
-    'res.country.state', 'res.lang', 'res.currency', 'res.company', 'crm.stage', 'crm.tag', 'crm.team',
-    'crm.lost.reason', 'utm.source', 'utm.medium', 'utm.campaign', 'crm.lead.class', 'crm.lead.tier',
-    'crm.lead.score',
-})
-# what compiling or matching a rule's condition raises when the condition cannot run: the rule's fault
+# How the checks read a condition's operator (which operators exist is Odoo's domain's to say; the
+# records a rule may read through a link are lead_fields.RULE_PATH_MODELS):
+# on a link, these compare the linked record's id and read nothing of it (any other reads the linked records);
+ID_OPERATORS = ('=', '!=', 'in', 'not in')
+# on a link, these take a sub-condition on the linked records, checked as a rule's own condition;
 ANY_OPERATORS = ('any', 'not any', 'any!', 'not any!')
+# on a number or a yes/no, these compare a value: it must suit the column (see _check_condition_value).
+COMPARISON_OPERATORS = ('=', '!=', '<', '>', '<=', '>=', 'in', 'not in')
+# what compiling or matching a rule's condition raises when the condition cannot run: the rule's fault
 RULE_ERRORS = (ValueError, TypeError, KeyError, UserError, psycopg2.DataError, psycopg2.ProgrammingError)
 
 
@@ -248,7 +248,7 @@ class CrmLeadDomainRule(models.AbstractModel):
         """Refuse what a rule may not read, and values their fields cannot take.
 
         A rule reads the lead's own fields, and through a path or a sub-condition
-        only the records of ``RULE_PATH_MODELS``, by many-to-one and many-to-many
+        only the records of ``lead_fields.RULE_PATH_MODELS``, by many-to-one and many-to-many
         links: a rule sees what the lead links to, never lists of other records
         (a partner's opportunities, a user's keys), which may belong to other
         companies. It never reads a field restricted to some groups.
@@ -270,7 +270,7 @@ class CrmLeadDomainRule(models.AbstractModel):
             values = condition.value if isinstance(condition.value, list | tuple) else [condition.value]
             if not field.relational:
                 self._check_condition_value(condition, field, values)
-            elif condition.operator not in ('=', '!=', 'in', 'not in') or any(isinstance(v, str) for v in values):
+            elif condition.operator not in ID_OPERATORS or any(isinstance(v, str) for v in values):
                 # a sub-condition, or a name searched: the linked records are read
                 self._check_rule_link(current, field)
                 if condition.operator in ANY_OPERATORS:
@@ -299,7 +299,7 @@ class CrmLeadDomainRule(models.AbstractModel):
 
     def _check_condition_value(self, condition, field, values):
         """Refuse a value its field's column cannot take (text for a number, a number for a yes/no)."""
-        if condition.operator not in ('=', '!=', '<', '>', '<=', '>=', 'in', 'not in'):
+        if condition.operator not in COMPARISON_OPERATORS:
             return
         if field.type in ('integer', 'float', 'monetary'):
             bad = [value for value in values if value is not False and value is not None

@@ -1,10 +1,12 @@
 from odoo import models
 
+from ..lead_fields import WATCHED_MODELS
+
 
 class CrmLeadRuleSource(models.AbstractModel):
     """Records classification rules read through a path: their changes reclassify the leads.
 
-    Inherited by each model of ``lead_fields.WATCHED_MODELS`` below.
+    Inherited by each model of ``lead_fields.WATCHED_MODELS``, below.
     """
 
     _name = 'crm.lead.rule.source'
@@ -21,51 +23,16 @@ class CrmLeadRuleSource(models.AbstractModel):
         return super().unlink()
 
 
-class CrmStage(models.Model):
-    _name = 'crm.stage'
-    _inherit = ['crm.stage', 'crm.lead.rule.source']
+def _watch(model_name):
+    """Make ``model_name`` inherit ``crm.lead.rule.source``: the class one would write for each watched model,
+    ``class CrmStage(models.Model): _name = 'crm.stage'; _inherit = ['crm.stage', 'crm.lead.rule.source']``,
+    made from the table so that a model is watched by adding it there, in one place."""
+    class_name = ''.join(part.capitalize() for part in model_name.split('.'))
+    return type(models.Model)(class_name, (models.Model,), {
+        '__module__': __name__, '__qualname__': class_name,
+        '_name': model_name, '_inherit': [model_name, 'crm.lead.rule.source'],
+    })
 
 
-class CrmTag(models.Model):
-    _name = 'crm.tag'
-    _inherit = ['crm.tag', 'crm.lead.rule.source']
-
-
-class CrmTeam(models.Model):
-    _name = 'crm.team'
-    _inherit = ['crm.team', 'crm.lead.rule.source']
-
-
-class ResCountry(models.Model):
-    _name = 'res.country'
-    _inherit = ['res.country', 'crm.lead.rule.source']
-
-
-class ResCountryState(models.Model):
-    _name = 'res.country.state'
-    _inherit = ['res.country.state', 'crm.lead.rule.source']
-
-
-class ResLang(models.Model):
-    _name = 'res.lang'
-    _inherit = ['res.lang', 'crm.lead.rule.source']
-
-
-class ResPartnerIndustry(models.Model):
-    _name = 'res.partner.industry'
-    _inherit = ['res.partner.industry', 'crm.lead.rule.source']
-
-
-class UtmSource(models.Model):
-    _name = 'utm.source'
-    _inherit = ['utm.source', 'crm.lead.rule.source']
-
-
-class UtmMedium(models.Model):
-    _name = 'utm.medium'
-    _inherit = ['utm.medium', 'crm.lead.rule.source']
-
-
-class UtmCampaign(models.Model):
-    _name = 'utm.campaign'
-    _inherit = ['utm.campaign', 'crm.lead.rule.source']
+for _model_name in WATCHED_MODELS:
+    _watch(_model_name)
