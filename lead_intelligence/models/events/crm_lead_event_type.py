@@ -4,9 +4,6 @@ from odoo.exceptions import ValidationError
 from ..lead_fields import COUNTER_FIELDS
 from ..writes import crm_lead_engagement
 
-# the SQL of an event's decayed units is the engagement's; prediction/crm_lead.py still imports it from here
-from ..writes.crm_lead_engagement import decayed_units_sql  # noqa: F401  pylint: disable=unused-import
-
 
 class CrmLeadEventType(models.Model):
     """A kind of behaviour (a visit, a download, a demo request...) and what it is worth."""

@@ -9,8 +9,8 @@ from odoo.tools import SQL
 
 from ...engine import behaviour, scoring
 from ...engine import model as engine_model
-from ..events.crm_lead_event_type import decayed_units_sql
 from ..lead_fields import COUNTER_FIELDS, VALUE
+from ..writes.crm_lead_engagement import decayed_units_sql
 from .crm_lead_scoring_model import ZERO_IS_MISSING
 
 _logger = logging.getLogger(__name__)
