@@ -10,7 +10,7 @@ Every scenario starts from an empty behaviour state (:func:`reset_behaviour`):
 no event logged, no engagement, no counter on the leads.
 """
 
-import importlib.util
+import ast
 import io
 import logging
 from dataclasses import dataclass
@@ -37,17 +37,19 @@ SPAN_DAYS = 60  # events of the ``events`` scenario happen over the last SPAN_DA
 COPY_CHUNK = 200_000
 
 
-def _load_lead_fields():
-    """The addon's declaration of its lead fields: plain Python, loaded from its file
-    because the addon's package imports Odoo and the benches do not."""
-    spec = importlib.util.spec_from_file_location(
-        "lead_fields", REPO_ROOT / "lead_intelligence" / "models" / "lead_fields.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _counter_fields():
+    """The lead's behaviour counters, in declaration order: the fields of the addon's
+    ``models/events/crm_lead.py`` declared with ``counter=``, read from the file's syntax
+    tree because the addon's package imports Odoo and the benches do not."""
+    tree = ast.parse((REPO_ROOT / "lead_intelligence" / "models" / "events" / "crm_lead.py").read_text())
+    return tuple(
+        target.id
+        for node in ast.walk(tree) if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+        for target in node.targets if isinstance(target, ast.Name)
+        if any(keyword.arg == "counter" for keyword in node.value.keywords))
 
 
-COUNTER_COLUMNS = tuple(_load_lead_fields().COUNTER_FIELDS)
+COUNTER_COLUMNS = _counter_fields()
 
 
 @dataclass(frozen=True)

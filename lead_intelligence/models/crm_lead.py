@@ -21,7 +21,8 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     def _valid_field_parameter(self, field, name):
-        return name == 'system_owned' or super()._valid_field_parameter(field, name)
+        # system_owned: see _check_system_owned_fields; counter: a behaviour counter (events/crm_lead.py)
+        return name in ('system_owned', 'counter') or super()._valid_field_parameter(field, name)
 
     def write(self, vals):
         self._check_system_owned_fields(vals)

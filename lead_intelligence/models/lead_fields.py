@@ -1,11 +1,12 @@
 """What the passes, the model and the views need to know about a lead field, declared once.
 
-One module-level table rather than parameters on the fields: several facts are
+One module-level table rather than parameters on the fields: most facts are
 about fields crm declares (``stage_id``, ``probability``, ``date_closed``), and
 some readers need them at import time, before any registry exists (the model's
-features, the benches). A field's facts are the flags of its row; the sets the
-passes read are derived from them below. Plain Python with no import: the
-benches load it from its file, without Odoo.
+features). A field's facts are the flags of its row; the sets the passes read
+are derived from them below. The addon's behaviour counters are its own fields:
+each declares what an event adds to it on the field itself (``counter=COUNT``),
+so adding a counter touches its field, not this table.
 """
 
 # its change cannot move a score: writing it does not mark the lead dirty
@@ -15,7 +16,8 @@ NOT_SCORED = 'not_scored'
 UNSTABLE = 'unstable'
 # known only once the lead is won or lost, or set by someone knowing how it goes: never a model feature
 OUTCOME = 'outcome'
-# a behaviour counter an event type may feed: each counted event adds one (COUNT) or its value (VALUE)
+# a behaviour counter an event type may feed: each counted event adds one (COUNT) or its value (VALUE);
+# a counter declares it on its own field (``counter=COUNT``, see events/crm_lead.py), not in the table
 COUNT = 'count'
 VALUE = 'value'
 
@@ -53,20 +55,8 @@ LEAD_FIELD_FACTS = {
     'sales_stage_class': {OUTCOME},
     'lifecycle_stage': {OUTCOME},
     'intent_level': {OUTCOME},
-    # behaviour: the event log and its counters, in the order of the model's features
+    # behaviour: the event log
     'event_ids': {NOT_SCORED},
-    'visit_count': {COUNT},
-    'time_on_site': {VALUE},  # seconds: the event's value
-    'key_page_count': {COUNT},
-    'download_count': {COUNT},
-    'webinar_count': {COUNT},
-    'email_open_count': {COUNT},
-    'email_click_count': {COUNT},
-    'email_reply_count': {COUNT},
-    'form_count': {COUNT},
-    'call_count': {COUNT},
-    'meeting_count': {COUNT},
-    'buying_signal_count': {COUNT},
 }
 
 # How a rule reads the records of a model through the lead's links (a path such as ``country_id.code``,
@@ -111,7 +101,5 @@ def fields_with(fact):
 FIELDS_NOT_SCORED = fields_with(NOT_SCORED)
 UNSTABLE_FIELDS = fields_with(UNSTABLE)
 OUTCOME_FIELDS = fields_with(OUTCOME)
-# behaviour counters, in declaration order, and what an event adds to each (COUNT or VALUE)
-COUNTER_FIELDS = {name: mode for name, facts in LEAD_FIELD_FACTS.items() for mode in (COUNT, VALUE) if mode in facts}
 # the models whose records' edits reclassify the leads, in the order of RULE_PATH_MODELS
 WATCHED_MODELS = tuple(model for model, reading in RULE_PATH_MODELS.items() if reading == WATCHED)

@@ -3,6 +3,7 @@ from odoo.tests import TransactionCase, tagged
 from ..models import lead_fields
 from ..models.classification.crm_lead import UNSTABLE_FIELDS
 from ..models.crm_lead import FIELDS_NOT_SCORED
+from ..models.events.crm_lead import COUNTER_FIELDS
 from ..models.prediction.crm_lead_scoring_model import LEAKING_FIELDS, MODEL_FEATURES
 
 COUNTERS = [
@@ -35,18 +36,20 @@ class TestLeadFields(TransactionCase):
             'res.partner.industry', 'utm.source', 'utm.medium', 'utm.campaign'))
 
     def test_counters(self):
-        """One list of counters, in one order: the event job's, the model's features', the event types'."""
-        self.assertEqual(list(lead_fields.COUNTER_FIELDS.items()),
+        """One list of counters, in one order: the fields declared with ``counter``, the event job's,
+        the model's features', the event types' choices."""
+        self.assertEqual(list(COUNTER_FIELDS.items())[:len(COUNTERS)],
                          [(name, 'value' if name == 'time_on_site' else 'count') for name in COUNTERS])
-        features = [feature for feature in MODEL_FEATURES if feature['name'] in lead_fields.COUNTER_FIELDS]
+        features = [feature for feature in MODEL_FEATURES if feature['name'] in COUNTER_FIELDS]
         self.assertEqual([(feature['name'], feature['kind']) for feature in features],
-                         [(name, 'log' if name == 'time_on_site' else 'number') for name in COUNTERS])
+                         [(name, 'log' if mode == 'value' else 'number') for name, mode in COUNTER_FIELDS.items()])
         selection = self.env['crm.lead.event.type']._fields['counter_field']._description_selection(self.env)
-        self.assertEqual([value for value, _label in selection], COUNTERS)
+        self.assertEqual([value for value, _label in selection], list(COUNTER_FIELDS))
+        self.assertEqual({name: self.env['crm.lead']._fields[name].counter for name in COUNTER_FIELDS}, COUNTER_FIELDS)
 
     def test_declared_fields_exist(self):
         Lead = self.env['crm.lead']
         self.assertFalse(set(lead_fields.LEAD_FIELD_FACTS) - set(Lead._fields))
-        for name in lead_fields.COUNTER_FIELDS:
+        for name in COUNTER_FIELDS:
             self.assertTrue(Lead._fields[name].system_owned, name)
         self.assertEqual(set(self.env['crm.lead.rule.source']._inherit_children), set(lead_fields.WATCHED_MODELS))

@@ -7,6 +7,7 @@ from odoo.tools import SQL
 
 from ...engine import behaviour
 from ...engine.events import EngagementSums
+from ..lead_fields import COUNT, VALUE
 from ..writes import crm_lead_event, crm_lead_event_queue
 
 
@@ -16,21 +17,23 @@ class CrmLead(models.Model):
 
     _inherit = 'crm.lead'
 
-    # Behaviour counters: written in bulk by the event job (see crm.lead.event), never indexed
-    visit_count = fields.Integer('Website Visits', readonly=True, copy=False, system_owned=True)
-    time_on_site = fields.Integer('Time on Site (s)', readonly=True, copy=False, system_owned=True,
+    # Behaviour counters: written in bulk by the event job (see crm.lead.event), never indexed.
+    # ``counter``: what each counted event adds, one (COUNT) or its value (VALUE); the event job, the
+    # event types' counter choices and the model's features read the counters from it (COUNTER_FIELDS)
+    visit_count = fields.Integer('Website Visits', readonly=True, copy=False, system_owned=True, counter=COUNT)
+    time_on_site = fields.Integer('Time on Site (s)', readonly=True, copy=False, system_owned=True, counter=VALUE,
                                   help="Total time spent on the website, in seconds.")
-    key_page_count = fields.Integer('Key Pages', readonly=True, copy=False, system_owned=True)
-    download_count = fields.Integer('Downloads', readonly=True, copy=False, system_owned=True)
-    webinar_count = fields.Integer('Webinars & Events', readonly=True, copy=False, system_owned=True)
-    email_open_count = fields.Integer('Email Opens', readonly=True, copy=False, system_owned=True)
-    email_click_count = fields.Integer('Email Clicks', readonly=True, copy=False, system_owned=True)
-    email_reply_count = fields.Integer('Email Replies', readonly=True, copy=False, system_owned=True)
-    form_count = fields.Integer('Forms', readonly=True, copy=False, system_owned=True)
-    call_count = fields.Integer('Calls Made', readonly=True, copy=False, system_owned=True)
-    meeting_count = fields.Integer('Meetings Held', readonly=True, copy=False, system_owned=True)
+    key_page_count = fields.Integer('Key Pages', readonly=True, copy=False, system_owned=True, counter=COUNT)
+    download_count = fields.Integer('Downloads', readonly=True, copy=False, system_owned=True, counter=COUNT)
+    webinar_count = fields.Integer('Webinars & Events', readonly=True, copy=False, system_owned=True, counter=COUNT)
+    email_open_count = fields.Integer('Email Opens', readonly=True, copy=False, system_owned=True, counter=COUNT)
+    email_click_count = fields.Integer('Email Clicks', readonly=True, copy=False, system_owned=True, counter=COUNT)
+    email_reply_count = fields.Integer('Email Replies', readonly=True, copy=False, system_owned=True, counter=COUNT)
+    form_count = fields.Integer('Forms', readonly=True, copy=False, system_owned=True, counter=COUNT)
+    call_count = fields.Integer('Calls Made', readonly=True, copy=False, system_owned=True, counter=COUNT)
+    meeting_count = fields.Integer('Meetings Held', readonly=True, copy=False, system_owned=True, counter=COUNT)
     buying_signal_count = fields.Integer('Buying Signals', readonly=True, copy=False, system_owned=True,
-                                         help="Quote requests, demo requests, pricing page views.")
+                                         counter=COUNT, help="Quote requests, demo requests, pricing page views.")
     last_engagement_date = fields.Datetime('Last Engagement', readonly=True, copy=False, system_owned=True)
     lead_ref = fields.Char(
         'External Reference', copy=False, index='btree_not_null',
@@ -133,3 +136,10 @@ class CrmLead(models.Model):
                                       strict=True):
             result.setdefault(lead, []).append((types[type_], value))
         return result
+
+
+# the behaviour counters, in declaration order, and what each counted event adds to them (COUNT or VALUE)
+COUNTER_FIELDS = {
+    name: field.counter for name, field in vars(CrmLead).items()
+    if isinstance(field, fields.Field) and getattr(field, 'counter', None)
+}

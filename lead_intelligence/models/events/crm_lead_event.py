@@ -11,8 +11,9 @@ from odoo.tools import SQL, email_normalize
 from ...engine import behaviour
 from ...engine.events import EngagementSums, EventTypes, GroupedUnits, IncomingEvents, QueuedEvents, TimedEvents
 from .. import bulk
-from ..lead_fields import COUNTER_FIELDS, VALUE
+from ..lead_fields import VALUE
 from ..writes import crm_lead, crm_lead_engagement, crm_lead_event, crm_lead_event_queue
+from .crm_lead import COUNTER_FIELDS
 
 _logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..lead_fields import COUNTER_FIELDS
 from ..writes import crm_lead_engagement
+from .crm_lead import COUNTER_FIELDS
 
 
 class CrmLeadEventType(models.Model):

@@ -9,7 +9,8 @@ from odoo.tools import SQL
 
 from ...engine import behaviour, scoring
 from ...engine import model as engine_model
-from ..lead_fields import COUNTER_FIELDS, VALUE
+from ..events.crm_lead import COUNTER_FIELDS
+from ..lead_fields import VALUE
 from ..writes.crm_lead_engagement import decayed_units_sql
 from .crm_lead_scoring_model import ZERO_IS_MISSING
 

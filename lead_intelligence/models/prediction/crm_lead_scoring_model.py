@@ -10,7 +10,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ...engine import model as engine_model
-from ..lead_fields import COUNTER_FIELDS, OUTCOME_FIELDS, VALUE
+from ..events.crm_lead import COUNTER_FIELDS
+from ..lead_fields import OUTCOME_FIELDS, VALUE
 
 _logger = logging.getLogger(__name__)
 
