@@ -295,8 +295,8 @@ def test_engagement_points_and_score():
 
 
 def test_score_blends_fit_and_engagement():
-    result = scoring.score_leads(np.array([[True], [False]]), [80], [0, 0], [([0, 50], [1, 2])],
-                                 weights={"fit": 60, "engagement": 40}, engagement=np.array([0.0, 100.0]))
+    params = scoring.ScoringParams(np.array([80]), (([0, 50], [1, 2]),), weights={"fit": 60, "engagement": 40})
+    result = scoring.score_leads(params, np.array([[True], [False]]), [0, 0], engagement=np.array([0.0, 100.0]))
     assert result.fit_score.tolist() == [80, 0]
     assert result.engagement_score.tolist() == [0, 100]
     assert result.score.tolist() == [48, 40]
