@@ -449,17 +449,6 @@ def decayed_points(values, refs, half_lives, now):
         now - np.asarray(refs, dtype=np.float64), half_lives)
 
 
-def engagement_points(lead_index, values, refs, half_lives, now, n_leads):
-    """Total decayed engagement points of each lead at ``now``.
-
-    :param lead_index: (m,) index (0..n_leads-1) of the lead of each stored sum
-    :return: (n_leads,) float
-    """
-    total = np.zeros(n_leads, dtype=np.float64)
-    np.add.at(total, np.asarray(lead_index, dtype=np.int64), decayed_points(values, refs, half_lives, now))
-    return total
-
-
 def engagement_score(points, ceiling):
     """0-100 engagement: linear from 0 points to ``ceiling`` points, clipped;
     negative totals (bounces, unsubscribes) give 0."""

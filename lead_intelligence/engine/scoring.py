@@ -5,7 +5,8 @@ lead) so that a chunk of tens of thousands of leads is scored in a few
 milliseconds; the Odoo adapter only moves columns in and out.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from itertools import pairwise
 
 import numpy as np
@@ -76,21 +77,43 @@ def points_to_score(points, mapping="linear", low=0.0, high=100.0):
     return 100.0 / (1.0 + np.exp(-slope * (points - centre)))
 
 
-def blend(components, weights):
-    """Weighted mean of 0-100 score components.
+BLEND_COMPONENTS = ("fit", "engagement", "model")
 
-    :param components: dict name -> array (n,) in [0, 100]; a component that is
-        absent (not computed yet, e.g. no trained model) is simply left out
-    :param weights: dict name -> non-negative weight
-    :return: float array (n,) in [0, 100]
+
+def blend_shares(weights, has_model):
+    """The share of each score component in a lead's score: the blend's one definition.
+
+    A component counts when its weight is positive; the model counts only for a
+    lead with a usable model (a lead without one blends the other components).
+    The shares are the weights over the total of the weights that count.
+
+    The shares are exact fractions: the score multiplies each component by the
+    share as a float, the explanation shows it as a rounded percentage of the
+    exact ratio (a 23/40 share is 58 %, not 57 % as the float 0.575 would round).
+
+    :param weights: dict name -> non-negative weight, the names among :data:`BLEND_COMPONENTS`
+    :param has_model: whether the lead has a usable model
+    :return: dict name -> :class:`fractions.Fraction`, the components that count, in
+        :data:`BLEND_COMPONENTS` order; they sum to 1
     """
-    used = [name for name in components if weights.get(name, 0) > 0]
+    used = [name for name in BLEND_COMPONENTS if (has_model or name != "model") and weights.get(name, 0) > 0]
     if not used:
         raise ValueError("no score component has a positive weight")
-    total = float(sum(weights[name] for name in used))
-    result = np.zeros_like(np.asarray(components[used[0]], dtype=np.float64))
-    for name in used:
-        result += np.asarray(components[name], dtype=np.float64) * (weights[name] / total)
+    total = Fraction(float(sum(weights[name] for name in used)))
+    return {name: Fraction(weights[name]) / total for name in used}
+
+
+def blend(components, shares):
+    """Weighted mean of 0-100 score components.
+
+    :param components: dict name -> array (n,) in [0, 100]
+    :param shares: dict name -> share, as :func:`blend_shares` gives them
+    :return: float array (n,) in [0, 100]
+    """
+    result = None
+    for name, share in shares.items():
+        part = np.asarray(components[name], dtype=np.float64) * float(share)
+        result = part if result is None else result + part
     return result
 
 
@@ -166,36 +189,51 @@ class ScoreResult:
     model_score: np.ndarray  # int (n,) 0-100, -1 where the lead has no model
 
 
-def score_leads(matches, points, group_index, tier_sets, mapping="linear", low=0.0, high=100.0, weights=None,
-                engagement=None, model=None):
+@dataclass(frozen=True, eq=False)
+class ScoringParams:
+    """How leads are scored: the settings of the fit rules, the blend and the tiers, read once per pass.
+
+    * ``points``: (n_rules,) points per rule;
+    * ``tier_sets``: tuple of (thresholds, tier_ids) pairs (leads of different
+      companies may use different tiers; see ``group_index`` in :func:`score_leads`);
+    * ``mapping``, ``low``, ``high``: how fit points map to the 0-100 fit score (see :func:`points_to_score`);
+    * ``weights``: blend weights by component (see :func:`blend_shares`).
+    """
+
+    points: np.ndarray
+    tier_sets: tuple
+    mapping: str = "linear"
+    low: float = 0.0
+    high: float = 100.0
+    weights: dict = field(default_factory=lambda: {"fit": 1.0})
+
+
+def score_leads(params, matches, group_index, engagement=None, model=None):
     """Score a chunk of leads end to end: points, fit score, blended score, tier.
 
+    :param params: the :class:`ScoringParams`
     :param matches: (n_leads, n_rules) rule matches
-    :param points: (n_rules,) points per rule
-    :param group_index: (n_leads,) index into ``tier_sets`` of each lead's tier set
-        (leads of different companies may use different tiers)
-    :param tier_sets: list of (thresholds, tier_ids) pairs
-    :param weights: blend weights by component: ``fit``, ``engagement``
+    :param group_index: (n_leads,) index into ``params.tier_sets`` of each lead's tier set
     :param engagement: (n_leads,) 0-100 engagement scores (see ``behaviour``),
         or None: zero for every lead
     :param model: (n_leads,) 0-100 model scores (100 x the predicted probability),
         NaN for the leads without a model (their score blends fit and engagement
         only), or None: no lead has a model
     """
-    fit_points = rule_points(matches, points)
-    fit = points_to_score(fit_points, mapping, low, high)
+    fit_points = rule_points(matches, params.points)
+    fit = points_to_score(fit_points, params.mapping, params.low, params.high)
     engagement = np.zeros(len(fit)) if engagement is None else np.asarray(engagement, dtype=np.float64)
-    weights = weights or {"fit": 1.0}
-    blended = blend({"fit": fit, "engagement": engagement}, weights)
+    blended = blend({"fit": fit, "engagement": engagement}, blend_shares(params.weights, has_model=False))
     model = np.full(len(fit), np.nan) if model is None else np.asarray(model, dtype=np.float64)
     with_model = ~np.isnan(model)
     if with_model.any():
         blended[with_model] = blend(
-            {"fit": fit[with_model], "engagement": engagement[with_model], "model": model[with_model]}, weights)
+            {"fit": fit[with_model], "engagement": engagement[with_model], "model": model[with_model]},
+            blend_shares(params.weights, has_model=True))
     score = round_score(blended)
     tiers = np.zeros(score.shape, dtype=np.int64)
     group_index = np.asarray(group_index, dtype=np.int64)
-    for index, (thresholds, tier_ids) in enumerate(tier_sets):
+    for index, (thresholds, tier_ids) in enumerate(params.tier_sets):
         in_group = group_index == index
         if in_group.any():
             tiers[in_group] = cut_tiers(score[in_group], thresholds, tier_ids)
@@ -220,12 +258,3 @@ def next_id_span(span, target, found, max_growth=4.0):
     if found <= 0:
         return int(span * max_growth)
     return max(int(min(span * max_growth, span * target / found)), 1)
-
-
-def changed_rows(old, new):
-    """Mask of the rows where any column differs.
-
-    :param old: (n, k) int array of stored values (use -1 for NULL)
-    :param new: (n, k) int array of computed values
-    """
-    return np.any(np.asarray(old) != np.asarray(new), axis=1)

@@ -186,7 +186,7 @@ class EngagementRows(_Columns):
 
     def lead_totals(self, now, n_leads):
         """(n_leads,) the decayed points of each lead of the chunk at ``now``."""
-        return behaviour.engagement_points(self.lead_index, self.points, self.ref, self.half_life, now, n_leads)
+        return np.bincount(self.lead_index, weights=self.decayed(now), minlength=n_leads).astype(np.float64)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -5,6 +5,7 @@ import pytest
 from engine import behaviour, scoring
 from engine.behaviour import BOT, BURST, CAP, DWELL, OK
 from engine.events import EngagementSums, GroupedUnits, TimedEvents
+from engine.stages import EngagementRows
 
 NOW = datetime(2026, 11, 24, 12, 0, 0)
 DAY = behaviour.SECONDS_PER_DAY
@@ -301,8 +302,9 @@ def test_accumulate_leaves_groups_without_events_unchanged():
 
 
 def test_engagement_points_and_score():
-    points = behaviour.engagement_points([0, 0, 2], [10.0, 20.0, 50.0], [0.0, 0.0, 0.0], [0.0, 7.0, 7.0],
-                                         7 * DAY, 3)
+    rows = EngagementRows(lead_index=[0, 0, 2], type_index=[0, 1, 1], points=[10.0, 20.0, 50.0], ref=[0.0, 0.0, 0.0],
+                          half_life=[0.0, 7.0, 7.0])
+    points = rows.lead_totals(7 * DAY, 3)
     assert points.tolist() == [20.0, 0.0, 25.0]
     assert behaviour.engagement_score(np.array([-5.0, 20.0, 250.0]), 50).tolist() == [0.0, 40.0, 100.0]
     with pytest.raises(ValueError):
@@ -310,8 +312,8 @@ def test_engagement_points_and_score():
 
 
 def test_score_blends_fit_and_engagement():
-    result = scoring.score_leads(np.array([[True], [False]]), [80], [0, 0], [([0, 50], [1, 2])],
-                                 weights={"fit": 60, "engagement": 40}, engagement=np.array([0.0, 100.0]))
+    params = scoring.ScoringParams(np.array([80]), (([0, 50], [1, 2]),), weights={"fit": 60, "engagement": 40})
+    result = scoring.score_leads(params, np.array([[True], [False]]), [0, 0], engagement=np.array([0.0, 100.0]))
     assert result.fit_score.tolist() == [80, 0]
     assert result.engagement_score.tolist() == [0, 100]
     assert result.score.tolist() == [48, 40]

@@ -1,3 +1,5 @@
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from engine import scoring
@@ -46,13 +48,35 @@ def test_mapping_rejects_bad_settings(mapping, low, high, message):
 def test_blend_is_a_weighted_mean_of_present_components():
     fit = np.array([100.0, 0.0])
     engagement = np.array([0.0, 50.0])
-    result = scoring.blend({"fit": fit, "engagement": engagement}, {"fit": 3, "engagement": 1, "model": 5})
+    shares = scoring.blend_shares({"fit": 3, "engagement": 1, "model": 5}, has_model=False)
+    result = scoring.blend({"fit": fit, "engagement": engagement}, shares)
     np.testing.assert_allclose(result, [75.0, 12.5])
 
 
 def test_blend_needs_a_positive_weight():
     with pytest.raises(ValueError, match="positive weight"):
-        scoring.blend({"fit": np.ones(2)}, {"fit": 0})
+        scoring.blend_shares({"fit": 0}, has_model=False)
+    with pytest.raises(ValueError, match="positive weight"):
+        scoring.blend_shares({"fit": 0, "engagement": 0, "model": 5}, has_model=False)
+
+
+def test_blend_shares_drop_the_model_where_there_is_none():
+    weights = {"fit": 60, "engagement": 40, "model": 50}
+    assert scoring.blend_shares(weights, has_model=True) == {
+        "fit": Fraction(60, 150), "engagement": Fraction(40, 150), "model": Fraction(50, 150)}
+    assert scoring.blend_shares(weights, has_model=False) == {"fit": Fraction(60, 100), "engagement": Fraction(40, 100)}
+    # a zero weight has no share; the order is the components' order, whatever the weights'
+    assert list(scoring.blend_shares({"model": 1, "engagement": 0, "fit": 3}, has_model=True)) == ["fit", "model"]
+    assert sum(scoring.blend_shares({"fit": 1, "engagement": 1, "model": 1}, has_model=True).values()) == 1
+
+
+def test_blend_shares_are_exact():
+    shares = scoring.blend_shares({"fit": 23, "engagement": 17}, has_model=False)
+    # the float of a share is the weight over the total, as the score uses it
+    assert float(shares["fit"]) == 23 / 40.0
+    # a percentage rounds as the exact ratio: 57.5 % to 58 (half to even), where 100 * 0.575 gives 57
+    assert round(100 * shares["fit"]) == round(100 * 23 / 40) == 58
+    assert round(100 * float(shares["fit"])) == 57
 
 
 def test_round_score_rounds_half_up_and_clips():
@@ -98,23 +122,19 @@ def test_score_leads_end_to_end_with_two_tier_sets():
     matches = np.array([[1, 1], [1, 0], [0, 0], [1, 1]], dtype=bool)
     points = np.array([60, 30])
     tier_sets = [([0, 50], [11, 12]), ([0, 80], [21, 22])]
-    result = scoring.score_leads(matches, points, [0, 0, 0, 1], tier_sets, "linear", 0, 100)
+    params = scoring.ScoringParams(points, tier_sets, "linear", 0, 100)
+    result = scoring.score_leads(params, matches, [0, 0, 0, 1])
     np.testing.assert_array_equal(result.fit_score, [90, 60, 0, 90])
     np.testing.assert_array_equal(result.score, [90, 60, 0, 90])
     np.testing.assert_array_equal(result.tier_id, [12, 12, 11, 22])
-
-
-def test_changed_rows_compares_every_column():
-    old = np.array([[10, 50, 3], [10, 50, 3], [-1, -1, 0]])
-    new = np.array([[10, 50, 3], [10, 51, 3], [0, 0, 4]])
-    np.testing.assert_array_equal(scoring.changed_rows(old, new), [False, True, True])
 
 
 def test_scoring_is_vectorised_over_a_large_chunk():
     rng = np.random.default_rng(7)
     matches = rng.random((50_000, 30)) < 0.3
     points = rng.integers(-20, 30, size=30)
-    result = scoring.score_leads(matches, points, np.zeros(50_000), [([0, 25, 50, 75], [4, 3, 2, 1])])
+    result = scoring.score_leads(scoring.ScoringParams(points, (([0, 25, 50, 75], [4, 3, 2, 1]),)),
+                                 matches, np.zeros(50_000))
     assert result.score.shape == (50_000,)
     expected = np.clip(np.floor(np.clip(matches.astype(float) @ points, 0, 100) + 0.5), 0, 100)
     np.testing.assert_array_equal(result.score, expected)
@@ -175,14 +195,24 @@ def test_id_spans_cover_a_skewed_table_in_bounded_chunks():
 
 def test_score_leads_blends_the_model_only_where_there_is_one():
     matches = np.array([[1], [1], [0]])
-    result = scoring.score_leads(matches, np.array([60.0]), np.zeros(3), [([0, 50], [1, 2])],
-                                 weights={"fit": 60, "engagement": 40, "model": 50},
-                                 engagement=np.array([20.0, 20.0, 0.0]), model=np.array([90.0, np.nan, 10.0]))
+    weights = {"fit": 60, "engagement": 40, "model": 50}
+    params = scoring.ScoringParams(np.array([60.0]), (([0, 50], [1, 2]),), weights=weights)
+    result = scoring.score_leads(params, matches, np.zeros(3), engagement=np.array([20.0, 20.0, 0.0]),
+                                 model=np.array([90.0, np.nan, 10.0]))
     # with a model: (60 * 60 + 40 * 20 + 50 * 90) / 150; without: (60 * 60 + 40 * 20) / 100
     assert result.score.tolist() == [59, 44, 3]
     assert result.model_score.tolist() == [90, -1, 10]
     assert result.tier_id.tolist() == [2, 1, 1]
     # no model at all: as before
-    assert scoring.score_leads(matches, np.array([60.0]), np.zeros(3), [([0], [1])],
-                               weights={"fit": 60, "engagement": 40, "model": 50},
+    params = scoring.ScoringParams(np.array([60.0]), (([0], [1]),), weights=weights)
+    assert scoring.score_leads(params, matches, np.zeros(3),
                                engagement=np.array([20.0, 20.0, 0.0])).score.tolist() == [44, 44, 0]
+
+
+def test_blend_share_percentages_round_as_the_weight_over_the_total():
+    for fit in range(101):
+        for engagement in range(101 - fit):
+            if fit + engagement:
+                shares = scoring.blend_shares({"fit": fit, "engagement": engagement, "model": 30}, has_model=False)
+                assert round(100 * shares.get("fit", 0)) == round(100 * fit / (fit + engagement))
+                assert round(100 * shares.get("engagement", 0)) == round(100 * engagement / (fit + engagement))

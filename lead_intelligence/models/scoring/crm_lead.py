@@ -12,14 +12,12 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ...engine import arrays, scoring
-from ...engine.stages import PROBABILITY_STEPS, TrackingCells
+from ...engine.stages import PROBABILITY_STEPS, LeadState, ScoreUpdate, TrackingCells
 from .. import bulk
+from ..writes import crm_lead as lead_writes
 
 _logger = logging.getLogger(__name__)
 
-# columns read per lead before the rule matches, all as integers (-1 / 0 stand for NULL)
-STATE_COLUMNS = ('id', 'company_id', 'fit_score', 'score', 'tier_id', 'score_dirty', 'score_line_id',
-                 'engagement_score', 'model_score', 'model_probability')
 # causes of a score change that a user asked for: the history names the user
 USER_CAUSES = ('user', 'manual')
 
@@ -50,13 +48,8 @@ class ScoringConfig:
     """What scoring a chunk needs, read once per pass."""
 
     rules: models.BaseModel
-    points: np.ndarray
-    default_tiers: tuple
-    company_tiers: dict
-    mapping: str
-    points_low: float
-    points_high: float
-    weights: dict
+    params: scoring.ScoringParams  # the rules' points, the fit mapping, the blend weights and the tier sets
+    tier_company_ids: np.ndarray  # the company of each tier set of ``params`` but the first, the default one
     type_ids: np.ndarray  # event types, by id, archived ones included
     type_points: np.ndarray  # points per unit (0 for archived types)
     type_half_lives: np.ndarray  # days
@@ -99,22 +92,23 @@ class CrmLead(models.Model):
     def _compute_score_explanation(self):
         config = self._get_scoring_config()
         saved_ids = [lead_id for lead_id in self.ids if isinstance(lead_id, int)]
-        ids, state, matches = self._read_scoring_rows(self._query_leads(saved_ids), config)
-        matches_by_lead = dict(zip(ids.tolist(), matches, strict=True))
-        contributions = self._read_engagement_contributions(ids, config)
-        model_factors = self._explain_model(ids, state[:, 0], config)
+        state, matches = self._read_scoring_rows(self._query_leads(saved_ids), config)
+        matches_by_lead = dict(zip(state.id.tolist(), matches, strict=True))
+        contributions = self._read_engagement_contributions(state.id, config)
+        model_factors = self._explain_model(state.id, state.company_id, config)
         # sudo: whoever reads a lead may know that a configuration pass has yet to reach it
         config_pass = self.env['crm.lead.score.run'].sudo().search(
             [('state', '=', 'running'), ('cause', '=', 'config')], limit=1)
         # sudo: whoever reads a lead may know that a rule of its company is set aside; the error is the admin's
         set_aside = self.env['crm.lead.fit.rule'].sudo().search([('error_message', '!=', False)])
         for lead in self:
-            lead.score_explanation = lead._format_score_explanation(
-                config, matches_by_lead.get(lead.id, ()),
-                pending_config=bool(config_pass) and lead.id > config_pass.last_lead_id,
-                contributions=contributions.get(lead.id, []), model_factors=model_factors.get(lead.id),
-                set_aside=set_aside.filtered(
-                    lambda rule, lead=lead: not rule.company_id or rule.company_id == lead.company_id))
+            lead.score_explanation = Markup('').join([
+                lead._format_fit_explanation(config, matches_by_lead.get(lead.id, ()), set_aside.filtered(
+                    lambda rule, lead=lead: not rule.company_id or rule.company_id == lead.company_id)),
+                lead._format_engagement_explanation(config, contributions.get(lead.id, [])),
+                lead._format_blend_explanation(config, model_factors.get(lead.id)),
+                lead._format_score_notes(pending_config=bool(config_pass) and lead.id > config_pass.last_lead_id),
+            ])
 
     @api.model
     def _read_group_tier_ids(self, tiers, domain):
@@ -136,8 +130,7 @@ class CrmLead(models.Model):
             message = self.env._('%(changed)s of %(count)s leads changed score or tier.',
                                  changed=changed, count=len(self))
         else:
-            self.env.execute_query(SQL(
-                'UPDATE crm_lead SET score_dirty = TRUE WHERE id = ANY(%s) AND NOT score_dirty', self.ids))
+            lead_writes.flag_dirty(self.env, self.ids)
             self.invalidate_recordset(['score_dirty'])
             self.env.ref('lead_intelligence.ir_cron_rescore_dirty_leads')._trigger()
             message = self.env._('%s leads are queued: the scoring job rescores them in the background.', len(self))
@@ -290,20 +283,22 @@ class CrmLead(models.Model):
         # sudo: scoring runs for any user who edits a lead, over every active rule and tier
         rules = self.env['crm.lead.fit.rule'].sudo().search([('error_message', '=', False)])._filter_runnable()
         default_tiers, company_tiers = self.env['crm.lead.tier'].sudo()._get_tier_sets()
+        tier_company_ids = list(company_tiers)
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
         # sudo: as above; archived types keep their stored engagement but are worth no points
         all_types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False)
         types = all_types.search([], order='id')  # pylint: disable=no-search-all
         return ScoringConfig(
             rules=rules,
-            points=np.array(rules.mapped('points'), dtype=np.float64),
-            default_tiers=default_tiers,
-            company_tiers=company_tiers,
-            mapping=settings['fit_mapping'],
-            points_low=settings['fit_points_low'],
-            points_high=settings['fit_points_high'],
-            weights={'fit': settings['weight_fit'], 'engagement': settings['weight_engagement'],
-                     'model': settings['weight_model']},
+            params=scoring.ScoringParams(
+                points=np.array(rules.mapped('points'), dtype=np.float64),
+                tier_sets=(default_tiers, *(company_tiers[company_id] for company_id in tier_company_ids)),
+                mapping=settings['fit_mapping'],
+                low=settings['fit_points_low'],
+                high=settings['fit_points_high'],
+                weights={name: settings[f'weight_{name}'] for name in scoring.BLEND_COMPONENTS},
+            ),
+            tier_company_ids=np.array(tier_company_ids, dtype=np.int64),
             type_ids=np.array(types.ids, dtype=np.int64),
             type_points=np.array([event_type.points if event_type.active else 0.0 for event_type in types]),
             type_half_lives=np.array(types.mapped('half_life'), dtype=np.float64),
@@ -316,25 +311,25 @@ class CrmLead(models.Model):
         """Read the stored scores of the leads of ``query`` and match every rule on them, in one query.
 
         :param query: a :class:`Query` on ``crm_lead``, as ``_search`` returns
-        :return: (ids (n,), state (n, 9) ints laid out as STATE_COLUMNS[1:] (the model
-            probability in ten-thousandths),
-            matches (n, n_rules) bools; a rule that fails in the database is set aside and matches none)
+        :return: (state, matches): the :class:`LeadState` of the leads, in id order, and
+            their matches (n, n_rules) bool; a rule that fails in the database is set aside and matches none
         """
         line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
-        data, matches = config.rules._read_matches(query, [
-            SQL('crm_lead.id'),
-            SQL('COALESCE(crm_lead.company_id, 0)'),
-            SQL('COALESCE(%s, -1)', SQL.identifier(line, 'fit_score')),
-            SQL('COALESCE(%s, -1)', SQL.identifier(line, 'score')),
-            SQL('COALESCE(crm_lead.tier_id, 0)'),
-            SQL('crm_lead.score_dirty IS TRUE'),
-            SQL('COALESCE(crm_lead.score_line_id, 0)'),
-            SQL('COALESCE(%s, -1)', SQL.identifier(line, 'engagement_score')),
-            SQL('COALESCE(%s, -1)', SQL.identifier(line, 'model_score')),
-            SQL('COALESCE(round(%s * %s)::int, -1)', SQL.identifier(line, 'model_probability'),
-                PROBABILITY_STEPS),
-        ])
-        return data[:, 0], data[:, 1:], matches
+        columns = {
+            'id': SQL('crm_lead.id'),
+            'company_id': SQL('COALESCE(crm_lead.company_id, 0)'),
+            'fit_score': SQL('COALESCE(%s, -1)', SQL.identifier(line, 'fit_score')),
+            'score': SQL('COALESCE(%s, -1)', SQL.identifier(line, 'score')),
+            'tier_id': SQL('COALESCE(crm_lead.tier_id, 0)'),
+            'score_dirty': SQL('crm_lead.score_dirty IS TRUE'),
+            'score_line_id': SQL('COALESCE(crm_lead.score_line_id, 0)'),
+            'engagement_score': SQL('COALESCE(%s, -1)', SQL.identifier(line, 'engagement_score')),
+            'model_score': SQL('COALESCE(%s, -1)', SQL.identifier(line, 'model_score')),
+            'model_probability': SQL('COALESCE(round(%s * %s)::int, -1)',
+                                     SQL.identifier(line, 'model_probability'), PROBABILITY_STEPS),
+        }
+        data, matches = config.rules._read_matches(query, [columns[name] for name in LeadState.column_names()])
+        return LeadState.from_matrix(data), matches
 
     @api.model
     def _query_leads(self, lead_ids):
@@ -374,50 +369,41 @@ class CrmLead(models.Model):
         self.env.cr.execute('SET LOCAL jit = off')
         config = config or self._get_scoring_config()
         self._classify_query(query, cause)
-        ids, state, matches = self._read_scoring_rows(query, config)
-        if not len(ids):
+        state, matches = self._read_scoring_rows(query, config)
+        if not len(state):
             return [], 0
+        ids, company_ids = state.id, state.company_id
         engagement = self._read_engagement(ids, config)
-        probability = self._predict_model(ids, state[:, 0], scoring.round_score(engagement), config)
-        new = self._compute_scores(state, matches, engagement, probability, config)
-        old = state[:, [1, 2, 3, 6, 7, 8]]
-        changed = scoring.changed_rows(old[:, :3], new[:, :3])
+        probability = self._predict_model(ids, company_ids, scoring.round_score(engagement), config)
+        update = self._compute_scores(state, matches, engagement, probability, config)
+        changes = update.changes_from(state.stored_scores())
         # the history follows fit score, score and tier; at night, when decay moves many
         # scores by a point or two, it records only what matters: tier moves and fit changes
-        logged = changed if cause != 'nightly' else (old[:, 0] != new[:, 0]) | (old[:, 2] != new[:, 2])
-        self._write_scores(ids, state, new, changed, cause, logged)
-        moved = old[:, 2] != new[:, 2]
+        logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
+        self._write_scores(state, update, cause, logged)
+        moved = changes.moved
         if moved.any():
-            self._on_tier_moves(ids[moved], old[moved, 2], new[moved, 2])
+            self._on_tier_moves(ids[moved], state.tier_id[moved], update.tier_id[moved])
         self.env['crm.lead.score'].invalidate_model()
         self.invalidate_model(['score_line_id', 'fit_score', 'score', 'score_date', 'tier_id', 'score_dirty',
                                'engagement_score', 'model_probability', 'model_score',
                                'score_explanation', 'score_history_ids'])
-        return ids.tolist(), int(changed.sum())
+        return ids.tolist(), int(changes.changed.sum())
 
     @api.model
     def _compute_scores(self, state, matches, engagement, probability, config):
         """The engine's scores of a chunk, each lead cut by its company's tiers (or the default ones).
 
-        :param state: (n, 9) as read by :meth:`_read_scoring_rows`; ``matches``: (n, n_rules) bool;
+        :param state: the :class:`LeadState` read by :meth:`_read_scoring_rows`; ``matches``: (n, n_rules) bool;
             ``engagement``: (n,) 0-100; ``probability``: (n,) 0-1, NaN for a lead without a model
-        :return: (n, 6) int64: fit score, score, tier (0 for none), engagement score, model score and
-            model probability in ten-thousandths (-1 for none), as :meth:`_write_scores` takes them
+        :rtype: ScoreUpdate
         """
-        company_ids = state[:, 0]
-        tier_sets = [config.default_tiers]
+        # a lead of a company with its own tiers is cut by them: the set after the default one
         group_index = np.zeros(len(state), dtype=np.int64)
-        for company_id, pair in config.company_tiers.items():
-            group_index[company_ids == company_id] = len(tier_sets)
-            tier_sets.append(pair)
-        result = scoring.score_leads(
-            matches, config.points, group_index, tier_sets,
-            config.mapping, config.points_low, config.points_high, config.weights, engagement,
-            model=100.0 * probability)
-        return np.column_stack([
-            result.fit_score, result.score, result.tier_id, result.engagement_score, result.model_score,
-            np.where(np.isnan(probability), -1, np.round(np.nan_to_num(probability) * PROBABILITY_STEPS)),
-        ]).astype(np.int64)
+        for index, company_id in enumerate(config.tier_company_ids.tolist(), start=1):
+            group_index[state.company_id == company_id] = index
+        result = scoring.score_leads(config.params, matches, group_index, engagement, model=100.0 * probability)
+        return ScoreUpdate.from_result(result, probability)
 
     @api.model
     def _on_tier_moves(self, ids, old_tier_ids, new_tier_ids):
@@ -429,25 +415,26 @@ class CrmLead(models.Model):
         leads whose new tier it handles.
         """
 
-    def _write_scores(self, ids, state, new, changed, cause, logged=None):
+    def _write_scores(self, state, update, cause, logged):
         """Write what changed: scores beside the lead, the tier and the dirty flag
         on it, the history of every change and the tier moves in the chatter.
 
         A lead is rewritten only when its tier moves, it was flagged dirty or it
         gets its first scores; score changes alone touch only ``crm_lead_score``.
 
-        :param ids: (n,) lead ids; ``state``: (n, 9) as read by ``_read_scoring_rows``;
-            ``new``: (n, 6) fit score, score, tier (0 for none), engagement score, model score and
-            model probability in ten-thousandths (-1 for none);
-            ``changed``: (n,) bool, the fit score, score or tier changed;
-            ``logged``: (n,) bool, the changes to record in the history (default: ``changed``)
+        :param state: the :class:`LeadState` read by :meth:`_read_scoring_rows`
+        :param update: the :class:`ScoreUpdate` of the same leads, from :meth:`_compute_scores`
+        :param logged: (n,) bool, the changes to record in the history
         """
         now = self.env.cr.now()
-        old = state[:, [1, 2, 3, 6, 7, 8]]
-        line_ids = state[:, 5].copy()
-        new_scores = (old[:, [0, 1, 3, 4, 5]] != new[:, [0, 1, 3, 4, 5]]).any(axis=1) | (line_ids == 0)
-        if new_scores.any():
-            rows = self.env.execute_query(SQL(
+        old = state.stored_scores()
+        changes = update.changes_from(old)
+        line_ids = state.score_line_id.copy()
+        missing = line_ids == 0
+        rescored = changes.rescored | missing
+        if rescored.any():
+            rows = update.take(rescored)
+            line_by_lead = dict(self.env.execute_query(SQL(
                 """INSERT INTO crm_lead_score (lead_id, fit_score, score, engagement_score, model_score,
                                                model_probability, score_date)
                    SELECT v.lead_id, v.fit_score, v.score, v.engagement_score, NULLIF(v.model_score, -1),
@@ -460,34 +447,26 @@ class CrmLead(models.Model):
                           engagement_score = EXCLUDED.engagement_score, model_score = EXCLUDED.model_score,
                           model_probability = EXCLUDED.model_probability, score_date = EXCLUDED.score_date
                    RETURNING lead_id, id""",
-                now=now, ids=ids[new_scores].tolist(), fit=new[new_scores, 0].tolist(),
-                score=new[new_scores, 1].tolist(), engagement=new[new_scores, 3].tolist(),
-                model_score=new[new_scores, 4].tolist(), model_probability=new[new_scores, 5].tolist(),
-                steps=PROBABILITY_STEPS,
-            ))
-            line_by_lead = dict(rows)
-            missing = line_ids == 0
-            line_ids[missing] = [line_by_lead[lead_id] for lead_id in ids[missing].tolist()]
-        on_lead = (old[:, 2] != new[:, 2]) | (state[:, 4] == 1) | (state[:, 5] == 0)
+                now=now, ids=state.id[rescored].tolist(), fit=rows.fit_score.tolist(), score=rows.score.tolist(),
+                engagement=rows.engagement_score.tolist(), model_score=rows.model_score.tolist(),
+                model_probability=rows.model_probability.tolist(), steps=PROBABILITY_STEPS,
+            )))
+            line_ids[missing] = [line_by_lead[lead_id] for lead_id in state.id[missing].tolist()]
+        on_lead = state.needs_lead_write(changes)
         if on_lead.any():
-            self.env.execute_query(SQL(
-                """UPDATE crm_lead
-                      SET tier_id = NULLIF(v.tier_id, 0), score_line_id = v.line_id, score_dirty = FALSE
-                     FROM unnest(%(ids)s::int[], %(tier)s::int[], %(line)s::int[]) AS v(id, tier_id, line_id)
-                    WHERE crm_lead.id = v.id""",
-                ids=ids[on_lead].tolist(), tier=new[on_lead, 2].tolist(), line=line_ids[on_lead].tolist(),
-            ))
-        logged = changed if logged is None else logged
+            lead_writes.set_scored(self.env, state.id[on_lead], update.tier_id[on_lead], line_ids[on_lead])
         if logged.any():
-            self._log_score_history(ids[logged], old[logged], new[logged], cause, now)
-        moved = old[:, 2] != new[:, 2]
-        if moved.any():
-            self._log_tier_moves(ids[moved], old[moved, 2], new[moved, 2], now)
+            self._log_score_history(state.id[logged], old.take(logged), update.take(logged), cause, now)
+        if changes.moved.any():
+            moved = changes.moved
+            self._log_tier_moves(state.id[moved], state.tier_id[moved], update.tier_id[moved], now)
 
     def _log_score_history(self, ids, old, new, cause, now):
         """One history row per lead whose fit score, score or tier changed.
 
-        :param old / new: (n, 4) fit score, score, tier, engagement score (-1 / 0 for none)
+        :param ids: (n,) lead ids
+        :param old: the :class:`ScoreUpdate` of the stored scores of the leads (-1 / 0 for none)
+        :param new: the :class:`ScoreUpdate` of their new scores
         """
         self.env.execute_query(SQL(
             """INSERT INTO crm_lead_score_history
@@ -505,9 +484,9 @@ class CrmLead(models.Model):
                       AS v(id, old_fit, new_fit, old_score, new_score, old_tier, new_tier,
                            old_engagement, new_engagement)""",
             now=now, uid=self.env.uid if cause in USER_CAUSES else None, cause=cause, ids=ids.tolist(),
-            old_fit=old[:, 0].tolist(), new_fit=new[:, 0].tolist(), old_score=old[:, 1].tolist(),
-            new_score=new[:, 1].tolist(), old_tier=old[:, 2].tolist(), new_tier=new[:, 2].tolist(),
-            old_engagement=old[:, 3].tolist(), new_engagement=new[:, 3].tolist(),
+            old_fit=old.fit_score.tolist(), new_fit=new.fit_score.tolist(), old_score=old.score.tolist(),
+            new_score=new.score.tolist(), old_tier=old.tier_id.tolist(), new_tier=new.tier_id.tolist(),
+            old_engagement=old.engagement_score.tolist(), new_engagement=new.engagement_score.tolist(),
         ))
 
     def _log_tier_moves(self, ids, old_tier_ids, new_tier_ids, now):
@@ -524,14 +503,11 @@ class CrmLead(models.Model):
             res_id=ids, field_id=np.full(len(ids), field.id), old_int=old_tier_ids, new_int=new_tier_ids,
             old_code=old_codes, new_code=new_codes, labels=labels), now)
 
-    def _format_score_explanation(self, config, matches, pending_config=False, contributions=(), model_factors=None,
-                                  set_aside=None):
-        """Readable 'why' of the score: each matched rule with its points, each
-        event type with its decayed points, the model's main factors, and how
-        they make the score.
+    def _format_fit_explanation(self, config, matches, set_aside):
+        """The 'why' of the fit score: each matched rule with its points, the rules set aside,
+        and how the points map to the fit score; the first part of the score's explanation.
 
-        :param model_factors: the model's explanation of the lead (see
-            :meth:`_explain_model`), None when its company has no active model
+        :param matches: (n_rules,) bool, the rules of ``config.rules`` the lead matches
         :param set_aside: the fit rules of the lead that are set aside: they count for no lead
         """
         self.ensure_one()
@@ -550,15 +526,24 @@ class CrmLead(models.Model):
         ]
         mapping_labels = dict(self.env['res.config.settings']._fields[
             'lead_intelligence_fit_mapping']._description_selection(self.env))
+        params = config.params
         parts.append(Markup('<tr class="fw-bold"><td>%s</td><td class="text-end">%+d</td></tr>') % (
             self.env._('Fit points'), total))
         parts.append(Markup('</tbody></table><p class="mb-0">%s</p>') % self.env._(
             'Fit points map to a fit score of %(fit)s / 100 (%(mapping)s, %(low)s to %(high)s points); '
             'score %(score)s, tier %(tier)s.',
-            fit=self.fit_score, mapping=mapping_labels.get(config.mapping, config.mapping),
-            low=config.points_low, high=config.points_high,
+            fit=self.fit_score, mapping=mapping_labels.get(params.mapping, params.mapping),
+            low=params.low, high=params.high,
             score=self.score, tier=self.tier_id.display_name or '-'))
-        parts.append(Markup('<table class="table table-sm o_lead_engagement_explanation mt-2 mb-1"><tbody>'))
+        return Markup('').join(parts)
+
+    def _format_engagement_explanation(self, config, contributions):
+        """The 'why' of the engagement score: each event type with its decayed points.
+
+        :param contributions: (event type, decayed points) pairs of the lead
+        """
+        self.ensure_one()
+        parts = [Markup('<table class="table table-sm o_lead_engagement_explanation mt-2 mb-1"><tbody>')]
         shown = [(event_type, points) for event_type, points in contributions if round(points, 1)]
         parts += [
             Markup('<tr><td>%s</td><td class="text-end">%+.1f</td></tr>') % (event_type.name, points)
@@ -566,32 +551,50 @@ class CrmLead(models.Model):
         ] or [Markup('<tr><td colspan="2">%s</td></tr>') % self.env._('No counted behaviour.')]
         parts.append(Markup('<tr class="fw-bold"><td>%s</td><td class="text-end">%+.1f</td></tr>') % (
             self.env._('Engagement points (decayed to today)'), sum(points for _type, points in contributions)))
-        weights = dict(config.weights)
-        # a model that cannot be used has no part in the score: its explanation says why
-        model_scored = bool(model_factors) and not model_factors.get('unusable')
-        if not model_scored:
-            weights.pop('model', None)
-        total_weight = sum(weight for weight in weights.values() if weight > 0) or 1
         parts.append(Markup('</tbody></table><p class="mb-0">%s</p>') % self.env._(
             'Engagement points map to an engagement score of %(engagement)s / 100 (%(high)s points make 100).',
             engagement=self.engagement_score, high=round(config.engagement_high)))
+        return Markup('').join(parts)
+
+    def _format_blend_explanation(self, config, model_factors):
+        """The model's main factors, and how the components make the score, with the
+        shares of the blend (see ``engine.scoring.blend_shares``).
+
+        :param model_factors: the model's explanation of the lead (see
+            :meth:`_explain_model`), None when its company has no active model
+        """
+        self.ensure_one()
+        parts = []
         if model_factors:
             parts.append(self._format_model_explanation(model_factors))
+        # a model that cannot be used has no part in the score: its explanation says why
+        model_scored = bool(model_factors) and not model_factors.get('unusable')
+        percents = {name: round(100 * share)
+                    for name, share in scoring.blend_shares(config.params.weights, model_scored).items()}
         if model_scored:
             parts.append(Markup('<p class="mb-0 fw-bold">%s</p>') % self.env._(
                 'Score = %(fit_weight)s%% fit %(fit)s + %(engagement_weight)s%% engagement %(engagement)s '
                 '+ %(model_weight)s%% model %(model)s = %(score)s.',
                 fit=self.fit_score, engagement=self.engagement_score,
                 model=round(model_factors.get('score', self.model_score)),
-                fit_weight=round(100 * weights.get('fit', 0) / total_weight),
-                engagement_weight=round(100 * weights.get('engagement', 0) / total_weight),
-                model_weight=round(100 * weights.get('model', 0) / total_weight), score=self.score))
+                fit_weight=percents.get('fit', 0), engagement_weight=percents.get('engagement', 0),
+                model_weight=percents.get('model', 0), score=self.score))
         else:
             parts.append(Markup('<p class="mb-0 fw-bold">%s</p>') % self.env._(
                 'Score = %(fit_weight)s%% fit %(fit)s + %(engagement_weight)s%% engagement %(engagement)s = %(score)s.',
                 fit=self.fit_score, engagement=self.engagement_score,
-                fit_weight=round(100 * weights.get('fit', 0) / total_weight),
-                engagement_weight=round(100 * weights.get('engagement', 0) / total_weight), score=self.score))
+                fit_weight=percents.get('fit', 0), engagement_weight=percents.get('engagement', 0),
+                score=self.score))
+        return Markup('').join(parts)
+
+    def _format_score_notes(self, pending_config=False):
+        """What the score leaves out or has yet to catch up with: the events kept out,
+        a change since the lead was scored, a configuration pass yet to reach it.
+
+        :param pending_config: a configuration pass under way has yet to reach the lead
+        """
+        self.ensure_one()
+        parts = []
         if self.filtered_event_count:
             parts.append(Markup('<p class="text-muted mb-0">%s</p>') % self.env._(
                 '%(count)s events were kept out of the score (%(why)s).',
