@@ -5,6 +5,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..lead_fields import WATCHED_MODELS
+from ..writes import crm_lead_classification_snapshot
 from .crm_lead_classification import DIMENSIONS, SELECTION_DIMENSIONS
 
 # the open leads the quality checks look at
@@ -159,13 +160,8 @@ class CrmLeadClassificationRule(models.Model):
     def _take_classification_snapshot(self, day):
         """Today's counts of open leads per company, dimension and value, in one INSERT ... SELECT
         (a second run on the same day replaces them)."""
-        self.env.execute_query(SQL('DELETE FROM crm_lead_classification_snapshot WHERE date = %s', day))
         rows = self.env['crm.lead.classification.report']._lead_rows_query(OPEN_LEADS)
-        self.env.execute_query(SQL(
-            """INSERT INTO crm_lead_classification_snapshot (date, dimension, value, count, company_id)
-               SELECT %s, rows.dimension, rows.value, COUNT(*), rows.company_id
-                 FROM (%s) AS rows
-                GROUP BY rows.company_id, rows.dimension, rows.value""", day, rows))
+        crm_lead_classification_snapshot.replace_day(self.env, day, rows)
         self.env['crm.lead.classification.snapshot'].invalidate_model()
 
     @api.model
