@@ -49,6 +49,7 @@ classification is also set against its floor.
 """
 
 import logging
+import time
 
 from psycopg2 import sql
 
@@ -386,13 +387,13 @@ class ClassifyPassClock(PassClock):
 
     * ``classify_read``: ``_classify_query`` but the next ones: reading the chunk's leads with every
       classification rule matched, the first match per dimension (numpy), the rules' last match date;
-    * ``classify_write``: ``_write_classification``: the UPDATE of the leads whose values changed;
+    * ``classify_write``: ``writes.crm_lead.set_classification``: the UPDATE of the leads whose values changed;
     * ``classify_classes``: ``_classify_classes``: reading, replacing the leads' classes;
     * ``classify_tracking``: ``_log_classification_tracking``: the chatter notes of the changes;
     * ``classify_history``: ``_log_classification_history``: a history row per changed value.
     """
 
-    PHASES = (("_classify_query", "classify"), ("_write_classification", "classify_write"),
+    PHASES = (("_classify_query", "classify"), ("set_classification", "classify_write"),
               ("_classify_classes", "classify_classes"), ("_log_classification_tracking", "classify_tracking"),
               ("_log_classification_history", "classify_history"))
 
@@ -405,8 +406,27 @@ class ClassifyPassClock(PassClock):
         installed = super().install()
         lead = self.env["crm.lead"]
         for name, phase in self.PHASES:
-            PhaseClock._wrap(lead, name, lambda seconds, phase=phase: self._add(phase, seconds))
+            record = lambda seconds, phase=phase: self._add(phase, seconds)  # noqa: E731
+            if name == "set_classification":  # a function of the writes of crm_lead, not a method of the lead
+                self._wrap_function(name, record)
+            else:
+                PhaseClock._wrap(lead, name, record)
         return installed
+
+    @staticmethod
+    def _wrap_function(name, record):
+        """Replace the function ``name`` of the writes of ``crm_lead`` by a timed call of the original."""
+        from odoo.addons.lead_intelligence.models.writes import crm_lead  # the addon is loaded by then
+
+        original = getattr(crm_lead, name)
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                record(time.perf_counter() - started)
+        setattr(crm_lead, name, timed)
 
     def report(self, total):
         seconds = dict(self.seconds)

@@ -4,9 +4,19 @@ Pure numpy, no Odoo import. Rules arrive as a leads x rules match matrix (see
 ``scoring.unpack_matches``) with, per rule, its dimension and the index of the
 value it gives; leads get, per dimension, the value of the first matching rule
 in rule order, all dimensions at once.
+
+Named arrays: :class:`ClassificationState` (what the pass reads of a chunk of
+leads), :class:`DimensionValues` (a value per single-valued dimension),
+:class:`RuleValues` (what each rule gives) and :class:`ChangedCells` (the
+changed values, for the history and the chatter); :func:`classify_values`
+takes them with a :class:`ClassificationConfig`.
 """
 
+import dataclasses
+
 import numpy as np
+
+from .stages import TrackingCells, _Columns
 
 NO_VALUE = -1
 
@@ -133,3 +143,189 @@ def cell_codes(dimensions, values, keys):
             raise ValueError(f'a value of dimension {dimension} has no label')
         codes[cells] = offsets[dimension] + positions + 1
     return codes
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DimensionValues(_Columns):
+    """The value of each single-valued dimension of a chunk of leads; each column (n,) int64:
+    the industry's id, or the position of the value among its selection's; ``NO_VALUE`` for none."""
+
+    industry: np.ndarray
+    company_size: np.ndarray
+    job_level: np.ndarray
+    source_type: np.ndarray
+    sales_stage_class: np.ndarray
+    intent_level: np.ndarray
+    lifecycle_stage: np.ndarray
+
+
+# the single-valued dimensions, in the order of the columns of DimensionValues (its matrices'
+# columns, RuleValues.dimension); with the classes, those of ChangedCells.dimension
+VALUE_DIMENSIONS = DimensionValues.column_names()
+DIMENSIONS = (*VALUE_DIMENSIONS, "class")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ClassificationState(_Columns):
+    """What is stored of a chunk of leads before they are classified; each column (n,).
+
+    * ``id``: the lead's id;
+    * ``industry`` ... ``lifecycle_stage``: its values, as in :class:`DimensionValues`;
+    * ``industry_manual`` ... ``class_manual``: bool, the dimension was set by hand;
+    * ``score_dirty``: bool, the lead was written since it was last classified;
+    * ``employee_count``, ``annual_revenue``: the measures of its size, 0 for none.
+    """
+
+    _DTYPES = {**dict.fromkeys([f"{name}_manual" for name in DIMENSIONS], bool), "score_dirty": bool}
+
+    id: np.ndarray
+    industry: np.ndarray
+    company_size: np.ndarray
+    job_level: np.ndarray
+    source_type: np.ndarray
+    sales_stage_class: np.ndarray
+    intent_level: np.ndarray
+    lifecycle_stage: np.ndarray
+    industry_manual: np.ndarray
+    company_size_manual: np.ndarray
+    job_level_manual: np.ndarray
+    source_type_manual: np.ndarray
+    sales_stage_class_manual: np.ndarray
+    intent_level_manual: np.ndarray
+    lifecycle_stage_manual: np.ndarray
+    class_manual: np.ndarray
+    score_dirty: np.ndarray
+    employee_count: np.ndarray
+    annual_revenue: np.ndarray
+
+    def values(self):
+        """The stored values, as :class:`DimensionValues`."""
+        return DimensionValues(**{name: getattr(self, name) for name in VALUE_DIMENSIONS})
+
+    def frozen(self, dimension, stable):
+        """(n,) bool: the leads whose ``dimension`` (one of :data:`DIMENSIONS`) the pass leaves as it
+        is: set by hand, or, for a dimension of ``stable``, not written since last classified."""
+        manual = getattr(self, f"{dimension}_manual")
+        return manual | ~self.score_dirty if dimension in stable else manual
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RuleValues(_Columns):
+    """What each rule of the single-valued dimensions gives, one row per rule in priority order;
+    each column (r,) int64: ``dimension``, its position in :data:`VALUE_DIMENSIONS`; ``value``,
+    the value it gives (as in :class:`DimensionValues`)."""
+
+    dimension: np.ndarray
+    value: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassificationConfig:
+    """Settings of :func:`classify_values`.
+
+    * ``employee_thresholds``, ``revenue_thresholds``: (medium from, large from), see :func:`company_size`;
+    * ``stable``: the dimensions whose values the leads not written since last classified keep.
+    """
+
+    employee_thresholds: tuple
+    revenue_thresholds: tuple
+    stable: frozenset = frozenset()
+
+
+def classify_values(state, matches, rules, config):
+    """The single-valued dimensions of a chunk of leads: the value of the first matching rule, the
+    company size measured where no rule gives one, the stored value kept in a dimension no rule
+    sets and where the lead's value is frozen (:meth:`ClassificationState.frozen`).
+
+    :param state: :class:`ClassificationState`
+    :param matches: (n, r) bools, the leads that match each rule of ``rules``
+    :param rules: :class:`RuleValues`
+    :param config: :class:`ClassificationConfig`
+    :return: (the values after the pass, :class:`DimensionValues`; (n, d) bools, the values that
+        changed, columns in the order of :data:`VALUE_DIMENSIONS`)
+    """
+    old = state.values()
+    new = DimensionValues.from_matrix(
+        first_match_values(matches, rules.dimension, rules.value, len(VALUE_DIMENSIONS)))
+    by_measure = company_size(state.employee_count, state.annual_revenue, config.employee_thresholds,
+                              config.revenue_thresholds)
+    new = dataclasses.replace(new, company_size=np.where(
+        new.company_size == NO_VALUE, by_measure, new.company_size))
+    # a dimension no rule sets (industry, by default) is left as it is
+    ruled = {VALUE_DIMENSIONS[dimension] for dimension in rules.dimension.tolist()} | {"company_size"}
+    new = dataclasses.replace(new, **{name: getattr(old, name) for name in VALUE_DIMENSIONS if name not in ruled})
+    frozen = np.column_stack([state.frozen(name, config.stable) for name in VALUE_DIMENSIONS])
+    changed = changed_values(old.to_matrix(), new.to_matrix(), frozen)
+    return DimensionValues.from_matrix(np.where(changed, new.to_matrix(), old.to_matrix())), changed
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ChangedCells(_Columns):
+    """Changed values of leads, one row per lead and dimension; each column (m,) int64.
+
+    * ``lead_id``; ``dimension``: its position in :data:`DIMENSIONS`;
+    * ``old_value``, ``new_value``: as in :class:`DimensionValues`, ``NO_VALUE`` for none or
+      for the classes;
+    * ``old_code``, ``new_code``: the values shown, 1-based positions in ``labels``, 0 for none
+      (see ``arrays.encode_labels``).
+
+    ``labels`` (a tuple of str) is no column: the distinct labels the codes point to.
+    """
+
+    lead_id: np.ndarray
+    dimension: np.ndarray
+    old_value: np.ndarray
+    new_value: np.ndarray
+    old_code: np.ndarray
+    new_code: np.ndarray
+    labels: tuple = ()
+
+    # one ChangedCells of several, their labels put end to end (the codes shifted to match)
+    concatenate = classmethod(TrackingCells.concatenate.__func__)
+
+    @classmethod
+    def from_changes(cls, ids, old, new, changed):
+        """The cells ``changed`` of the values ``old`` and ``new``, their labels not known yet
+        (see :meth:`labelled`).
+
+        :param ids: (n,) the leads' ids
+        :param old, new: :class:`DimensionValues` of the leads
+        :param changed: (n, d) bools, columns in the order of :data:`VALUE_DIMENSIONS`
+        """
+        lead_index, dimension = np.nonzero(changed)
+        none = np.zeros(len(lead_index), dtype=np.int64)
+        return cls(lead_id=np.asarray(ids)[lead_index], dimension=dimension,
+                   old_value=old.to_matrix()[lead_index, dimension],
+                   new_value=new.to_matrix()[lead_index, dimension], old_code=none, new_code=none)
+
+    def labelled(self, keys, labels):
+        """These cells of the single-valued dimensions, with the codes of their values' labels.
+
+        :param keys: per dimension of :data:`VALUE_DIMENSIONS`, the sorted array of its values
+            that have a label (see :func:`cell_codes`)
+        :param labels: the labels of all dimensions, concatenated in that order
+        """
+        return dataclasses.replace(
+            self, old_code=cell_codes(self.dimension, self.old_value, keys),
+            new_code=cell_codes(self.dimension, self.new_value, keys), labels=tuple(labels))
+
+    def tracking(self, field_ids):
+        """These cells of the single-valued dimensions as :class:`TrackingCells`.
+
+        :param field_ids: (d,) the ``ir.model.fields`` id of each dimension's field, in the order
+            of :data:`VALUE_DIMENSIONS`
+        """
+        industry = self.dimension == VALUE_DIMENSIONS.index("industry")  # a many2one: its ids are tracked too
+        return TrackingCells(
+            res_id=self.lead_id, field_id=np.asarray(field_ids, dtype=np.int64)[self.dimension],
+            old_int=np.where(industry, np.maximum(self.old_value, 0), 0),
+            new_int=np.where(industry, np.maximum(self.new_value, 0), 0),
+            old_code=self.old_code, new_code=self.new_code, labels=self.labels)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ClassLinks(_Columns):
+    """Classes of leads, one row per (lead, class) link; each column (m,) int64: ``lead_id``, ``class_id``."""
+
+    lead_id: np.ndarray
+    class_id: np.ndarray

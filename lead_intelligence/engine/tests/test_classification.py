@@ -91,3 +91,59 @@ def test_cell_codes_refuse_a_value_without_label():
         classification.cell_codes([0], [5], [np.array([7, 42])])
     with pytest.raises(ValueError):
         classification.cell_codes([1], [9], [np.array([7]), np.arange(3)])
+
+
+def _state(**columns):
+    """A ClassificationState of two leads: no value, nothing set by hand, flagged dirty, unless given."""
+    names = classification.ClassificationState.column_names()
+    defaults = {name: [False, False] if name.endswith("_manual") else [NO_VALUE, NO_VALUE] for name in names}
+    defaults.update(id=[10, 11], score_dirty=[True, True], employee_count=[0, 0], annual_revenue=[0, 0])
+    return classification.ClassificationState(**{**defaults, **columns})
+
+
+CONFIG = classification.ClassificationConfig(employee_thresholds=(50, 1000), revenue_thresholds=(1e7, 1e8))
+JOB_LEVEL = classification.VALUE_DIMENSIONS.index("job_level")
+
+
+def test_classify_values_first_match_and_measured_size():
+    rules = classification.RuleValues(dimension=[JOB_LEVEL, JOB_LEVEL], value=[0, 3])
+    state = _state(employee_count=[300, 0], industry=[7, NO_VALUE])
+    final, changed = classification.classify_values(state, [[False, True], [True, True]], rules, CONFIG)
+    assert final.job_level.tolist() == [3, 0]
+    assert final.company_size.tolist() == [1, NO_VALUE]
+    assert final.industry.tolist() == [7, NO_VALUE]  # no industry rule: the stored value stays
+    names = classification.VALUE_DIMENSIONS
+    assert [names[column] for column in np.flatnonzero(changed[0])] == ["company_size", "job_level"]
+    assert [names[column] for column in np.flatnonzero(changed[1])] == ["job_level"]
+
+
+def test_classify_values_keeps_manual_and_stable_values():
+    rules = classification.RuleValues(dimension=[JOB_LEVEL], value=[2])
+    state = _state(job_level=[4, 4], job_level_manual=[True, False], score_dirty=[True, False])
+    config = classification.ClassificationConfig((50, 1000), (1e7, 1e8), stable=frozenset({"job_level"}))
+    final, changed = classification.classify_values(state, [[True], [True]], rules, config)
+    assert final.job_level.tolist() == [4, 4] and not changed.any()
+    final, changed = classification.classify_values(state, [[True], [True]], rules, CONFIG)
+    assert final.job_level.tolist() == [4, 2]
+    assert state.frozen("class", frozenset({"class"})).tolist() == [False, True]
+
+
+def test_changed_cells_label_track_and_concatenate():
+    names = classification.VALUE_DIMENSIONS
+    old = classification.DimensionValues.from_matrix(np.full((2, len(names)), NO_VALUE))
+    new_matrix = np.full((2, len(names)), NO_VALUE)
+    new_matrix[0, names.index("industry")] = 5
+    new_matrix[1, JOB_LEVEL] = 1
+    new = classification.DimensionValues.from_matrix(new_matrix)
+    cells = classification.ChangedCells.from_changes([10, 11], old, new, new_matrix != NO_VALUE)
+    keys = [np.array([5]) if name == "industry" else np.arange(2) for name in names]
+    labels = ["Retail", *[f"{name} {value}" for name in names[1:] for value in range(2)]]
+    cells = cells.labelled(keys, labels)
+    assert cells.lead_id.tolist() == [10, 11] and cells.new_value.tolist() == [5, 1]
+    assert [cells.labels[code - 1] for code in cells.new_code.tolist()] == ["Retail", "job_level 1"]
+    tracking = cells.tracking(np.arange(100, 100 + len(names)))
+    assert tracking.field_id.tolist() == [100, 100 + JOB_LEVEL]
+    assert tracking.new_int.tolist() == [5, 0] and tracking.old_int.tolist() == [0, 0]
+    both = classification.ChangedCells.concatenate(cells, cells)
+    assert len(both) == 4 and both.labels == cells.labels * 2
+    assert [both.labels[code - 1] for code in both.new_code.tolist()] == ["Retail", "job_level 1"] * 2

@@ -1,13 +1,24 @@
-from collections import namedtuple
-
 import numpy as np
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ...engine import arrays, classification
-from ...engine.stages import TrackingCells
+from ...engine.classification import (
+    VALUE_DIMENSIONS,
+    ChangedCells,
+    ClassificationConfig,
+    ClassificationState,
+    ClassLinks,
+    RuleValues,
+)
 from .. import bulk, lead_fields
+from ..writes import crm_lead as crm_lead_writes
+from ..writes import (
+    crm_lead_class_rel,
+    crm_lead_classification_history,
+    crm_lead_classification_rule,
+)
 from .crm_lead_classification import (
     COMPANY_SIZES,
     DIMENSION_FIELDS,
@@ -19,15 +30,9 @@ from .crm_lead_classification import (
     SOURCE_TYPES,
 )
 
-# the single-valued dimensions, in the order of the engine's value matrix
-VALUE_DIMENSIONS = ['industry', *SELECTION_DIMENSIONS]
-MANUAL_FIELDS = {dimension: f'{dimension}_manual' for dimension in [*VALUE_DIMENSIONS, 'class']}
-# the dimensions of the history, in the order of ChangedCells.dimensions
-HISTORY_DIMENSIONS = [*VALUE_DIMENSIONS, 'class']
-# changed values as columns: lead ids, dimension indexes (HISTORY_DIMENSIONS), old and new values
-# (industry ids or selection indexes, classification.NO_VALUE for none or for classes), old and new
-# labels as codes into ``labels`` (1-based, 0 for none: see engine.arrays)
-ChangedCells = namedtuple('ChangedCells', 'lead_ids dimensions old_values new_values old_codes new_codes labels')
+MANUAL_FIELDS = {dimension: f'{dimension}_manual' for dimension in classification.DIMENSIONS}
+# the keys of each selection dimension, in order: the engine's values are positions in them
+SELECTION_KEYS = {dimension: [key for key, _label in values] for dimension, values in SELECTION_DIMENSIONS.items()}
 # stored lead fields a rule cannot rely on between two writes of the lead: the ones declared
 # unstable (lead_fields), and the dimensions the rules themselves set
 UNSTABLE_FIELDS = lead_fields.UNSTABLE_FIELDS | frozenset(DIMENSION_FIELDS.values())
@@ -158,119 +163,73 @@ class CrmLead(models.Model):
             if 'company_size' not in unstable:  # measured from headcount and revenue where no rule matches
                 stable_dimensions.add('company_size')
         guarded = [index for index, rule in enumerate(ordered) if rule.dimension in stable_dimensions]
-        positions = [
-            SQL('COALESCE(array_position(%s::varchar[], crm_lead.%s::varchar), 0) - 1',
-                [key for key, _label in values], SQL.identifier(dimension))
-            for dimension, values in SELECTION_DIMENSIONS.items()
-        ]
+        columns = {
+            'id': SQL('crm_lead.id'),
+            'industry': SQL('COALESCE(crm_lead.industry_id, -1)'),
+            **{dimension: SQL('COALESCE(array_position(%s::varchar[], crm_lead.%s::varchar), 0) - 1',
+                              keys, SQL.identifier(dimension))
+               for dimension, keys in SELECTION_KEYS.items()},
+            **{field: SQL('crm_lead.%s IS TRUE', SQL.identifier(field)) for field in MANUAL_FIELDS.values()},
+            'score_dirty': SQL('crm_lead.score_dirty IS TRUE'),
+            'employee_count': SQL('COALESCE(crm_lead.employee_count, 0)'),
+            'annual_revenue': SQL('COALESCE(crm_lead.annual_revenue, 0)::bigint'),
+        }
         # a rule that fails in the database is set aside there and matches no lead
-        data, matches = ordered._read_matches(query, [
-            SQL('crm_lead.id'),
-            SQL('COALESCE(crm_lead.industry_id, -1)'),
-            *positions,
-            *[SQL('crm_lead.%s IS TRUE', SQL.identifier(field)) for field in MANUAL_FIELDS.values()],
-            SQL('crm_lead.score_dirty IS TRUE'),
-            SQL('COALESCE(crm_lead.employee_count, 0)'),
-            SQL('COALESCE(crm_lead.annual_revenue, 0)::bigint'),
-        ], SQL('%s IS TRUE', SQL.identifier(query.table, 'score_dirty')), guarded)
+        data, matches = ordered._read_matches(
+            query, [columns[name] for name in ClassificationState.column_names()],
+            SQL('%s IS TRUE', SQL.identifier(query.table, 'score_dirty')), guarded)
         if not len(data):
             return 0
-        n_values, n_manual = len(VALUE_DIMENSIONS), len(MANUAL_FIELDS)
-        ids = data[:, 0]
-        old = data[:, 1:1 + n_values]
-        manual = data[:, 1 + n_values:1 + n_values + n_manual].astype(bool)
-        # leads whose stable dimensions keep their values: treated like values set by hand
-        kept = ~data[:, 1 + n_values + n_manual].astype(bool)
-        employees, revenue = data[:, -2], data[:, -1]
-
-        dimension_index = {dimension: index for index, dimension in enumerate(VALUE_DIMENSIONS)}
-        rule_dimension = [dimension_index[rule.dimension] for rule in value_rules]
-        rule_value = [
-            rule.industry_id.id if rule.dimension == 'industry' else
-            [key for key, _label in SELECTION_DIMENSIONS[rule.dimension]].index(rule._get_value_key())
-            for rule in value_rules
-        ]
-        new = classification.first_match_values(matches[:, :len(value_rules)], rule_dimension, rule_value, n_values)
-        size = dimension_index['company_size']
+        state = ClassificationState.from_matrix(data)
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
-        by_measure = classification.company_size(
-            employees, revenue, (settings['size_employees_medium'], settings['size_employees_large']),
-            (settings['size_revenue_medium'], settings['size_revenue_large']))
-        unset = new[:, size] == classification.NO_VALUE
-        new[unset, size] = by_measure[unset]
-        # a dimension no rule sets (industry, by default) is left as it is
-        ruled = set(rule_dimension) | {size}
-        for dimension in set(range(n_values)) - ruled:
-            new[:, dimension] = old[:, dimension]
-        frozen = manual[:, :n_values].copy()
-        for dimension in stable_dimensions - {'class'}:
-            frozen[:, dimension_index[dimension]] |= kept
-        changed = classification.changed_values(old, new, frozen)
-        final = np.where(changed, new, old)
+        config = ClassificationConfig(
+            employee_thresholds=(settings['size_employees_medium'], settings['size_employees_large']),
+            revenue_thresholds=(settings['size_revenue_medium'], settings['size_revenue_large']),
+            stable=frozenset(stable_dimensions))
+        rule_values = RuleValues(
+            dimension=[VALUE_DIMENSIONS.index(rule.dimension) for rule in value_rules],
+            value=[rule.industry_id.id if rule.dimension == 'industry' else
+                   SELECTION_KEYS[rule.dimension].index(rule._get_value_key()) for rule in value_rules])
+        final, changed = classification.classify_values(state, matches[:, :len(value_rules)], rule_values, config)
         now = self.env.cr.now()
         history = []
         moved = changed.any(axis=1)
         if moved.any():
-            self._write_classification(ids[moved], final[moved])
-            changes = self._classification_changes(ids, old, final, changed)
+            crm_lead_writes.set_classification(self.env, state.id[moved], final.take(moved), SELECTION_KEYS)
+            changes = self._classification_changes(ChangedCells.from_changes(state.id, state.values(), final, changed))
             self._log_classification_tracking(changes, now)
             history.append(changes)
-        class_frozen = manual[:, -1] | kept if 'class' in stable_dimensions else manual[:, -1]
-        class_changes = self._classify_classes(ids, matches[:, len(value_rules):], class_rules, class_frozen)
+        class_changes = self._classify_classes(
+            state.id, matches[:, len(value_rules):], class_rules, state.frozen('class', config.stable))
         if class_changes:
             history.append(self._cells_from_rows(class_changes))
         matched = np.flatnonzero(matches.any(axis=0))
         if len(matched):
-            self.env.execute_query(SQL(
-                """UPDATE crm_lead_classification_rule SET last_match_date = %s
-                    WHERE id = ANY(%s) AND (last_match_date IS NULL OR last_match_date < %s::date)""",
-                now, [ordered[index].id for index in matched.tolist()], now))
+            crm_lead_classification_rule.set_last_match_date(
+                self.env, [ordered[index].id for index in matched.tolist()], now)
         if history:
             history_cause = 'event' if cause == 'event' else 'rule'
-            self._log_classification_history(self._concat_cells(*history), history_cause, now, None)
+            self._log_classification_history(ChangedCells.concatenate(*history), history_cause, now, None)
         self.invalidate_model([*DIMENSION_FIELDS.values(), 'classification_history_ids'])
         return int(moved.sum()) + len({row[0] for row in class_changes})
 
-    def _write_classification(self, ids, values):
-        """One UPDATE for every lead whose classification changed; ``values``: (n, d) value indexes.
-
-        It clears the leads' dirty flag too: they are scored next, in the same
-        transaction (see ``_score_query``), which then need not rewrite their
-        rows a second time for the flag alone.
-        """
-        columns = {dimension: values[:, index] for index, dimension in enumerate(VALUE_DIMENSIONS)}
-        self.env.execute_query(SQL(
-            """UPDATE crm_lead SET score_dirty = FALSE, industry_id = NULLIF(v.industry, -1)%(sets)s
-                 FROM unnest(%(ids)s::int[], %(industry)s::int[]%(arrays)s) AS v(id, industry%(aliases)s)
-                WHERE crm_lead.id = v.id""",
-            ids=arrays.int_array_literal(ids), industry=arrays.int_array_literal(columns['industry']),
-            sets=SQL('').join(
-                SQL(', %s = (%s::varchar[])[v.%s + 1]', SQL.identifier(dimension),
-                    [key for key, _label in values_], SQL.identifier(dimension))
-                for dimension, values_ in SELECTION_DIMENSIONS.items()),
-            arrays=SQL('').join(SQL(', %s::int[]', arrays.int_array_literal(columns[dimension]))
-                                for dimension in SELECTION_DIMENSIONS),
-            aliases=SQL('').join(SQL(', %s', SQL.identifier(dimension)) for dimension in SELECTION_DIMENSIONS),
-        ))
-
-    def _classification_changes(self, ids, old, new, changed):
-        """The changed cells of the (leads x value dimensions) matrices, as columns (``ChangedCells``)."""
-        lead_index, dimensions = np.nonzero(changed)
-        old_values, new_values = old[lead_index, dimensions], new[lead_index, dimensions]
-        industry = dimensions == 0
-        industry_ids = np.unique(np.concatenate([old_values[industry], new_values[industry]]))
+    def _classification_changes(self, cells):
+        """The changed ``cells`` of the single-valued dimensions (``ChangedCells``), labelled."""
+        industry = cells.dimension == VALUE_DIMENSIONS.index('industry')
+        industry_ids = np.unique(np.concatenate([cells.old_value[industry], cells.new_value[industry]]))
         industry_ids = industry_ids[industry_ids != classification.NO_VALUE]
         # sudo: the history names the industries, whoever triggered the classification
         industries = self.env['res.partner.industry'].sudo().browse(industry_ids.tolist())
-        keys, labels = [industry_ids], [industry.display_name for industry in industries]
-        for dimension, values in SELECTION_DIMENSIONS.items():
-            names = dict(self._fields[dimension]._description_selection(self.env))
-            keys.append(np.arange(len(values)))
-            labels += [names[key] for key, _label in values]
-        return ChangedCells(
-            ids[lead_index], dimensions, old_values, new_values,
-            classification.cell_codes(dimensions, old_values, keys),
-            classification.cell_codes(dimensions, new_values, keys), labels)
+        keys, labels = [], []
+        for dimension in VALUE_DIMENSIONS:
+            if dimension == 'industry':
+                keys.append(industry_ids)
+                labels += [industry.display_name for industry in industries]
+            else:
+                names = dict(self._fields[dimension]._description_selection(self.env))
+                keys.append(np.arange(len(SELECTION_KEYS[dimension])))
+                labels += [names[key] for key in SELECTION_KEYS[dimension]]
+        return cells.labelled(keys, labels)
 
     @api.model
     def _cells_from_rows(self, rows):
@@ -278,20 +237,9 @@ class CrmLead(models.Model):
         labels, (old_codes, new_codes) = arrays.encode_labels([row[2] for row in rows], [row[3] for row in rows])
         none = np.full(len(rows), classification.NO_VALUE, dtype=np.int64)
         return ChangedCells(
-            np.array([row[0] for row in rows], dtype=np.int64),
-            np.array([HISTORY_DIMENSIONS.index(row[1]) for row in rows], dtype=np.int64),
-            none, none, old_codes, new_codes, labels)
-
-    @api.model
-    def _concat_cells(self, *parts):
-        """One ``ChangedCells`` of several, their labels put end to end."""
-        offsets = np.cumsum([0] + [len(part.labels) for part in parts[:-1]])
-        return ChangedCells(
-            *(np.concatenate([getattr(part, name) for part in parts])
-              for name in ('lead_ids', 'dimensions', 'old_values', 'new_values')),
-            *(np.concatenate([arrays.shift_codes(getattr(part, name), offset) for part, offset in zip(
-                parts, offsets.tolist(), strict=True)]) for name in ('old_codes', 'new_codes')),
-            [label for part in parts for label in part.labels])
+            lead_id=[row[0] for row in rows],
+            dimension=[classification.DIMENSIONS.index(row[1]) for row in rows],
+            old_value=none, new_value=none, old_code=old_codes, new_code=new_codes, labels=tuple(labels))
 
     def _classify_classes(self, ids, matches, class_rules, manual):
         """Set the classes of the leads to those of their matching class rules, except where
@@ -313,24 +261,21 @@ class CrmLead(models.Model):
             rows = self.env.execute_query(SQL(
                 'SELECT lead_id, class_id FROM crm_lead_class_rel WHERE lead_id = ANY(%s::int[])',
                 arrays.int_array_literal(ids)))
-        pairs = np.array(rows, dtype=np.int64).reshape(len(rows), 2)
-        pairs = pairs[np.isin(pairs[:, 0], ids)]
+        links = ClassLinks.from_matrix(np.array(rows, dtype=np.int64).reshape(len(rows), 2))
+        links = links.take(np.isin(links.lead_id, ids))
         order = np.argsort(ids, kind='stable')
-        lead_index = order[np.searchsorted(ids, pairs[:, 0], sorter=order)]
-        masks = classification.set_masks(matches, rule_class_ids, lead_index, pairs[:, 1])
+        lead_index = order[np.searchsorted(ids, links.lead_id, sorter=order)]
+        masks = classification.set_masks(matches, rule_class_ids, lead_index, links.class_id)
         if masks is not None:  # only the leads whose set differs go on
             differ = np.flatnonzero(masks[0] != masks[1])
             ids, matches = ids[differ], matches[differ]
-            kept = np.isin(lead_index, differ)
-            rows = pairs[kept].tolist()
-        else:
-            rows = pairs.tolist()
+            links = links.take(np.isin(lead_index, differ))
         if not len(ids):
             return []
         new_sets = classification.all_match_values(matches, rule_class_ids) \
             if len(class_rules) else [[] for _id in ids]
         current = {}
-        for lead_id, class_id in rows:
+        for lead_id, class_id in zip(links.lead_id.tolist(), links.class_id.tolist(), strict=True):
             current.setdefault(lead_id, set()).add(class_id)
         changed = [
             (lead_id, set(new)) for lead_id, new in zip(ids.tolist(), new_sets, strict=True)
@@ -338,14 +283,10 @@ class CrmLead(models.Model):
         ]
         if not changed:
             return []
-        self.env.execute_query(SQL('DELETE FROM crm_lead_class_rel WHERE lead_id = ANY(%s::int[])',
-                                   arrays.int_array_literal([lead_id for lead_id, _new in changed])))
         pairs = [(lead_id, class_id) for lead_id, new in changed for class_id in sorted(new)]
-        if pairs:
-            self.env.execute_query(SQL(
-                'INSERT INTO crm_lead_class_rel (lead_id, class_id) SELECT * FROM unnest(%s::int[], %s::int[])',
-                arrays.int_array_literal([pair[0] for pair in pairs]),
-                arrays.int_array_literal([pair[1] for pair in pairs])))
+        crm_lead_class_rel.replace_classes(
+            self.env, [lead_id for lead_id, _new in changed],
+            [pair[0] for pair in pairs], [pair[1] for pair in pairs])
         # sudo: the history names the classes, whoever triggered the classification
         classes = self.env['crm.lead.class'].sudo().with_context(active_test=False)
         names = {lead_class.id: lead_class.display_name for lead_class in classes.browse(
@@ -357,33 +298,19 @@ class CrmLead(models.Model):
         ]
 
     def _log_classification_history(self, cells, cause, now, user_id):
-        """One INSERT for the history rows of ``cells`` (``ChangedCells``)."""
-        if not len(cells.lead_ids):
+        """The history rows of ``cells`` (``ChangedCells``), in one INSERT."""
+        if not len(cells):
             return
-        self.env.execute_query(SQL(
-            """INSERT INTO crm_lead_classification_history
-                   (lead_id, date, user_id, dimension, old_value, new_value, cause)
-               SELECT v.lead_id, %(now)s, %(uid)s, (%(dimension_keys)s::varchar[])[v.dimension + 1],
-                      (%(labels)s::varchar[])[v.old], (%(labels)s::varchar[])[v.new], %(cause)s
-                 FROM unnest(%(leads)s::int[], %(dimensions)s::int[], %(old)s::int[], %(new)s::int[])
-                      AS v(lead_id, dimension, old, new)""",
-            now=now, uid=user_id, cause=cause, dimension_keys=HISTORY_DIMENSIONS, labels=cells.labels or [''],
-            leads=arrays.int_array_literal(cells.lead_ids), dimensions=arrays.int_array_literal(cells.dimensions),
-            old=arrays.int_array_literal(cells.old_codes), new=arrays.int_array_literal(cells.new_codes)))
+        crm_lead_classification_history.insert_changes(self.env, cells, cause, now, user_id)
         self.env['crm.lead.classification.history'].invalidate_model()
 
     def _log_classification_tracking(self, cells, now):
         """The rules' changes of ``cells`` (``ChangedCells`` of the value dimensions) in the chatter,
         as Odoo's field tracking shows them."""
-        if not len(cells.lead_ids):
+        if not len(cells):
             return
-        field_ids = np.array([
+        field_ids = [
             self.env['ir.model.fields']._get('crm.lead', DIMENSION_FIELDS[dimension]).id
             for dimension in VALUE_DIMENSIONS
-        ])
-        industry = cells.dimensions == 0  # a many2one: its ids are tracked too
-        bulk.log_tracking(self, TrackingCells(
-            res_id=cells.lead_ids, field_id=field_ids[cells.dimensions],
-            old_int=np.where(industry, np.maximum(cells.old_values, 0), 0),
-            new_int=np.where(industry, np.maximum(cells.new_values, 0), 0),
-            old_code=cells.old_codes, new_code=cells.new_codes, labels=tuple(cells.labels)), now)
+        ]
+        bulk.log_tracking(self, cells.tracking(field_ids), now)

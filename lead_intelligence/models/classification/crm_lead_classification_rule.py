@@ -1,34 +1,141 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from .crm_lead_classification import DIMENSIONS
+from ..lead_fields import WATCHED_MODELS
+from ..writes import crm_lead_classification_snapshot
+from .crm_lead_classification import DIMENSIONS, SELECTION_DIMENSIONS
 
 # the open leads the quality checks look at
 OPEN_LEADS = SQL("lead.active AND lead.won_status = 'pending'")
 
 
-class CrmLeadClassificationSnapshot(models.Model):
-    """How many open leads had each value of each dimension on a day: the quality check
-    compares a day's shares with the previous snapshot's."""
-
-    _name = 'crm.lead.classification.snapshot'
-    _description = 'Lead Classification Snapshot'
-    _order = 'date desc, dimension, value'
-    _log_access = False  # written in bulk by SQL by the quality check
-
-    date = fields.Date(required=True, index=True)
-    dimension = fields.Selection(DIMENSIONS, required=True)
-    value = fields.Char(help="Empty: the open leads without a value.")
-    count = fields.Integer(required=True)
-    company_id = fields.Many2one('res.company', index=True, ondelete='cascade')
+def _rule_values():
+    labels = dict(DIMENSIONS)
+    return [(f'{dimension}:{key}', f'{labels[dimension]}: {label}')
+            for dimension, values in SELECTION_DIMENSIONS.items() for key, label in values]
 
 
 class CrmLeadClassificationRule(models.Model):
+    """Sets a dimension of the leads matching a condition: the first matching rule of a dimension
+    wins (classes: every matching rule adds its class)."""
+
     _name = 'crm.lead.classification.rule'
+    _description = 'Lead Classification Rule'
     # the quality check's to-dos are activities on the rules (which needs mail.thread)
-    _inherit = ['crm.lead.classification.rule', 'mail.thread', 'mail.activity.mixin']
+    _inherit = ['crm.lead.domain.rule', 'crm.lead.scoring.config', 'mail.thread', 'mail.activity.mixin']
+    _order = 'dimension, sequence, id'
+    _rescore_fields = ('domain', 'dimension', 'value', 'industry_id', 'class_id', 'company_id', 'active', 'sequence')
+
+    name = fields.Char('Rule', required=True, translate=True)
+    sequence = fields.Integer(default=10, help="Rules of a dimension are tried in this order: the first match wins.")
+    active = fields.Boolean(default=True)
+    dimension = fields.Selection(DIMENSIONS, required=True, default='job_level')
+    value = fields.Selection(_rule_values(), help="The value the rule gives.")
+    industry_id = fields.Many2one('res.partner.industry', 'Industry Value')
+    class_id = fields.Many2one('crm.lead.class', 'Class Value', ondelete='cascade')
+    last_match_date = fields.Datetime(
+        'Last Matched', readonly=True, copy=False,
+        help="When the rule last matched a lead it classified (a new or edited lead, or every lead after a "
+             "configuration change); the quality check warns about rules that no longer do.")
+    description = fields.Text('Why', translate=True)
+
+    @api.constrains('dimension', 'value', 'industry_id', 'class_id')
+    def _check_value(self):
+        for rule in self:
+            if rule.dimension == 'industry':
+                ok = bool(rule.industry_id)
+            elif rule.dimension == 'class':
+                ok = bool(rule.class_id)
+            else:
+                ok = bool(rule.value) and rule.value.split(':')[0] == rule.dimension
+            if not ok:
+                raise ValidationError(self.env._(
+                    'Rule "%(rule)s" must give a value of its own dimension (%(dimension)s).',
+                    rule=rule.name, dimension=dict(DIMENSIONS)[rule.dimension]))
+
+    @api.onchange('dimension')
+    def _onchange_dimension(self):
+        if self.value and self.value.split(':')[0] != self.dimension:
+            self.value = False
+
+    def _get_value_key(self):
+        """The value the rule gives: a selection key, or an industry or class id."""
+        self.ensure_one()
+        if self.dimension == 'industry':
+            return self.industry_id.id
+        if self.dimension == 'class':
+            return self.class_id.id
+        return self.value.split(':', 1)[1]
+
+    def _is_stable(self):
+        """Whether the rule's result can change only when the lead itself is written
+        or the configuration changes.
+
+        Such a rule reads the lead's own stored fields, none of them moved by a
+        scoring pass or written behind the ORM (see
+        ``crm.lead._is_classification_stable_field``), and through them only
+        stored fields of the records of ``WATCHED_MODELS`` (a stage's sequence,
+        a country's code, a tag's name), whose edits start a full pass. A lead
+        no one edited since its last classification keeps its result, and the
+        nightly pass need not match the rule again on it. A sub-domain
+        (``any``) or a path through any other record (``partner_id.name``) is
+        never stable.
+        """
+        self.ensure_one()
+        return all(self._stable_path(condition) for condition in self._get_lead_domain().iter_conditions())
+
+    def _stable_path(self, condition):
+        """Whether the condition reads only stable fields; see :meth:`_is_stable`."""
+        if condition.operator in ('any', 'not any', 'any!', 'not any!'):
+            return False
+        name, *path = condition.field_expr.split('.')
+        Lead = self.env['crm.lead']
+        if not Lead._is_classification_stable_field(name):
+            return False
+        model = Lead
+        for hop in [name, *path][:-1]:
+            field = model._fields[hop]
+            if not field.relational or field.comodel_name not in WATCHED_MODELS:
+                return False
+            model = self.env[field.comodel_name]
+        if path:
+            field = model._fields.get(path[-1])
+            if field is None or not field.store or field.compute or field.relational:
+                return False
+        return True
+
+    def _rule_source_fields(self):
+        """(model, field) pairs of the records the rules read through paths."""
+        pairs = set()
+        for rule in self:
+            try:
+                domain = rule._get_lead_domain()
+            except ValidationError:
+                continue  # set aside when the leads are next matched
+            for condition in domain.iter_conditions():
+                model = self.env['crm.lead']
+                for name in condition.field_expr.split('.'):
+                    field = model._fields.get(name)
+                    if field is None:
+                        break
+                    if model._name != 'crm.lead':
+                        pairs.add((model._name, name))
+                    if not field.relational:
+                        break
+                    model = self.env[field.comodel_name]
+        return pairs
+
+    def _on_rule_source_change(self, model_name, field_names):
+        """A record the rules may read changed (``field_names``) or is deleted (None):
+        if an active rule reads it, reclassify every open lead."""
+        # sudo: whoever edits a stage or a tag, the rules that read them must be known
+        rules = self.sudo().search([])  # pylint: disable=no-search-all
+        read = {field for model, field in rules._rule_source_fields() if model == model_name}
+        if read and (field_names is None or read & field_names):
+            self.env['crm.lead']._trigger_full_rescore()
 
     # ------------------------------------------------------------
     # QUALITY ALERTS
@@ -53,13 +160,8 @@ class CrmLeadClassificationRule(models.Model):
     def _take_classification_snapshot(self, day):
         """Today's counts of open leads per company, dimension and value, in one INSERT ... SELECT
         (a second run on the same day replaces them)."""
-        self.env.execute_query(SQL('DELETE FROM crm_lead_classification_snapshot WHERE date = %s', day))
         rows = self.env['crm.lead.classification.report']._lead_rows_query(OPEN_LEADS)
-        self.env.execute_query(SQL(
-            """INSERT INTO crm_lead_classification_snapshot (date, dimension, value, count, company_id)
-               SELECT %s, rows.dimension, rows.value, COUNT(*), rows.company_id
-                 FROM (%s) AS rows
-                GROUP BY rows.company_id, rows.dimension, rows.value""", day, rows))
+        crm_lead_classification_snapshot.replace_day(self.env, day, rows)
         self.env['crm.lead.classification.snapshot'].invalidate_model()
 
     @api.model
