@@ -16,7 +16,8 @@ import dataclasses
 
 import numpy as np
 
-from .stages import TrackingCells, _Columns
+from .arrays import Columns
+from .stages import TrackingCells
 
 NO_VALUE = -1
 
@@ -146,7 +147,7 @@ def cell_codes(dimensions, values, keys):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class DimensionValues(_Columns):
+class DimensionValues(Columns):
     """The value of each single-valued dimension of a chunk of leads; each column (n,) int64:
     the industry's id, or the position of the value among its selection's; ``NO_VALUE`` for none."""
 
@@ -166,7 +167,7 @@ DIMENSIONS = (*VALUE_DIMENSIONS, "class")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ClassificationState(_Columns):
+class ClassificationState(Columns):
     """What is stored of a chunk of leads before they are classified; each column (n,).
 
     * ``id``: the lead's id;
@@ -210,7 +211,7 @@ class ClassificationState(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class RuleValues(_Columns):
+class RuleValues(Columns):
     """What each rule of the single-valued dimensions gives, one row per rule in priority order;
     each column (r,) int64: ``dimension``, its position in :data:`VALUE_DIMENSIONS`; ``value``,
     the value it gives (as in :class:`DimensionValues`)."""
@@ -260,7 +261,7 @@ def classify_values(state, matches, rules, config):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ChangedCells(_Columns):
+class ChangedCells(Columns):
     """Changed values of leads, one row per lead and dimension; each column (m,) int64.
 
     * ``lead_id``; ``dimension``: its position in :data:`DIMENSIONS`;
@@ -324,7 +325,7 @@ class ChangedCells(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ClassLinks(_Columns):
+class ClassLinks(Columns):
     """Classes of leads, one row per (lead, class) link; each column (m,) int64: ``lead_id``, ``class_id``."""
 
     lead_id: np.ndarray

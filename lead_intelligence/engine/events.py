@@ -2,7 +2,7 @@
 and the stored engagement, as columns.
 
 Each is a small frozen dataclass of numpy columns of one length (see
-:class:`engine.stages._Columns`): the counting job reads ``events.lead_id``, never
+:class:`engine.stages.Columns`): the counting job reads ``events.lead_id``, never
 ``rows[:, 1]``. The functions of :mod:`engine.behaviour` read these columns by name.
 """
 
@@ -10,11 +10,12 @@ import dataclasses
 
 import numpy as np
 
-from .stages import EngagementRows, _Columns
+from .arrays import Columns
+from .stages import EngagementRows
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class IncomingEvents(_Columns):
+class IncomingEvents(Columns):
     """Validated events to log, one row per event; each column (n,).
 
     * ``lead_id``: int64, the lead;
@@ -39,7 +40,7 @@ class IncomingEvents(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class TimedEvents(_Columns):
+class TimedEvents(Columns):
     """Events as caps and bursts see them; each column (n,).
 
     * ``lead_id``, ``type_id``: int64;
@@ -54,7 +55,7 @@ class TimedEvents(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class QueuedEvents(_Columns):
+class QueuedEvents(Columns):
     """Events waiting to be counted, as the queue keeps them; each column (n,).
 
     * ``event_id``, ``lead_id``, ``type_id``: int64;
@@ -72,7 +73,7 @@ class QueuedEvents(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class EventTypes(_Columns):
+class EventTypes(Columns):
     """The event types, archived ones included, by increasing id; each column (k,).
 
     * ``id``: int64;
@@ -101,7 +102,7 @@ class EventTypes(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class GroupedUnits(_Columns):
+class GroupedUnits(Columns):
     """New events to fold into decayed sums; each column (n,).
 
     * ``group``: int64, the index of the sum the event adds to;
@@ -117,7 +118,7 @@ class GroupedUnits(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class EngagementSums(_Columns):
+class EngagementSums(Columns):
     """Decayed sums of engagement, one per lead and event type, as stored; each column (g,).
 
     * ``lead_id``, ``type_id``: int64;

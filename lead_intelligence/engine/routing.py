@@ -6,7 +6,7 @@ and the members they may route to (skills, availability, capacity and open
 leads per tier: :class:`Members`), calls :func:`assign` and writes the result
 back in bulk. The named arrays after it are what the adapter reads and writes
 around the assignment: :class:`RoutingRows`, :class:`Decisions`,
-:class:`Notes`, :class:`EscalationRows`.
+:class:`EscalationRows` (the notes posted go as :class:`stages.Notes`).
 
 Leads are served in score order (highest first, ties by lead id). Each goes to
 an available member of its rule that still has capacity for the lead's tier:
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .stages import _Columns
+from .arrays import Columns
 
 ASSIGNED = 0
 NO_RULE = 1  # no routing rule matches the lead
@@ -124,7 +124,7 @@ class Rules:
 
 
 @dataclass(frozen=True, eq=False)
-class Leads(_Columns):
+class Leads(Columns):
     """The leads to assign, ``n`` of them; each column (n,).
 
     * ``id``: the lead's id (orders ties); ``score``: float64, highest served first;
@@ -266,7 +266,7 @@ def escalation_level(overdue_hours, step_hours):
 
 
 @dataclass(frozen=True, eq=False)
-class RoutingRows(_Columns):
+class RoutingRows(Columns):
     """A chunk of leads to route, as read from the database; each column (n,) int64.
 
     * ``id``: the lead; ``company_id``, ``tier_id``, ``user_id`` (its owner): 0 for none;
@@ -307,7 +307,7 @@ class RoutingRows(_Columns):
 
 
 @dataclass(frozen=True, eq=False)
-class Decisions(_Columns):
+class Decisions(Columns):
     """What routing decided for a set of leads, one row per lead, as written on the lead and
     in its routing history.
 
@@ -336,27 +336,7 @@ class Decisions(_Columns):
 
 
 @dataclass(frozen=True, eq=False)
-class Notes(_Columns):
-    """Notes to post in the chatter of leads, one per row.
-
-    * ``res_id``: the lead; ``body``: str, the note's body;
-    * ``partner_id``: the partner notified in their inbox, 0 for none.
-    """
-
-    _DTYPES = {"body": object}
-
-    res_id: np.ndarray
-    body: np.ndarray
-    partner_id: np.ndarray
-
-    @classmethod
-    def silent(cls, res_id, body):
-        """Notes that notify no one."""
-        return cls(res_id=res_id, body=body, partner_id=np.zeros(len(res_id), dtype=np.int64))
-
-
-@dataclass(frozen=True, eq=False)
-class EscalationRows(_Columns):
+class EscalationRows(Columns):
     """Breached leads to escalate, as read from the database; each column (n,), int64 but the hours.
 
     * ``id``: the lead; ``level``: its escalation level so far;

@@ -14,61 +14,14 @@ import dataclasses
 import numpy as np
 
 from . import arrays, behaviour
+from .arrays import Columns
 
 # a model probability is stored with 4 decimals: it is handled as an integer of this many steps
 PROBABILITY_STEPS = 10000
 
 
-class _Columns:
-    """Checks and conversions shared by the named arrays: every field annotated ``np.ndarray`` is a
-    1-D column, all of one length, of the dtype ``_DTYPES`` gives (int64 by default)."""
-
-    _DTYPES = {}
-
-    def __post_init__(self):
-        length = None
-        for field in self._column_fields():
-            column = np.asarray(getattr(self, field.name), dtype=self._DTYPES.get(field.name, np.int64))
-            if column.ndim != 1:
-                raise ValueError(f"{field.name} must be a 1-D array, not of shape {column.shape}")
-            if length is not None and len(column) != length:
-                raise ValueError(f"{field.name} has {len(column)} rows, not {length}")
-            length = len(column)
-            object.__setattr__(self, field.name, column)  # frozen: set once, here
-
-    @classmethod
-    def _column_fields(cls):
-        return [field for field in dataclasses.fields(cls) if field.type in (np.ndarray, "np.ndarray")]
-
-    @classmethod
-    def column_names(cls):
-        """Names of the columns, in the order of :meth:`from_matrix` and :meth:`to_matrix`."""
-        return tuple(field.name for field in cls._column_fields())
-
-    def __len__(self):
-        return len(getattr(self, self._column_fields()[0].name))
-
-    def take(self, index):
-        """The rows ``index`` (a mask or positions), other fields unchanged."""
-        return dataclasses.replace(self, **{name: getattr(self, name)[index] for name in self.column_names()})
-
-    @classmethod
-    def from_matrix(cls, matrix, **others):
-        """From a (n, k) matrix whose columns are :meth:`column_names`, in order; ``others``: the other fields."""
-        matrix = np.asarray(matrix)
-        names = cls.column_names()
-        if matrix.ndim != 2 or matrix.shape[1] != len(names):
-            raise ValueError(f"a matrix of {len(names)} columns is expected, not of shape {matrix.shape}")
-        return cls(**dict(zip(names, matrix.T, strict=True)), **others)
-
-    def to_matrix(self):
-        """The (n, k) matrix of the columns, in the order of :meth:`column_names`
-        (int64 when they are all integers or booleans, else float64)."""
-        return np.column_stack([getattr(self, name) for name in self.column_names()])
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
-class ScoreUpdate(_Columns):
+class ScoreUpdate(Columns):
     """The scores of a chunk of leads, as stored; each column (n,) int64.
 
     * ``fit_score``, ``score``, ``engagement_score``: 0-100, -1 not computed yet;
@@ -110,7 +63,7 @@ class ScoreUpdate(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class ScoreChanges(_Columns):
+class ScoreChanges(Columns):
     """Masks (n,) bool of the leads whose scores moved, from :meth:`ScoreUpdate.changes_from`.
 
     * ``changed``: the fit score, score or tier (what the history follows);
@@ -127,7 +80,7 @@ class ScoreChanges(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class LeadState(_Columns):
+class LeadState(Columns):
     """What is stored of a chunk of leads before it is scored; each column (n,) int64 but ``score_dirty``.
 
     * ``id``: the lead's id, increasing;
@@ -162,7 +115,7 @@ class LeadState(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class EngagementRows(_Columns):
+class EngagementRows(Columns):
     """Stored engagement of a chunk of leads, one row per lead and event type.
 
     * ``lead_index``: (m,) int64, the lead's position in the chunk;
@@ -190,7 +143,7 @@ class EngagementRows(_Columns):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class TrackingCells(_Columns):
+class TrackingCells(Columns):
     """Field changes made by SQL, to post in the chatter as Odoo's field tracking; each column (m,) int64.
 
     * ``res_id``: the record changed; ``field_id``: the ``ir.model.fields`` id of its field;
@@ -220,3 +173,23 @@ class TrackingCells(_Columns):
                 for part, offset in zip(parts, offsets, strict=True)])
             for name in cls.column_names()}
         return cls(**columns, labels=tuple(label for part in parts for label in part.labels))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Notes(Columns):
+    """Notes to post in the chatter of leads, one per row.
+
+    * ``res_id``: the lead; ``body``: str, the note's body;
+    * ``partner_id``: the partner notified in their inbox, 0 for none.
+    """
+
+    _DTYPES = {"body": object}
+
+    res_id: np.ndarray
+    body: np.ndarray
+    partner_id: np.ndarray
+
+    @classmethod
+    def silent(cls, res_id, body):
+        """Notes that notify no one."""
+        return cls(res_id=res_id, body=body, partner_id=np.zeros(len(res_id), dtype=np.int64))

@@ -9,7 +9,7 @@ import psycopg2
 from odoo.tools import SQL
 
 from ..engine import arrays
-from ..engine.routing import Notes
+from ..engine.stages import Notes
 
 _logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
-from ..models.classification.crm_lead_classification import DIMENSIONS, SELECTION_DIMENSIONS
+from ..models.classification.dimensions import DIMENSIONS, SELECTION_DIMENSIONS
 
 
 class CrmLeadClassificationReport(models.Model):

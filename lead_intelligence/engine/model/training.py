@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..stages import _Columns
+from ..arrays import Columns
 from .encoding import Encoder, check_features, row_count, subset
 from .metrics import evaluate
 from .predictor import ALGORITHMS, ScoringModel
@@ -51,7 +51,7 @@ class TrainingResult:
 
 
 @dataclass(frozen=True, eq=False)
-class Outcomes(_Columns):
+class Outcomes(Columns):
     """How closed leads ended, what :func:`train` learns to predict; each column (n,).
 
     * ``won``: int64, 1 won, 0 lost;

@@ -19,7 +19,7 @@ from ..writes import (
     crm_lead_classification_history,
     crm_lead_classification_rule,
 )
-from .crm_lead_classification import (
+from .dimensions import (
     COMPANY_SIZES,
     DIMENSION_FIELDS,
     INTENT_LEVELS,

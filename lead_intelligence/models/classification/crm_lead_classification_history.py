@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from .crm_lead_classification import CLASSIFICATION_CAUSES, DIMENSIONS
+from .dimensions import CLASSIFICATION_CAUSES, DIMENSIONS
 
 
 class CrmLeadClassificationHistory(models.Model):

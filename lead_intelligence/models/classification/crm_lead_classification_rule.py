@@ -5,8 +5,9 @@ from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 from ..lead_fields import WATCHED_MODELS
+from ..rules.crm_lead_domain_rule import ANY_OPERATORS
 from ..writes import crm_lead_classification_snapshot
-from .crm_lead_classification import DIMENSIONS, SELECTION_DIMENSIONS
+from .dimensions import DIMENSIONS, SELECTION_DIMENSIONS
 
 # the open leads the quality checks look at
 OPEN_LEADS = SQL("lead.active AND lead.won_status = 'pending'")
@@ -89,7 +90,7 @@ class CrmLeadClassificationRule(models.Model):
 
     def _stable_path(self, condition):
         """Whether the condition reads only stable fields; see :meth:`_is_stable`."""
-        if condition.operator in ('any', 'not any', 'any!', 'not any!'):
+        if condition.operator in ANY_OPERATORS:
             return False
         name, *path = condition.field_expr.split('.')
         Lead = self.env['crm.lead']

@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from .crm_lead_classification import DIMENSIONS
+from .dimensions import DIMENSIONS
 
 
 class CrmLeadClassificationSnapshot(models.Model):

@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from .crm_lead_classification import COMPANY_SIZES
+from .dimensions import COMPANY_SIZES
 
 
 class CrmLeadCompanySize(models.Model):

@@ -12,9 +12,9 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ...engine import arrays, routing
-from ...engine.stages import TrackingCells
+from ...engine.stages import Notes, TrackingCells
 from .. import bulk
-from ..classification.crm_lead_classification import COMPANY_SIZES
+from ..classification.dimensions import COMPANY_SIZES
 from ..writes import crm_lead as lead_writes
 
 _logger = logging.getLogger(__name__)
@@ -516,7 +516,7 @@ class CrmLead(models.Model):
         if routed.any():
             self._route_followup(decisions.take(routed), now)
         if reassign and failed.any():
-            self._post_routing_notes(routing.Notes.silent(leads.id[failed], decisions.take(failed).headlines()),
+            self._post_routing_notes(Notes.silent(leads.id[failed], decisions.take(failed).headlines()),
                                      now)
 
     def _route_followup(self, decisions, now):
@@ -527,7 +527,7 @@ class CrmLead(models.Model):
         """
         self._subscribe_owners(decisions.id, decisions.user_id)
         self._schedule_follow_ups(decisions)
-        self._post_routing_notes(routing.Notes.silent(decisions.id, decisions.headlines()), now,
+        self._post_routing_notes(Notes.silent(decisions.id, decisions.headlines()), now,
                                  old_users=decisions.from_user_id, new_users=decisions.user_id)
 
     def _nurture(self, leads, config, now):
@@ -548,7 +548,7 @@ class CrmLead(models.Model):
         unassigned = users > 0
         if unassigned.any():
             count = int(unassigned.sum())
-            self._post_routing_notes(routing.Notes.silent(ids[unassigned], [reason] * count), now,
+            self._post_routing_notes(Notes.silent(ids[unassigned], [reason] * count), now,
                                      old_users=users[unassigned], new_users=np.zeros(count, dtype=int))
 
     def _format_routing_reasons(self, leads, result, config):
@@ -709,7 +709,7 @@ class CrmLead(models.Model):
             decisions.team_id.tolist(), decisions.reason.tolist()))
 
     def _post_routing_notes(self, notes, now, old_users=None, new_users=None):
-        """Post the notes (:class:`engine.routing.Notes`, bodies as plain text) in the leads'
+        """Post the notes (:class:`engine.Notes`, bodies as plain text) in the leads'
         chatter, in bulk (see :func:`models.bulk.post_notes`), with the salesperson's change as
         Odoo's tracking shows it where ``old_users`` and ``new_users`` (aligned with the notes,
         0 for none) differ."""
@@ -766,7 +766,7 @@ class CrmLead(models.Model):
             if selected.any():
                 count = int(selected.sum())
                 ids = leads.id[selected]
-                self._post_routing_notes(routing.Notes(res_id=ids, body=[text] * count, partner_id=notify[selected]),
+                self._post_routing_notes(Notes(res_id=ids, body=[text] * count, partner_id=notify[selected]),
                                          now)
                 self._log_routing_history(routing.Decisions(
                     id=ids, kind=[kind] * count, from_user_id=leads.user_id[selected], user_id=to_users[selected],
