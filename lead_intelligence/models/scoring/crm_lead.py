@@ -655,10 +655,7 @@ class CrmLead(models.Model):
                      if 0.2 <= outcome < 0.4]).action_set_lost()
         ages = [rng.randint(0, 540) for _lead in leads]
         self.env.flush_all()
-        self.env.execute_query(SQL(
-            """UPDATE crm_lead SET create_date = now() - make_interval(days => v.age)
-                 FROM unnest(%s::int[], %s::int[]) AS v(id, age) WHERE crm_lead.id = v.id""",
-            leads.ids, ages))
+        lead_writes.backdate_creation(self.env, leads.ids, ages)
         leads.invalidate_recordset(['create_date'])
         self._generate_lead_intelligence_demo_events(leads, outcomes, rng)
         # score every lead of the demo database, crm's own demo leads included

@@ -221,3 +221,16 @@ def set_escalation_levels(env, ids, levels):
 def stop_escalation(env, ids):
     """The leads ``ids`` could not be reassigned: their owner keeps them, their escalation stops."""
     env.execute_query(SQL("""UPDATE crm_lead SET escalation_level = 3 WHERE id = ANY(%s)""", np.asarray(ids).tolist()))
+
+
+# ------------------------------------------------------------
+# DEMO
+# ------------------------------------------------------------
+
+
+def backdate_creation(env, ids, ages):
+    """Set the creation date of the demo leads ``ids`` to ``ages`` (days, a list aligned with them) ago."""
+    env.execute_query(SQL(
+        """UPDATE crm_lead SET create_date = now() - make_interval(days => v.age)
+             FROM unnest(%s::int[], %s::int[]) AS v(id, age) WHERE crm_lead.id = v.id""",
+        ids, ages))
