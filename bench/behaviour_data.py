@@ -137,6 +137,10 @@ def generate_events(db, count, touched, seed=7):
         types = load_event_types(cr)
         cr.execute("SELECT extract(epoch FROM now())::float8")
         now = cr.fetchone()[0]
+        # the company an event is logged for: its lead's, or the main company for a lead shared by all
+        cr.execute("SELECT id, COALESCE(company_id, (SELECT min(id) FROM res_company)) FROM crm_lead "
+                   "WHERE id = ANY(%s)", (chosen.tolist(),))
+        company_of_lead = dict(cr.fetchall())
         for start in range(0, count, COPY_CHUNK):
             stop = min(start + COPY_CHUNK, count)
             n = stop - start
@@ -149,9 +153,11 @@ def generate_events(db, count, touched, seed=7):
                 lead_ids.astype(str).tolist(), types.ids[type_index].astype(str).tolist(), occurred.tolist(),
                 ["api"] * n, [f"bench-{i}" for i in range(start, stop)],
                 text(event_values(rng, codes).tolist(), "{:.0f}"), text(event_urls(codes, lead_ids).tolist()),
+                [str(company_of_lead[lead_id]) for lead_id in lead_ids.tolist()],
                 strict=True)
             copy_rows(cr, "crm_lead_event",
-                      ("lead_id", "type_id", "occurred_at", "source", "external_id", "value", "url"), rows)
+                      ("lead_id", "type_id", "occurred_at", "source", "external_id", "value", "url", "company_id"),
+                      rows)
             _logger.info("logged %d / %d pending events", stop, count)
         # queued for counting, as the addon's API does in the same statement
         cr.execute("INSERT INTO crm_lead_event_queue (event_id, lead_id, type_id, occurred_at, value) "

@@ -29,7 +29,7 @@ NO_TRACKING = {"tracking_disable": True, "mail_create_nolog": True, "mail_create
                "mail_notrack": True}
 # the model learns from leads closed in the window: every lead of the data set is in it
 MODEL_PARAMS = {"lead_intelligence.model_window_days": "3650"}
-EVENT_COLUMNS = ("lead_id", "type_id", "occurred_at", "source", "external_id", "value")
+EVENT_COLUMNS = ("lead_id", "type_id", "occurred_at", "source", "external_id", "value", "company_id")
 NULL = "\\N"
 DEFAULT_CAP = 10  # events of a type per lead and day, for types without a cap
 MODEL = "crm.lead.scoring.model"
@@ -237,8 +237,13 @@ def log_behaviour(env, leads, lead_ids, ends):
         if lead.last_activity in types:
             rows.append((lead_id, types[lead.last_activity][0], end_day + 20 * 3600.0,
                          f"bench-model-{lead.ref}-last", None))
+    # the company an event is logged for: its lead's, or the main company for a lead shared by all
+    env.cr.execute("SELECT id, COALESCE(company_id, (SELECT min(id) FROM res_company)) FROM crm_lead "
+                   "WHERE id = ANY(%s)", [sorted({row[0] for row in rows})])
+    company_of_lead = dict(env.cr.fetchall())
     buffer = io.StringIO("".join(
-        f"{lead_id}\t{type_id}\t{np.datetime64(int(at), 's')}\timport\t{key}\t{copy_number(value)}\n"
+        f"{lead_id}\t{type_id}\t{np.datetime64(int(at), 's')}\timport\t{key}\t{copy_number(value)}"
+        f"\t{company_of_lead[lead_id]}\n"
         for lead_id, type_id, at, key, value in rows))
     env.cr.copy_expert(f"COPY crm_lead_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN", buffer)
     env.cr.execute("INSERT INTO crm_lead_event_queue (event_id, lead_id, type_id, occurred_at, value) "

@@ -128,10 +128,11 @@ def log_closed_events(db, per_lead):
             return {"per_lead": per_lead, "added": 0, "events": logged,
                     "seconds": round(time.perf_counter() - started, 3)}
         cr.execute(
-            """INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, value)
+            """INSERT INTO crm_lead_event (lead_id, type_id, occurred_at, source, external_id, value, company_id)
                SELECT l.id, t.ids[1 + (l.id * 7 + g) %% array_length(t.ids, 1)],
                       COALESCE(l.date_closed, l.write_date) + make_interval(days => (l.id * 13 + g * 7) %% 40 - 30),
-                      'import', 'bench-closed-' || l.id || '-' || g, 60
+                      'import', 'bench-closed-' || l.id || '-' || g, 60,
+                      COALESCE(l.company_id, (SELECT min(id) FROM res_company))
                  FROM crm_lead l
                 CROSS JOIN generate_series(1, %s) AS g
                 CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM crm_lead_event_type WHERE active) AS t
