@@ -38,6 +38,11 @@ history and chatter). On the scratch database:
    back by plain SQL with no Odoo and no rule (``bench.classify_floor``): the
    floor of what the issue asks that pass to store.
 
+Whatever happens, the scenario ends by leaving the classification rules as it
+found them (the rules active at its start active again, the bench's archived)
+and the pass a rule change starts waiting: the next scenario measures the
+database's own configuration, not this one's.
+
 The issue's target, at most 2x the fit-only full rescore (``ratio`` = baseline
 seconds / ours, at least 0.5: ``TARGETS``), is checked for each kind of pass
 against the fit-only pass that writes alike: ``with_classification`` against
@@ -194,6 +199,14 @@ class Measurements:
         self.started = {}  # case -> when its pass started (database time)
 
     def run(self):
+        shipped = active_rule_ids(self.db)
+        _logger.info("the database's active classification rules, restored at the end: %s", shipped)
+        try:
+            self.measure_all()
+        finally:
+            restore_rules(self.db, shipped)
+
+    def measure_all(self):
         created = scratchdb.run_worker("classification_rules", self.db, self.fit_rules)
         _logger.info("created %d classification rules through the ORM in %.1f s", len(RULES), created["seconds"])
         reset_classification(self.db)
@@ -310,6 +323,27 @@ def set_rules_active(db, active):
             cr.execute("UPDATE crm_lead_classification_rule SET active = FALSE")
         cr.execute("SELECT count(*) FROM crm_lead_classification_rule WHERE active")
         return cr.fetchone()[0]
+
+
+def active_rule_ids(db):
+    """The ids of the active classification rules, in id order."""
+    with scratchdb.cursor(db) as cr:
+        cr.execute("SELECT id FROM crm_lead_classification_rule WHERE active ORDER BY id")
+        return [rule_id for (rule_id,) in cr.fetchall()]
+
+
+def restore_rules(db, rule_ids):
+    """Leave the classification rules as the scenario found them: ``rule_ids`` active (those the
+    scenario deleted are gone), the others archived, and the pass a rule change starts waiting,
+    so that the next full pass classifies every lead under them (the bench's leads keep the
+    bench rules' values until then)."""
+    with scratchdb.cursor(db) as cr:
+        cr.execute("UPDATE crm_lead_classification_rule SET active = (id = ANY(%s)) "
+                   "WHERE active IS DISTINCT FROM (id = ANY(%s))", [rule_ids, rule_ids])
+        cr.execute("SELECT count(*) FROM crm_lead_classification_rule WHERE active")
+        active = cr.fetchone()[0]
+    start_config_pass(db)
+    _logger.info("classification rules restored: %d active", active)
 
 
 def start_config_pass(db):
