@@ -71,7 +71,7 @@ def post_notes(leads, notes, cells, now):
     row of ``notes`` (its HTML body), carrying the tracking values of the cells of its lead, and
     an inbox notification to its partner, if any.
 
-    :param notes: an :class:`engine.routing.Notes`, at most one per lead
+    :param notes: an :class:`engine.stages.Notes`, at most one per lead
     :param cells: the tracking values, an :class:`engine.stages.TrackingCells` (as for
         :func:`log_tracking`), of leads among the notes'
 
