@@ -225,12 +225,15 @@ class ClassificationConfig:
     """Settings of :func:`classify_values`.
 
     * ``employee_thresholds``, ``revenue_thresholds``: (medium from, large from), see :func:`company_size`;
-    * ``stable``: the dimensions whose values the leads not written since last classified keep.
+    * ``stable``: the dimensions whose values the leads not written since last classified keep;
+    * ``dimensions``: the single-valued dimensions this pass sets (None: all of them); the
+      others keep their values, the company size included.
     """
 
     employee_thresholds: tuple
     revenue_thresholds: tuple
     stable: frozenset = frozenset()
+    dimensions: frozenset | None = None
 
 
 def classify_values(state, matches, rules, config):
@@ -248,12 +251,14 @@ def classify_values(state, matches, rules, config):
     old = state.values()
     new = DimensionValues.from_matrix(
         first_match_values(matches, rules.dimension, rules.value, len(VALUE_DIMENSIONS)))
-    by_measure = company_size(state.employee_count, state.annual_revenue, config.employee_thresholds,
-                              config.revenue_thresholds)
-    new = dataclasses.replace(new, company_size=np.where(
-        new.company_size == NO_VALUE, by_measure, new.company_size))
-    # a dimension no rule sets (industry, by default) is left as it is
-    ruled = {VALUE_DIMENSIONS[dimension] for dimension in rules.dimension.tolist()} | {"company_size"}
+    owned = set(VALUE_DIMENSIONS) if config.dimensions is None else set(config.dimensions)
+    if "company_size" in owned:
+        by_measure = company_size(state.employee_count, state.annual_revenue, config.employee_thresholds,
+                                  config.revenue_thresholds)
+        new = dataclasses.replace(new, company_size=np.where(
+            new.company_size == NO_VALUE, by_measure, new.company_size))
+    # a dimension no rule sets (industry, by default) is left as it is, and so is one this pass does not set
+    ruled = ({VALUE_DIMENSIONS[dimension] for dimension in rules.dimension.tolist()} | {"company_size"}) & owned
     new = dataclasses.replace(new, **{name: getattr(old, name) for name in VALUE_DIMENSIONS if name not in ruled})
     frozen = np.column_stack([state.frozen(name, config.stable) for name in VALUE_DIMENSIONS])
     changed = changed_values(old.to_matrix(), new.to_matrix(), frozen)

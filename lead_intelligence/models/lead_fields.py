@@ -14,6 +14,9 @@ NOT_SCORED = 'not_scored'
 # a scoring pass moves it, or a job writes it by SQL: a classification rule cannot rely on it
 # between two writes of the lead (the dimensions the rules set are unstable too, see classification)
 UNSTABLE = 'unstable'
+# written by the scoring pass: a classification rule reading it is matched after the pass's scores
+# (classification/crm_lead.py), not before them
+SCORED = 'scored'
 # known only once the lead is won or lost, or set by someone knowing how it goes: never a model feature
 OUTCOME = 'outcome'
 # a behaviour counter an event type may feed: each counted event adds one (COUNT) or its value (VALUE);
@@ -43,15 +46,15 @@ LEAD_FIELD_FACTS = {
     'message_ids': {NOT_SCORED},
     'duplicate_lead_ids': {NOT_SCORED},
     # the addon's scores and what they are made of
-    'score_line_id': {NOT_SCORED, UNSTABLE},
+    'score_line_id': {NOT_SCORED, UNSTABLE, SCORED},
     'score_dirty': {NOT_SCORED, UNSTABLE},
-    'score_date': {NOT_SCORED},
-    'fit_score': {NOT_SCORED, OUTCOME},
-    'score': {NOT_SCORED, OUTCOME},
-    'tier_id': {NOT_SCORED, UNSTABLE, OUTCOME},
-    'engagement_score': {NOT_SCORED},
-    'model_probability': {NOT_SCORED, OUTCOME},
-    'model_score': {NOT_SCORED, OUTCOME},
+    'score_date': {NOT_SCORED, SCORED},
+    'fit_score': {NOT_SCORED, OUTCOME, SCORED},
+    'score': {NOT_SCORED, OUTCOME, SCORED},
+    'tier_id': {NOT_SCORED, UNSTABLE, OUTCOME, SCORED},
+    'engagement_score': {NOT_SCORED, SCORED},
+    'model_probability': {NOT_SCORED, OUTCOME, SCORED},
+    'model_score': {NOT_SCORED, OUTCOME, SCORED},
     'sales_stage_class': {OUTCOME},
     'lifecycle_stage': {OUTCOME},
     'intent_level': {OUTCOME},
@@ -101,5 +104,6 @@ def fields_with(fact):
 FIELDS_NOT_SCORED = fields_with(NOT_SCORED)
 UNSTABLE_FIELDS = fields_with(UNSTABLE)
 OUTCOME_FIELDS = fields_with(OUTCOME)
+SCORED_FIELDS = fields_with(SCORED)
 # the models whose records' edits reclassify the leads, in the order of RULE_PATH_MODELS
 WATCHED_MODELS = tuple(model for model, reading in RULE_PATH_MODELS.items() if reading == WATCHED)

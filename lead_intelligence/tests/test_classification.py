@@ -268,13 +268,36 @@ class TestClassification(TestLeadIntelligenceCommon):
         self.assertEqual(Run.search([]).cause, 'config')
 
     def test_nightly_pass_rematches_rules_on_scores(self):
-        lead = self._classify(self._create_lead(type='lead'))
-        self.assertEqual(lead.lifecycle_stage, 'cold')
-        # the score moved (decay, a new model...) without any write of the lead
-        self.env.cr.execute('UPDATE crm_lead_score SET score = 60 WHERE lead_id = %s', [lead.id])
+        lead = self._classify(self._create_lead(type='lead', phone='+32 2 555 01 01'))
+        self.assertEqual((lead.score, lead.lifecycle_stage), (10, 'cold'))
+        # the score moves (decay, a new model, points changed behind the ORM) without any write of the lead
+        self.env.cr.execute('UPDATE crm_lead_fit_rule SET points = 60 WHERE id = %s', [self.rule_phone.id])
+        self.env.invalidate_all()
         self.env['crm.lead']._score_leads(lead.ids, 'nightly')
         self.env.invalidate_all()
-        self.assertEqual(lead.lifecycle_stage, 'mql', 'lifecycle rules read the score: matched every night')
+        self.assertEqual((lead.score, lead.lifecycle_stage), (60, 'mql'),
+                         'lifecycle rules read the score: matched every night, on the score of the same pass')
+
+    def test_score_reading_dimensions_follow_the_score_of_the_same_pass(self):
+        """New behaviour lifts the score from 0 to 100: the pass that counts it makes the lead hot,
+        not the pass after (the lifecycle rules read the score the pass writes)."""
+        params = self.env['ir.config_parameter'].sudo()
+        params.set_param('lead_intelligence.weight_fit', 0)
+        params.set_param('lead_intelligence.weight_engagement', 100)
+        params.set_param('lead_intelligence.engagement_points_high', 10)
+        lead = self._classify(self._create_lead(type='lead'))
+        self.assertEqual((lead.score, lead.lifecycle_stage, lead.intent_level), (0, 'cold', 'low'))
+        self.env['crm.lead.event']._ingest([{
+            'type': 'demo_request', 'occurred_at': (datetime.now() - timedelta(hours=1)).isoformat(),
+            'lead_id': lead.id, 'external_id': 'same-pass-demo'}])
+        with self._mock_commit_progress():
+            self.env['crm.lead.event']._cron_count_events()  # counts the event, rescores the lead: one pass
+        self.env.invalidate_all()
+        self.assertEqual((lead.buying_signal_count, lead.score), (1, 100))
+        self.assertEqual((lead.lifecycle_stage, lead.intent_level), ('hot', 'high'))
+        history = lead.classification_history_ids.filtered(lambda row: row.dimension == 'lifecycle_stage')
+        # newest first: cold when first classified, hot in the pass that counted the demo request
+        self.assertEqual([(row.old_value, row.new_value) for row in history], [('Cold', 'Hot'), (False, 'Cold')])
 
 
 @tagged('lead_intelligence', 'post_install', '-at_install')

@@ -31,6 +31,9 @@ class TestLeadFields(TransactionCase):
             'date_last_stage_update', 'active', 'day_close', 'day_open', 'date_conversion', 'priority', 'score',
             'fit_score', 'tier_id', 'sales_stage_class', 'lifecycle_stage', 'intent_level', 'model_probability',
             'model_score'})
+        self.assertEqual(lead_fields.SCORED_FIELDS, {
+            'score_line_id', 'score_date', 'fit_score', 'score', 'tier_id', 'engagement_score', 'model_probability',
+            'model_score'})
         self.assertEqual(lead_fields.WATCHED_MODELS, (
             'crm.stage', 'crm.tag', 'crm.team', 'res.country', 'res.country.state', 'res.lang',
             'res.partner.industry', 'utm.source', 'utm.medium', 'utm.campaign'))

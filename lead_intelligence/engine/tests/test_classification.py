@@ -117,6 +117,20 @@ def test_classify_values_first_match_and_measured_size():
     assert [names[column] for column in np.flatnonzero(changed[1])] == ["job_level"]
 
 
+def test_classify_values_sets_only_its_dimensions():
+    """A pass that sets only some dimensions (those whose rules read the score, after scoring)
+    leaves the others as they are, the company size measured from headcount included."""
+    rules = classification.RuleValues(dimension=[JOB_LEVEL], value=[3])
+    state = _state(employee_count=[300, 0])
+    config = classification.ClassificationConfig((50, 1000), (1e7, 1e8), dimensions=frozenset({"job_level"}))
+    final, changed = classification.classify_values(state, [[True], [False]], rules, config)
+    assert (final.job_level.tolist(), final.company_size.tolist()) == ([3, NO_VALUE], [NO_VALUE, NO_VALUE])
+    assert [classification.VALUE_DIMENSIONS[column] for column in np.flatnonzero(changed[0])] == ["job_level"]
+    size_only = classification.ClassificationConfig((50, 1000), (1e7, 1e8), dimensions=frozenset({"company_size"}))
+    final, _changed = classification.classify_values(state, [[True], [False]], rules, size_only)
+    assert (final.job_level.tolist(), final.company_size.tolist()) == ([NO_VALUE, NO_VALUE], [1, NO_VALUE])
+
+
 def test_classify_values_keeps_manual_and_stable_values():
     rules = classification.RuleValues(dimension=[JOB_LEVEL], value=[2])
     state = _state(job_level=[4, 4], job_level_manual=[True, False], score_dirty=[True, False])

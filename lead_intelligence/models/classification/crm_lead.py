@@ -138,10 +138,17 @@ class CrmLead(models.Model):
         Rule = self.env['crm.lead.classification.rule'].sudo()
         return Rule.search([('error_message', '=', False)], order='dimension, sequence, id')._filter_runnable()
 
-    def _classify_query(self, query, cause):
+    def _classify_query(self, query, cause, after_score=False):
         """Classify the leads of ``query``: one query to read them with every rule matched,
         the first match per dimension in the engine, and one UPDATE of the leads whose
         classes changed (a user's values kept), with their history and chatter.
+
+        The scoring pass classifies twice (see ``_score_query``): before it scores,
+        the dimensions none of whose rules read what the pass writes (the fit rules
+        may read them); after it has written the scores (``after_score``), the
+        dimensions one of whose rules does (the score, the tier, the engagement
+        score...), so that they follow the score of the same pass. With no such
+        rule, the second call reads nothing.
 
         The nightly pass re-matches a dimension whose rules are all stable
         (``crm.lead.classification.rule._is_stable``: they read only fields that
@@ -153,6 +160,11 @@ class CrmLead(models.Model):
         :return: number of leads whose classification changed
         """
         rules = self._get_classification_rules()
+        after = {rule.dimension for rule in rules if rule._reads_scores()}
+        dimensions = after if after_score else set(classification.DIMENSIONS) - after
+        if not dimensions:
+            return 0
+        rules = rules.filtered(lambda rule: rule.dimension in dimensions)
         value_rules = rules.filtered(lambda rule: rule.dimension != 'class')
         class_rules = rules.filtered(lambda rule: rule.dimension == 'class')
         ordered = value_rules + class_rules
@@ -160,8 +172,8 @@ class CrmLead(models.Model):
         if cause == 'nightly':
             unstable = {rule.dimension for rule in ordered if not rule._is_stable()}
             stable_dimensions = {rule.dimension for rule in ordered} - unstable
-            if 'company_size' not in unstable:  # measured from headcount and revenue where no rule matches
-                stable_dimensions.add('company_size')
+            if 'company_size' in dimensions and 'company_size' not in unstable:
+                stable_dimensions.add('company_size')  # measured from headcount and revenue where no rule matches
         guarded = [index for index, rule in enumerate(ordered) if rule.dimension in stable_dimensions]
         columns = {
             'id': SQL('crm_lead.id'),
@@ -185,7 +197,7 @@ class CrmLead(models.Model):
         config = ClassificationConfig(
             employee_thresholds=(settings['size_employees_medium'], settings['size_employees_large']),
             revenue_thresholds=(settings['size_revenue_medium'], settings['size_revenue_large']),
-            stable=frozenset(stable_dimensions))
+            stable=frozenset(stable_dimensions), dimensions=frozenset(dimensions) - {'class'})
         rule_values = RuleValues(
             dimension=[VALUE_DIMENSIONS.index(rule.dimension) for rule in value_rules],
             value=[rule.industry_id.id if rule.dimension == 'industry' else
@@ -200,7 +212,8 @@ class CrmLead(models.Model):
             self._log_classification_tracking(changes, now)
             history.append(changes)
         class_changes = self._classify_classes(
-            state.id, matches[:, len(value_rules):], class_rules, state.frozen('class', config.stable))
+            state.id, matches[:, len(value_rules):], class_rules, state.frozen('class', config.stable)) \
+            if 'class' in dimensions else []
         if class_changes:
             history.append(self._cells_from_rows(class_changes))
         matched = np.flatnonzero(matches.any(axis=0))

@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from ..lead_fields import WATCHED_MODELS
+from ..lead_fields import SCORED_FIELDS, WATCHED_MODELS
 from ..rules.crm_lead_domain_rule import ANY_OPERATORS
 from ..writes import crm_lead_classification_snapshot
 from .dimensions import DIMENSIONS, SELECTION_DIMENSIONS
@@ -87,6 +87,13 @@ class CrmLeadClassificationRule(models.Model):
         """
         self.ensure_one()
         return all(self._stable_path(condition) for condition in self._get_lead_domain().iter_conditions())
+
+    def _reads_scores(self):
+        """Whether the rule reads a field the scoring pass writes (the score, the tier...): its
+        dimension is matched after the pass's scores, in the same pass (see ``crm.lead._score_query``)."""
+        self.ensure_one()
+        return any(condition.field_expr.split('.')[0] in SCORED_FIELDS
+                   for condition in self._get_lead_domain().iter_conditions())
 
     def _stable_path(self, condition):
         """Whether the condition reads only stable fields; see :meth:`_is_stable`."""

@@ -353,13 +353,17 @@ class CrmLead(models.Model):
         Its stages, in order, each one or a few set-based queries for the whole
         chunk whatever its size:
 
-        1. classify (:meth:`_classify_query`): the fit rules may read the classes;
+        1. classify (:meth:`_classify_query`) the dimensions whose rules read no score:
+           the fit rules may read them;
         2. read the stored scores with every fit rule matched (:meth:`_read_scoring_rows`);
         3. engagement, decayed to now (:meth:`_read_engagement`);
         4. predict, by each company's active model (:meth:`_predict_model`);
         5. score, in the engine (:meth:`_compute_scores`);
         6. write only what changed (:meth:`_write_scores`);
-        7. hooks: :meth:`_on_tier_moves` for the leads whose tier moved.
+        7. classify the dimensions whose rules read a score (lifecycle, intent...), on the
+           scores just written: they follow the score of this pass, not of the one before
+           (a fit rule reading such a dimension sees its value of the pass before);
+        8. hooks: :meth:`_on_tier_moves` for the leads whose tier moved.
 
         :return: (ids of the leads scored, number of leads whose score or tier changed)
         """
@@ -381,6 +385,7 @@ class CrmLead(models.Model):
         # scores by a point or two, it records only what matters: tier moves and fit changes
         logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
         self._write_scores(state, update, cause, logged)
+        self._classify_query(query, cause, after_score=True)
         moved = changes.moved
         if moved.any():
             self._on_tier_moves(ids[moved], state.tier_id[moved], update.tier_id[moved])
