@@ -79,6 +79,9 @@ def post_notes(leads, notes, cells, now):
     cost several queries per lead in passes that write tens of thousands.
     """
     author = leads.env.user.partner_id
+    # bodies as codes into their distinct values (tracking notes all have the same empty body):
+    # a list of one string per lead would be sent and parsed as an ARRAY[...] of as many terms
+    bodies, (body_codes,) = arrays.encode_labels(notes.body.tolist())
     # the notified partners' rows only when a note notifies someone: one statement either way
     tracking = SQL(
         """INSERT INTO mail_tracking_value (field_id, mail_message_id, old_value_integer, new_value_integer,
@@ -102,8 +105,9 @@ def post_notes(leads, notes, cells, now):
             tracking=tracking, author=author.id or None)
     leads.env.execute_query(SQL(
         """WITH notes AS (
-               SELECT * FROM unnest(%(ids)s::int[], %(bodies)s::text[], %(partners)s::int[])
-                             AS n(res_id, body, partner_id)
+               SELECT n.res_id, COALESCE((%(bodies)s::text[])[n.body_code], '') AS body, n.partner_id
+                 FROM unnest(%(ids)s::int[], %(body_codes)s::int[], %(partners)s::int[])
+                      AS n(res_id, body_code, partner_id)
            ), changes AS (
                SELECT res_id, field_id, old_int, new_int,
                       COALESCE((%(labels)s::varchar[])[old_code], '') AS old_char,
@@ -120,8 +124,8 @@ def post_notes(leads, notes, cells, now):
                RETURNING id, res_id
            )
            %(tracking)s""",
-        ids=arrays.int_array_literal(notes.res_id), bodies=notes.body.tolist(),
-        partners=arrays.int_array_literal(notes.partner_id),
+        ids=arrays.int_array_literal(notes.res_id), partners=arrays.int_array_literal(notes.partner_id),
+        bodies=bodies or [''], body_codes=arrays.int_array_literal(body_codes),
         cell_ids=arrays.int_array_literal(cells.res_id), fields=arrays.int_array_literal(cells.field_id),
         old_int=arrays.int_array_literal(cells.old_int), new_int=arrays.int_array_literal(cells.new_int),
         old_code=arrays.int_array_literal(cells.old_code), new_code=arrays.int_array_literal(cells.new_code),
