@@ -61,6 +61,15 @@ class ScoringConfig:
     models: dict  # company id -> (crm.lead.scoring.model id, engine model or None if unusable) of its active model
 
 
+@dataclass(frozen=True)
+class PassChunk:
+    """A chunk of the full pass: the open leads of ids ``low`` (excluded) to ``high``."""
+
+    low: int
+    high: int
+    reuse_stable: bool  # match the stable rules on the changed leads only (see _read_scoring_rows)
+
+
 class CrmLead(models.Model):
     """The lead's scores and tier, and the pass that computes them chunk by chunk."""
 
@@ -240,7 +249,8 @@ class CrmLead(models.Model):
             query = self._search(self._get_open_leads_domain(run.last_lead_id) & Domain('id', '<=', upper),
                                  order='id', limit=2 * target)
             done, changed = bulk.retry_on_conflict(
-                self.env, lambda query=query: self._score_query(query, run.cause, config, reuse_stable))
+                self.env, lambda query=query, chunk=PassChunk(run.last_lead_id, upper, reuse_stable):
+                self._score_query(query, run.cause, config, chunk))
             if len(done) == 2 * target:
                 upper = done[-1]
             run.write({
@@ -328,16 +338,19 @@ class CrmLead(models.Model):
             models=self._get_active_scoring_models(),
         )
 
-    def _read_scoring_rows(self, query, config, reuse_stable=False, cleared_ids=()):
+    def _read_scoring_rows(self, query, config, chunk=None, cleared_ids=()):
         """Read the stored scores of the leads of ``query`` and match the rules on them, in one query.
 
-        Every rule is matched on every lead, but with ``reuse_stable`` (the nightly pass, while
+        Every rule is matched on every lead, but with ``chunk.reuse_stable`` (the nightly pass, while
         every open lead holds its stable matches: see :meth:`_stable_matches_hold`): then the
         stable rules (``config.stable``) are matched only on the leads changed since they were
         last matched (flagged dirty, or without stored matches), and the others' matches of
         them are read from ``crm_lead_score.stable_matches``.
 
         :param query: a :class:`Query` on ``crm_lead``, as ``_search`` returns
+        :param chunk: the :class:`PassChunk` of a full pass, whose leads are those of ``query``: the
+            scores are read from its id range of ``crm_lead_score`` (an index range, where a join on
+            the score's id hashed the whole table for every chunk)
         :param cleared_ids: leads flagged dirty whose flag the pass has cleared already (see
             ``_classify_query``): changed all the same
         :return: (state, matches, stable): the :class:`LeadState` of the leads, in id order, their
@@ -345,7 +358,14 @@ class CrmLead(models.Model):
             none) and ``(words, changed)``: the stable matches to keep, as bit words (n, k), and
             (n,) bool where they differ from the stored ones
         """
-        line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
+        if chunk:
+            # an alias of its own: a rule reading a score joins the table on Odoo's alias
+            line = 'crm_lead__chunk_score'
+            query.add_join('LEFT JOIN', line, 'crm_lead_score', SQL(
+                '%s = crm_lead.score_line_id AND %s > %s AND %s <= %s', SQL.identifier(line, 'id'),
+                SQL.identifier(line, 'lead_id'), chunk.low, SQL.identifier(line, 'lead_id'), chunk.high))
+        else:
+            line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
         stored = SQL.identifier(line, 'stable_matches')
         columns = {
             'id': SQL('crm_lead.id'),
@@ -362,7 +382,7 @@ class CrmLead(models.Model):
         }
         n_words = scoring.word_count(len(config.stable))
         guard = None
-        if reuse_stable:
+        if chunk and chunk.reuse_stable:
             guard = SQL('(crm_lead.score_dirty IS TRUE OR %s IS NULL OR crm_lead.id = ANY(%s::int[]))',
                         stored, arrays.int_array_literal(np.asarray(cleared_ids, dtype=np.int64)))
         extra = [
@@ -399,7 +419,7 @@ class CrmLead(models.Model):
         return self._score_query(self._query_leads(lead_ids), cause, config)[1]
 
     @api.model
-    def _score_query(self, query, cause, config=None, reuse_stable=False):
+    def _score_query(self, query, cause, config=None, chunk=None):
         """Score the leads of ``query`` and write back the rows that changed: the pass.
 
         Its stages, in order, each one or a few set-based queries for the whole
@@ -408,7 +428,7 @@ class CrmLead(models.Model):
         1. classify (:meth:`_classify_query`) the dimensions whose rules read no score:
            the fit rules may read them;
         2. read the stored scores with every fit rule matched (:meth:`_read_scoring_rows`; with
-           ``reuse_stable``, the stable ones on the leads changed since their last match only);
+           ``chunk.reuse_stable``, the stable ones on the leads changed since their last match only);
         3. engagement, decayed to now (:meth:`_read_engagement`);
         4. predict, by each company's active model (:meth:`_predict_model`);
         5. score, in the engine (:meth:`_compute_scores`);
@@ -418,6 +438,7 @@ class CrmLead(models.Model):
            (a fit rule reading such a dimension sees its value of the pass before);
         8. hooks: :meth:`_on_tier_moves` for the leads whose tier moved.
 
+        :param chunk: the :class:`PassChunk` ``query`` selects, in a full pass; None elsewhere
         :return: (ids of the leads scored, number of leads whose score or tier changed)
         """
         self.env.flush_all()
@@ -426,7 +447,7 @@ class CrmLead(models.Model):
         self.env.cr.execute('SET LOCAL jit = off')
         config = config or self._get_scoring_config()
         cleared_ids = self._classify_query(query, cause)
-        state, matches, stable = self._read_scoring_rows(query, config, reuse_stable, cleared_ids)
+        state, matches, stable = self._read_scoring_rows(query, config, chunk, cleared_ids)
         if not len(state):
             return [], 0
         ids, company_ids = state.id, state.company_id
