@@ -128,3 +128,21 @@ class TestStableMatches(TestLeadIntelligenceCommon):
         self.assertFalse(lead.score_dirty)
         self._full_pass()
         self.assertEqual(lead.fit_score, 50)
+
+    def test_nightly_pass_classifies_the_changed_leads_in_step_with_their_scores(self):
+        self.env['crm.lead.fit.rule'].create({
+            'name': 'Likely', 'domain': "[('probability', '>=', 50)]", 'points': 20})
+        lead, other = self._create_lead(function='CEO', type='lead'), self._create_lead(function='CEO', type='lead')
+        self.env.flush_all()
+        self.env.cr.execute('UPDATE crm_lead SET probability = 10 WHERE id IN %s', [tuple((lead | other).ids)])
+        self._full_pass()
+        self.assertEqual((lead.score, lead.lifecycle_stage, lead.job_level), (30, 'cold', 'decision_maker'))
+        # no write flags the lead, but its score moves at night: its lifecycle follows in the same pass
+        self.env.cr.execute('UPDATE crm_lead SET probability = 80 WHERE id = %s', [lead.id])
+        self._full_pass()
+        self.assertEqual((lead.score, lead.lifecycle_stage), (50, 'mql'))
+        # the dimensions read before the scores are matched again on the leads flagged since only
+        self._write_unseen("UPDATE crm_lead SET function = 'Intern' WHERE id IN %s", [tuple((lead | other).ids)])
+        other.function = 'Software Engineer'
+        self._full_pass()
+        self.assertEqual((lead.job_level, other.job_level), ('decision_maker', 'technical'))

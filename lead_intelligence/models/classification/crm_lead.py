@@ -143,6 +143,16 @@ class CrmLead(models.Model):
         Rule = self.env['crm.lead.classification.rule'].sudo()
         return Rule.search([('error_message', '=', False)], order='dimension, sequence, id')._filter_runnable()
 
+    def _classify_stable_stage(self, after_score=False):
+        """Whether every rule of the dimensions classified before the scores (or, with
+        ``after_score``, after them) is stable (``crm.lead.domain.rule._is_stable``), the scores
+        aside after them: the nightly pass then classifies only the leads flagged since (after
+        the scores, and the leads whose scores it moved), no lead else can change."""
+        rules = self._get_classification_rules()
+        after = {rule.dimension for rule in rules if rule._reads_scores()}
+        return all(rule._is_stable(but=lead_fields.SCORED_FIELDS if after_score else ())
+                   for rule in rules if (rule.dimension in after) == after_score)
+
     def _classify_query(self, query, cause, after_score=False):
         """Classify the leads of ``query``: one query to read them with every rule matched,
         the first match per dimension in the engine, and one UPDATE of the leads whose

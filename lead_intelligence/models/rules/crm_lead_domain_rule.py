@@ -344,7 +344,7 @@ class CrmLeadDomainRule(models.AbstractModel):
             return error.args[0]
         return str(error)
 
-    def _is_stable(self):
+    def _is_stable(self, but=()):
         """Whether the rule's result can change only when the lead itself is written
         or the configuration changes.
 
@@ -359,15 +359,20 @@ class CrmLeadDomainRule(models.AbstractModel):
         value of a classification dimension; the fit rules' matches kept in
         ``crm_lead_score.stable_matches``). A sub-domain (``any``) or a path
         through any other record (``partner_id.name``) is never stable.
+
+        :param but: lead fields to count as stable all the same (the scores, for a pass that
+            knows which leads it rescored)
         """
         self.ensure_one()
-        return all(self._stable_path(condition) for condition in self._get_lead_domain().iter_conditions())
+        return all(self._stable_path(condition, but) for condition in self._get_lead_domain().iter_conditions())
 
-    def _stable_path(self, condition):
+    def _stable_path(self, condition, but=()):
         """Whether the condition reads only stable fields; see :meth:`_is_stable`."""
+        name, *path = condition.field_expr.split('.')
+        if name in but:
+            return True
         if condition.operator in ANY_OPERATORS:
             return False
-        name, *path = condition.field_expr.split('.')
         Lead = self.env['crm.lead']
         if not Lead._is_stable_rule_field(name):
             return False

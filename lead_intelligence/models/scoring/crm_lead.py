@@ -426,7 +426,8 @@ class CrmLead(models.Model):
         chunk whatever its size:
 
         1. classify (:meth:`_classify_query`) the dimensions whose rules read no score:
-           the fit rules may read them;
+           the fit rules may read them (at night, the leads flagged since only, when every
+           such rule is stable: :meth:`_classify_stable_stage`);
         2. read the stored scores with every fit rule matched (:meth:`_read_scoring_rows`; with
            ``chunk.reuse_stable``, the stable ones on the leads changed since their last match only);
         3. engagement, decayed to now (:meth:`_read_engagement`);
@@ -435,7 +436,8 @@ class CrmLead(models.Model):
         6. write only what changed (:meth:`_write_scores`);
         7. classify the dimensions whose rules read a score (lifecycle, intent...), on the
            scores just written: they follow the score of this pass, not of the one before
-           (a fit rule reading such a dimension sees its value of the pass before);
+           (a fit rule reading such a dimension sees its value of the pass before; at night,
+           the leads flagged or rescored only, when the rules are stable but for the scores);
         8. hooks: :meth:`_on_tier_moves` for the leads whose tier moved.
 
         :param chunk: the :class:`PassChunk` ``query`` selects, in a full pass; None elsewhere
@@ -446,7 +448,13 @@ class CrmLead(models.Model):
         # every chunk, than it saves (measured: 3.0 s against 0.8 s for 50 rules on 34k leads)
         self.env.cr.execute('SET LOCAL jit = off')
         config = config or self._get_scoring_config()
-        cleared_ids = self._classify_query(query, cause)
+        nightly = chunk is not None and cause == 'nightly'
+        before = query
+        if nightly and self._classify_stable_stage():
+            # no lead not flagged since can change: the flagged ones, by the index of the flag
+            before = self._search(self._get_open_leads_domain(chunk.low) & Domain('id', '<=', chunk.high)
+                                  & Domain('score_dirty', '=', True), order='id')
+        cleared_ids = self._classify_query(before, cause)
         state, matches, stable = self._read_scoring_rows(query, config, chunk, cleared_ids)
         if not len(state):
             return [], 0
@@ -459,7 +467,13 @@ class CrmLead(models.Model):
         # scores by a point or two, it records only what matters: tier moves and fit changes
         logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
         self._write_scores(state, update, cause, logged, stable)
-        self._classify_query(query, cause, after_score=True)
+        after = query
+        if nightly and self._classify_stable_stage(after_score=True):
+            # what the rules read but the scores changes only with a write: the leads flagged or rescored
+            touched = changes.rescored | changes.moved | state.score_dirty | (state.score_line_id == 0) \
+                | np.isin(ids, cleared_ids)
+            after = self._query_leads(ids[touched].tolist())
+        self._classify_query(after, cause, after_score=True)
         moved = changes.moved
         if moved.any():
             self._on_tier_moves(ids[moved], state.tier_id[moved], update.tier_id[moved])
