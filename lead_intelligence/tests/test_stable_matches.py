@@ -146,3 +146,18 @@ class TestStableMatches(TestLeadIntelligenceCommon):
         other.function = 'Software Engineer'
         self._full_pass()
         self.assertEqual((lead.job_level, other.job_level), ('decision_maker', 'technical'))
+
+    def test_nightly_pass_in_small_chunks_rescores_every_edited_lead(self):
+        self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.chunk_size', 2)
+        leads = self.env['crm.lead'].create([{'name': f'Lead {i}', 'function': 'CEO'} for i in range(7)])
+        self._full_pass()
+        self.assertEqual(set(leads.mapped('fit_score')), {30})
+        edited = leads[1] | leads[4] | leads[5] | leads[6]
+        edited.function = 'Student'
+        run = self._full_pass()
+        self.assertEqual(leads.mapped('fit_score'), [30, 0, 30, 30, 0, 0, 0])
+        self.assertEqual(set((leads - edited).mapped('job_level')), {'decision_maker'})
+        self.assertNotIn('decision_maker', edited.mapped('job_level'))
+        self.assertFalse(any(leads.mapped('score_dirty')))
+        Lead = self.env['crm.lead']
+        self.assertEqual(run.leads_done, Lead.search_count(Lead._get_open_leads_domain()))

@@ -73,9 +73,7 @@ class CrmLeadClassificationRule(models.Model):
     def _reads_scores(self):
         """Whether the rule reads a field the scoring pass writes (the score, the tier...): its
         dimension is matched after the pass's scores, in the same pass (see ``crm.lead._score_query``)."""
-        self.ensure_one()
-        return any(condition.field_expr.split('.')[0] in SCORED_FIELDS
-                   for condition in self._get_lead_domain().iter_conditions())
+        return self._reads_fields(SCORED_FIELDS)
 
     def _rule_source_fields(self):
         """(model, field) pairs of the records the rules read through paths."""

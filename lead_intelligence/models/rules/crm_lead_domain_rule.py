@@ -366,6 +366,12 @@ class CrmLeadDomainRule(models.AbstractModel):
         self.ensure_one()
         return all(self._stable_path(condition, but) for condition in self._get_lead_domain().iter_conditions())
 
+    def _reads_fields(self, names):
+        """Whether the rule's condition reads one of the lead fields ``names`` (directly or through it)."""
+        self.ensure_one()
+        return any(condition.field_expr.split('.')[0] in names
+                   for condition in self._get_lead_domain().iter_conditions())
+
     def _stable_path(self, condition, but=()):
         """Whether the condition reads only stable fields; see :meth:`_is_stable`."""
         name, *path = condition.field_expr.split('.')

@@ -15,6 +15,7 @@ from odoo.tools import SQL
 from ...engine import arrays, scoring
 from ...engine.stages import PROBABILITY_STEPS, LeadState, ScoreUpdate, TrackingCells
 from .. import bulk
+from ..classification.dimensions import DIMENSION_FIELDS
 from ..writes import crm_lead as lead_writes
 from ..writes import crm_lead_score as score_writes
 
@@ -52,6 +53,7 @@ class ScoringConfig:
     rules: models.BaseModel
     stable: np.ndarray  # positions in ``rules`` of the stable rules (crm.lead.domain.rule._is_stable)
     stable_key: str  # which rules those are: the key of the layout of the stored stable matches
+    reads_classes: bool  # a rule reads a classification dimension: it is classified before the rules are matched
     params: scoring.ScoringParams  # the rules' points, the fit mapping, the blend weights and the tier sets
     tier_company_ids: np.ndarray  # the company of each tier set of ``params`` but the first, the default one
     type_ids: np.ndarray  # event types, by id, archived ones included
@@ -321,6 +323,7 @@ class CrmLead(models.Model):
             stable_key=hashlib.sha256(repr([
                 (rules[index].id, rules[index].domain, rules[index].company_id.id) for index in stable
             ]).encode()).hexdigest(),
+            reads_classes=any(rule._reads_fields(DIMENSION_FIELDS.values()) for rule in rules),
             params=scoring.ScoringParams(
                 points=np.array(rules.mapped('points'), dtype=np.float64),
                 tier_sets=(default_tiers, *(company_tiers[company_id] for company_id in tier_company_ids)),
@@ -426,8 +429,9 @@ class CrmLead(models.Model):
         chunk whatever its size:
 
         1. classify (:meth:`_classify_query`) the dimensions whose rules read no score:
-           the fit rules may read them (at night, the leads flagged since only, when every
-           such rule is stable: :meth:`_classify_stable_stage`);
+           the fit rules may read them (at night, when every such rule is stable
+           (:meth:`_classify_stable_stage`) and no fit rule reads a class, the leads flagged
+           since only, after step 2, which reads the chunk);
         2. read the stored scores with every fit rule matched (:meth:`_read_scoring_rows`; with
            ``chunk.reuse_stable``, the stable ones on the leads changed since their last match only);
         3. engagement, decayed to now (:meth:`_read_engagement`);
@@ -449,13 +453,14 @@ class CrmLead(models.Model):
         self.env.cr.execute('SET LOCAL jit = off')
         config = config or self._get_scoring_config()
         nightly = chunk is not None and cause == 'nightly'
-        before = query
-        if nightly and self._classify_stable_stage():
-            # no lead not flagged since can change: the flagged ones, by the index of the flag
-            before = self._search(self._get_open_leads_domain(chunk.low) & Domain('id', '<=', chunk.high)
-                                  & Domain('score_dirty', '=', True), order='id')
-        cleared_ids = self._classify_query(before, cause)
-        state, matches, stable = self._read_scoring_rows(query, config, chunk, cleared_ids)
+        if nightly and not config.reads_classes and self._classify_stable_stage():
+            # no lead but the flagged ones can change class, and no fit rule reads a class: the
+            # chunk is read once, by the fit rules, and the flagged leads classified after
+            state, matches, stable = self._read_scoring_rows(query, config, chunk)
+            cleared_ids = self._classify_query(self._query_leads(state.id[state.score_dirty].tolist()), cause)
+        else:
+            cleared_ids = self._classify_query(query, cause)
+            state, matches, stable = self._read_scoring_rows(query, config, chunk, cleared_ids)
         if not len(state):
             return [], 0
         ids, company_ids = state.id, state.company_id
