@@ -88,7 +88,8 @@ class TestClassification(TestLeadIntelligenceCommon):
         self.assertEqual(
             tracked.sorted('id').mapped(lambda value: (value.old_value_integer, value.new_value_integer,
                                                        value.old_value_char, value.new_value_char)),
-            [(0, retail.id, '', retail.display_name), (retail.id, energy.id, retail.display_name, energy.display_name)])
+            [(retail.id, energy.id, retail.display_name, energy.display_name)],
+            'a first value is in the history, not in the chatter')
         self.assertEqual(len(corner.classification_history_ids.filtered(lambda row: row.dimension == 'industry')), 1)
         self.assertTrue(power.last_match_date)
 
@@ -146,7 +147,10 @@ class TestClassification(TestLeadIntelligenceCommon):
         self.assertEqual(history[0].mapped(lambda row: (row.old_value, row.new_value, row.cause)),
                          [('Staff', 'Decision Maker', 'rule')])
         tracked = lead.message_ids.tracking_value_ids.filtered(lambda value: value.field_id.name == 'job_level')
-        self.assertEqual((tracked[0].old_value_char, tracked[0].new_value_char), ('Staff', 'Decision Maker'))
+        self.assertEqual(tracked.mapped(lambda value: (value.old_value_char, value.new_value_char)),
+                         [('Staff', 'Decision Maker')], 'the first value (Staff) is in the history, not the chatter')
+        self.assertEqual(lead.classification_history_ids.filtered(
+            lambda row: row.dimension == 'job_level').mapped('old_value'), ['Staff', False])
 
     def test_a_value_set_by_hand_is_kept_until_cleared(self):
         lead = self._create_lead(function='CEO')

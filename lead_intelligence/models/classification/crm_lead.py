@@ -335,7 +335,13 @@ class CrmLead(models.Model):
 
     def _log_classification_tracking(self, cells, now):
         """The rules' changes of ``cells`` (``ChangedCells`` of the value dimensions) in the chatter,
-        as Odoo's field tracking shows them."""
+        as Odoo's field tracking shows them.
+
+        A first value (of a dimension the lead had none of: the first pass after installing, or
+        after new rules) is in the history only: a chatter line per value would bury the lead's
+        conversation under the classification of every dimension at once.
+        """
+        cells = cells.take(cells.old_value != classification.NO_VALUE)
         if not len(cells):
             return
         field_ids = [
