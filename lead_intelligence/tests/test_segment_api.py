@@ -250,3 +250,14 @@ class TestSegmentApi(EventApiCase):
         answer = self._segment('batch', {'batch': [call] * 3}, expected_status=413)
         self.assertIn('at most 2', answer['error']['message'])
         self.assertFalse(self._segment_events('seg-h1'), "nothing of a refused request is logged")
+
+    def test_visitors_never_identified_are_forgotten(self):
+        self._segment('batch', {'batch': [
+            {'type': 'page', 'messageId': f'seg-g{index}', 'anonymousId': f'anon-g{index}',
+             'properties': {'path': '/'}} for index in range(2)]})
+        self.env.cr.execute(
+            "UPDATE crm_lead_segment_event SET received_at = received_at - interval '91 days' WHERE anonymous_id = %s",
+            ['anon-g0'])
+        self.env['crm.lead.segment.event']._gc_unidentified()
+        self.assertFalse(self._waiting('anon-g0'))
+        self.assertEqual(len(self._waiting('anon-g1')), 1)
