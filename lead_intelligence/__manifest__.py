@@ -39,6 +39,9 @@
         "views/res_config_settings_views.xml",
         "views/lead_intelligence_menus.xml",
         "views/crm_lead_scoring_model_training_views.xml",
+        "security/lead_intelligence_segment_security.xml",
+        "data/crm_lead_segment_mapping_data.xml",
+        "views/crm_lead_segment_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

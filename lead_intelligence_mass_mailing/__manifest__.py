@@ -11,6 +11,8 @@
     "depends": ["lead_intelligence", "mass_mailing_crm"],
     "data": [
         "data/crm_lead_event_type_data.xml",
+        "security/ir.model.access.csv",
+        "views/crm_lead_nurture_list_views.xml",
     ],
     "auto_install": True,
 }

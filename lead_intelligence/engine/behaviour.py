@@ -181,7 +181,7 @@ def _cut_deep_events(text, replacement):
     return "".join(parts) + text[done:]
 
 
-def _text_problem(key, value, max_length):
+def text_problem(key, value, max_length):
     """Why ``value``, the text of field ``key``, cannot be stored; or None."""
     if not isinstance(value, str):
         return f"'{key}' must be a string"
@@ -194,12 +194,14 @@ def _text_problem(key, value, max_length):
     return None
 
 
-def validate_event(item, rules):
+def validate_event(item, rules, lead_required=True):
     """Check one incoming event and normalise it.
 
     :param item: the event as decoded from JSON (any type)
+    :param lead_required: the event names its lead; otherwise it may name none
+        (a Segment call of an anonymous visitor), and at most one
     :return: ``(event, None)`` with ``event`` a dict of ``type``, ``occurred_at``
-        (naive UTC), ``lead_id`` / ``email`` / ``lead_ref`` (one of them),
+        (naive UTC), ``lead_id`` / ``email`` / ``lead_ref`` (one of them, or none),
         ``external_id``, ``value``, ``url``, ``filter`` (0 or a reason code);
         or ``(None, reason)`` with a reason a person understands
     """
@@ -228,18 +230,18 @@ def validate_event(item, rules):
     if not isinstance(external_id, str) or not external_id.strip():
         return None, "'external_id' is required: a string identifying the event at its source"
     external_id = external_id.strip()
-    if problem := _text_problem("external_id", external_id, MAX_EXTERNAL_ID):
+    if problem := text_problem("external_id", external_id, MAX_EXTERNAL_ID):
         return None, problem
     keys = [key for key in ("lead_id", "email", "lead_ref") if item.get(key) not in (None, "")]
-    if len(keys) != 1:
+    if len(keys) > 1 or (lead_required and not keys):
         return None, "exactly one of 'lead_id', 'email' and 'lead_ref' is required"
-    key = keys[0]
-    target = item[key]
+    key = keys[0] if keys else None
+    target = item.get(key)
     if key == "lead_id" and (
             not isinstance(target, int) or isinstance(target, bool) or not 0 < target <= MAX_LEAD_ID):
         return None, "'lead_id' must be a positive integer"
     if key in ("email", "lead_ref") and (
-            problem := _text_problem(key, target, MAX_EMAIL if key == "email" else MAX_EXTERNAL_ID)):
+            problem := text_problem(key, target, MAX_EMAIL if key == "email" else MAX_EXTERNAL_ID)):
         return None, problem
     if key == "email" and "@" not in target:
         return None, "'email' is not an email address"
@@ -256,7 +258,7 @@ def validate_event(item, rules):
     url = item.get("url")
     if url is not None and (not isinstance(url, str) or len(url) > MAX_URL or "\x00" in url):
         return None, f"'url' must be a string of at most {MAX_URL} characters, without NUL characters"
-    if url and (problem := _text_problem("url", url, MAX_URL)):
+    if url and (problem := text_problem("url", url, MAX_URL)):
         return None, problem
     agent = item.get("user_agent")
     if agent is not None and (not isinstance(agent, str) or len(agent) > MAX_USER_AGENT):
@@ -269,7 +271,7 @@ def validate_event(item, rules):
     return {
         "type": code,
         "occurred_at": occurred_at,
-        key: target.strip().lower() if key == "email" else target,
+        **({key: target.strip().lower() if key == "email" else target} if key else {}),
         "external_id": external_id,
         "value": float(value) if value is not None else None,
         "url": url or None,

@@ -1,1 +1,2 @@
 from . import test_mailing_events
+from . import test_nurture_lists

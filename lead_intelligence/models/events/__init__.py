@@ -5,3 +5,6 @@ from . import crm_lead_engagement
 from . import crm_lead
 from . import mail_activity
 from . import calendar_event
+from . import crm_lead_segment_mapping
+from . import crm_lead_segment_identity
+from . import crm_lead_segment_event

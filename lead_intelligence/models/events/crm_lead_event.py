@@ -48,7 +48,7 @@ class CrmLeadEvent(models.Model):
     occurred_at = fields.Datetime('Date', required=True)
     source = fields.Selection(
         [('api', 'API'), ('import', 'Import'), ('mail', 'Email'), ('activity', 'Activity'),
-         ('calendar', 'Calendar')], required=True, default='import')
+         ('calendar', 'Calendar'), ('segment', 'Segment')], required=True, default='import')
     external_id = fields.Char(
         'External ID', required=True,
         help="Identifies the event at its source: the same event sent again is recognised and not counted twice.")
@@ -210,9 +210,7 @@ class CrmLeadEvent(models.Model):
         for index, item in enumerate(items):
             event, reason = behaviour.validate_event(item, rules)
             if not reason and 'email' in event:
-                # as Odoo normalises the leads' emails: "Anna <ANNA@x.com>" is anna@x.com
-                event['email'] = email_normalize(event['email']) or ''
-                reason = None if EMAIL_SHAPE.fullmatch(event['email']) else "'email' is not a valid email address"
+                reason = self._normalize_event_email(event)
             if reason:
                 results[index] = {'index': index, 'status': 'rejected', 'reason': reason}
             else:
@@ -233,6 +231,16 @@ class CrmLeadEvent(models.Model):
             else:
                 results[index] = {'index': index, 'status': 'duplicate', 'reason': 'already logged'}
         return results
+
+    @api.model
+    def _normalize_event_email(self, event):
+        """Normalise the ``email`` of the validated ``event`` in place, as Odoo normalises the
+        leads' emails ("Anna <ANNA@x.com>" is anna@x.com).
+
+        :return: None, or the reason why it is not an email address
+        """
+        event['email'] = email_normalize(event['email']) or ''
+        return None if EMAIL_SHAPE.fullmatch(event['email']) else "'email' is not a valid email address"
 
     @api.model
     def _resolve_leads(self, events, create_leads=False):
