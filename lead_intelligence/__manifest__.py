@@ -39,11 +39,15 @@
         "views/res_config_settings_views.xml",
         "views/lead_intelligence_menus.xml",
         "views/crm_lead_scoring_model_training_views.xml",
+        "views/crm_lead_insight_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "lead_intelligence/static/src/**/*",
+        ],
         "web.assets_tests": [
             "lead_intelligence/static/tests/tours/**/*",
         ],
