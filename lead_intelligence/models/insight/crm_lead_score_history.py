@@ -11,6 +11,9 @@ class CrmLeadScoreHistory(models.Model):
     new_score = fields.Integer(aggregator='avg')
     old_score_display = fields.Char('Old Score', compute='_compute_old_score_display')
 
+    # the score trend reads each lead's score at a date, its chart the lead's last rows
+    _lead_date_idx = models.Index('(lead_id, date)')
+
     def _compute_old_score_display(self):
         # the ORM reads an empty integer as 0: which rows have none is asked of the table
         first = {row[0] for row in self.env.execute_query(SQL(
