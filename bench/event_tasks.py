@@ -136,7 +136,9 @@ def timed_with_clock(env, clock, call):
 class PassClock:
     """Where the nightly full pass spends its time, measured by wrapping its methods.
 
-    * ``read``: ``_read_scoring_rows``: the chunk's leads, their stored scores, every rule matched;
+    * ``classify``: ``_classify_query``, both of its calls (before the scores, and after them
+      the dimensions whose rules read a score);
+    * ``read``: ``_read_scoring_rows``: the chunk's leads, their stored scores, the rules matched;
     * ``engagement``: ``_read_engagement``: the chunk's engagement rows, decayed to now;
     * ``write``: ``_write_scores`` but the next two: the upsert of the scores that changed
       (fit, engagement or score) and the UPDATE of the leads whose tier moved;
@@ -149,11 +151,13 @@ class PassClock:
 
     def __init__(self, env):
         self.env = env
-        self.seconds = dict.fromkeys(("read", "engagement", "write", "history", "tier_moves", "commit"), 0.0)
+        self.seconds = dict.fromkeys(
+            ("classify", "read", "engagement", "write", "history", "tier_moves", "commit"), 0.0)
 
     def install(self):
         lead = self.env["crm.lead"]
-        for name, phase in (("_read_scoring_rows", "read"), ("_read_engagement", "engagement"),
+        for name, phase in (("_classify_query", "classify"), ("_read_scoring_rows", "read"),
+                            ("_read_engagement", "engagement"),
                             ("_write_scores", "write"), ("_log_score_history", "history"),
                             ("_log_tier_moves", "tier_moves")):
             PhaseClock._wrap(lead, name, lambda seconds, phase=phase: self._add(phase, seconds))

@@ -73,7 +73,8 @@ def run(args):
     db = args.db or f"li_bench_model_{dataset}" + (f"_{args.leads}" if args.leads else "")
     created, loaded = ensure_database(db, dataset, args)
     try:
-        Measurements(db, dataset, args, loaded).run()
+        with scratchdb.configuration_kept(db, "model"):
+            Measurements(db, dataset, args, loaded).run()
     finally:
         if created and not args.keep:
             scratchdb.drop_database(db)

@@ -123,7 +123,8 @@ def run(args):
     db = args.db or f"li_bench_route_{leads}"
     created = ensure_database(db, leads, args.rules)
     try:
-        Measurements(db, args).run()
+        with scratchdb.configuration_kept(db, "route"):
+            Measurements(db, args).run()
     finally:
         if created and not args.keep:
             scratchdb.drop_database(db)

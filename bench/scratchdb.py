@@ -10,6 +10,7 @@ import ast
 import contextlib
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -157,21 +158,62 @@ def scalar(db, query, params=None):
 
 
 def emit(line):
-    """Print a measurement as one JSON line; return it."""
+    """Print a measurement as one JSON line, with the machine's 1-minute load average (the one as
+    its measurement ended, else now); return it."""
+    line = {**line, "load_1m": round(line.get("load_1m", os.getloadavg()[0]), 2)}
     print(json.dumps(line, ensure_ascii=False), flush=True)
     return line
 
 
 def run_scenario(args, measurements):
     """Run ``measurements(db).run()`` on the scratch database of ``args``, created if needed
-    and dropped after unless ``--keep``."""
+    and dropped after unless ``--keep``; see :func:`configuration_kept`."""
     db = args.db or f"li_bench_{args.leads}"
     created = ensure_database(db, args.leads, args.rules)
     try:
-        measurements(db).run()
+        with configuration_kept(db, args.scenario):
+            measurements(db).run()
     finally:
         if created and not args.keep:
             drop_database(db)
+
+
+CONFIGURATION = sql.SQL("""
+    SELECT json_build_object(
+        'fit_rules', (SELECT count(*) FROM crm_lead_fit_rule WHERE active AND error_message IS NULL),
+        'fit_rules_key', (SELECT md5(string_agg(concat_ws(':', id, points, sequence, domain, company_id), ','
+                                                ORDER BY id))
+                            FROM crm_lead_fit_rule WHERE active),
+        'classification_rules', (SELECT count(*) FROM crm_lead_classification_rule WHERE active),
+        'classification_rules_key', (SELECT md5(string_agg(concat_ws(':', id, dimension, value, domain), ','
+                                                           ORDER BY id))
+                                       FROM crm_lead_classification_rule WHERE active),
+        'event_types', (SELECT count(*) FROM crm_lead_event_type WHERE active),
+        'tiers', (SELECT count(*) FROM crm_lead_tier WHERE active),
+        'active_models', (SELECT count(*) FROM crm_lead_scoring_model WHERE active AND state = 'active'),
+        'settings', (SELECT json_object_agg(key, value ORDER BY key) FROM ir_config_parameter
+                      WHERE starts_with(key, 'lead_intelligence.')))
+""")
+
+
+def configuration(db):
+    """What the passes run with: the active rules (counted, and a digest of their conditions and
+    points), event types, tiers, models and the addon's settings."""
+    return scalar(db, CONFIGURATION)
+
+
+@contextlib.contextmanager
+def configuration_kept(db, scenario):
+    """Print the configuration a scenario starts from, and after it whether it left it as it
+    found it (``configuration_restored``; the configuration it left when not)."""
+    before = configuration(db)
+    emit({"scenario": scenario, "configuration": before})
+    yield
+    after = configuration(db)
+    line = {"scenario": scenario, "configuration_restored": after == before}
+    if after != before:
+        line["configuration_left"] = after
+    emit(line)
 
 
 def upgrade_if_needed(db):

@@ -73,7 +73,8 @@ def run(args):
     db = args.db or f"li_bench_soak_{args.leads}"
     created = route.ensure_database(db, args.leads, args.rules)
     try:
-        Soak(db, args).run()
+        with scratchdb.configuration_kept(db, "soak"):
+            Soak(db, args).run()
     finally:
         if created and not args.keep:
             scratchdb.drop_database(db)

@@ -10,6 +10,7 @@ the timed call, i.e. what loading Odoo alone costs). Logs go to stderr.
 
 import argparse
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -35,7 +36,9 @@ def timed(call):
     base = rss_mb()
     started = time.perf_counter()
     call()
-    return {"seconds": time.perf_counter() - started, "base_rss_mb": base, "peak_rss_mb": rss_mb()}
+    # the machine's 1-minute load average as the call ends: a busy machine shows in it
+    return {"seconds": time.perf_counter() - started, "base_rss_mb": base, "peak_rss_mb": rss_mb(),
+            "load_1m": os.getloadavg()[0]}
 
 
 def timed_result(call):
@@ -59,6 +62,16 @@ def in_odoo_measured(db, call):
         return call(env)
 
 
+def stable_rules(env):
+    """The active fit rules the nightly pass matches on the changed leads only, and the others."""
+    config = env["crm.lead"]._get_scoring_config()
+    stable = set(config.stable.tolist())
+    return {
+        "stable": len(stable),
+        "unstable": [rule.name for index, rule in enumerate(config.rules) if index not in stable],
+    }
+
+
 # task name -> function(db, rules, params) returning the JSON object to print
 TASKS = {
     "fixtures": lambda db, rules, _params: in_odoo(db, lambda env: create_fixtures(env, rules)),
@@ -66,6 +79,8 @@ TASKS = {
     "odoo_pls": lambda db, _rules, _params: in_odoo(
         db, lambda env: env["crm.lead"]._cron_update_automated_probabilities()),
     "sql_floor": lambda db, rules, _params: timed(lambda: run_floor(db, rules)),
+    "sql_floor_few": lambda db, rules, params: timed(lambda: run_floor(db, rules, params["modulo"])),
+    "stable_rules": lambda db, _rules, _params: in_odoo_measured(db, stable_rules),
     "rescore_phases": lambda db, _rules, _params: in_odoo_measured(db, event_tasks.full_pass),
     "count_events": lambda db, _rules, _params: in_odoo_measured(db, event_tasks.count_events),
     "counter_floor": lambda db, _rules, _params: timed(lambda: event_tasks.counter_floor(db)),

@@ -48,6 +48,23 @@ def unpack_matches(words, n_rules):
     return bits.reshape(len(words), words.shape[1] * RULES_PER_WORD)[:, :n_rules].astype(bool)
 
 
+def pack_matches(matches):
+    """Pack rule matches into bit words, the inverse of :func:`unpack_matches`.
+
+    :param matches: bool array of shape (n_leads, n_rules)
+    :return: int64 array of shape (n_leads, word_count(n_rules)); bit ``j`` of word ``w``
+        is rule ``w * RULES_PER_WORD + j``
+    """
+    matches = np.asarray(matches, dtype=bool)
+    if matches.ndim != 2:
+        raise ValueError(f"matches must be a 2-D array, not of shape {matches.shape}")
+    n_words = word_count(matches.shape[1])
+    padded = np.zeros((len(matches), n_words * RULES_PER_WORD), dtype=np.int64)
+    padded[:, :matches.shape[1]] = matches
+    bits = padded.reshape(len(matches), n_words, RULES_PER_WORD) << np.arange(RULES_PER_WORD, dtype=np.int64)
+    return bits.sum(axis=2, dtype=np.int64)
+
+
 def word_count(n_rules):
     """Number of 64-bit words that hold ``n_rules`` rule matches."""
     return -(-n_rules // RULES_PER_WORD)

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import SQL
 
 from .lead_fields import FIELDS_NOT_SCORED
 
@@ -15,6 +16,87 @@ class CrmLead(models.Model):
         help="The lead changed since it was last scored; the scoring job will rescore it within minutes.")
 
     _score_dirty_idx = models.Index('(id) WHERE score_dirty')
+
+    def init(self):
+        res = super().init()
+        self._init_dirty_triggers()
+        return res
+
+    def _init_dirty_triggers(self):
+        """Flag dirty the leads whose rule-relevant values are written behind the ORM.
+
+        A write through the ORM flags the lead (see :meth:`write`); an UPDATE or
+        INSERT by SQL (an import, another module, a script) does not, and the
+        nightly pass, which matches the stable rules on the dirty leads only,
+        would keep their old matches. So PostgreSQL flags them itself:
+
+        * a ``BEFORE UPDATE OF`` trigger on the watched columns of ``crm_lead``
+          (:meth:`_get_dirty_watched_columns`) sets ``score_dirty`` in the row
+          being written, where a value actually changed: no second write, and an
+          UPDATE of other columns (the passes', crm's probabilities) never runs it;
+        * a ``BEFORE INSERT`` trigger flags rows inserted without the flag;
+        * on the link table of each watched many2many (the tags), a statement
+          trigger flags the leads of the links inserted or deleted.
+
+        Recreated at each update of the module, when the fields may have changed.
+        """
+        cr = self.env.cr
+        cr.execute(SQL(
+            """CREATE OR REPLACE FUNCTION lead_intelligence_flag_dirty() RETURNS trigger
+               LANGUAGE plpgsql AS $$ BEGIN NEW.score_dirty := TRUE; RETURN NEW; END $$;
+               DROP TRIGGER IF EXISTS lead_intelligence_flag_dirty ON crm_lead;
+               DROP TRIGGER IF EXISTS lead_intelligence_flag_dirty_insert ON crm_lead;
+               CREATE TRIGGER lead_intelligence_flag_dirty_insert BEFORE INSERT ON crm_lead FOR EACH ROW
+                 WHEN (NEW.score_dirty IS NOT TRUE) EXECUTE FUNCTION lead_intelligence_flag_dirty();"""))
+        columns, links = self._get_dirty_watched_columns()
+        if columns:
+            cr.execute(SQL(
+                """CREATE TRIGGER lead_intelligence_flag_dirty BEFORE UPDATE OF %(columns)s ON crm_lead FOR EACH ROW
+                     WHEN (NEW.score_dirty IS NOT TRUE AND (%(old)s) IS DISTINCT FROM (%(new)s))
+                     EXECUTE FUNCTION lead_intelligence_flag_dirty()""",
+                columns=SQL(', ').join(SQL.identifier(column) for column in columns),
+                old=SQL(', ').join(SQL.identifier('old', column) for column in columns),
+                new=SQL(', ').join(SQL.identifier('new', column) for column in columns)))
+        for relation, lead_column in links:
+            function = SQL.identifier(f'lead_intelligence_flag_dirty_{relation}')
+            cr.execute(SQL(
+                """CREATE OR REPLACE FUNCTION %(function)s() RETURNS trigger LANGUAGE plpgsql AS $$
+                   BEGIN
+                     UPDATE crm_lead SET score_dirty = TRUE
+                      WHERE id IN (SELECT %(lead)s FROM lead_intelligence_links) AND score_dirty IS NOT TRUE;
+                     RETURN NULL;
+                   END $$""", function=function, lead=SQL.identifier(lead_column)))
+            for event, table in (('INSERT', 'NEW'), ('DELETE', 'OLD')):
+                trigger = SQL.identifier(f'lead_intelligence_flag_dirty_{event.lower()}')
+                cr.execute(SQL(
+                    """DROP TRIGGER IF EXISTS %(trigger)s ON %(relation)s;
+                       CREATE TRIGGER %(trigger)s AFTER %(event)s ON %(relation)s
+                         REFERENCING %(table)s TABLE AS lead_intelligence_links
+                         FOR EACH STATEMENT EXECUTE FUNCTION %(function)s()""",
+                    trigger=trigger, relation=SQL.identifier(relation), event=SQL(event), table=SQL(table),
+                    function=function))
+
+    @api.model
+    def _get_dirty_watched_columns(self):
+        """What the triggers of :meth:`_init_dirty_triggers` watch: the columns of the stable
+        lead fields (``_is_stable_rule_field``, the fields a stable rule may read) that a write
+        can move a score with (not ``NOT_SCORED``), but those the addon's passes write
+        themselves (``system_owned``: the behaviour counters, which the events pass
+        counts and rescores at once) and the ORM's write bookkeeping.
+
+        :return: (sorted column names of ``crm_lead``, sorted (link table, its lead column)
+            of the many2many fields)
+        """
+        columns, links = set(), set()
+        for name, field in self._fields.items():
+            if (name in FIELDS_NOT_SCORED or name in ('write_date', 'write_uid')
+                    or getattr(field, 'system_owned', False) or not self._is_stable_rule_field(name)):
+                continue
+            if field.type == 'many2many':
+                links.add((field.relation, field.column1))
+            elif field.column_type:
+                columns.add(name)
+        return sorted(columns), sorted(links)
 
     # ------------------------------------------------------------
     # ORM

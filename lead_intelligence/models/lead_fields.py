@@ -19,6 +19,8 @@ UNSTABLE = 'unstable'
 SCORED = 'scored'
 # known only once the lead is won or lost, or set by someone knowing how it goes: never a model feature
 OUTCOME = 'outcome'
+# written with the behaviour counters by the events pass, which rescores every lead it counts at once
+COUNTED = 'counted'
 # a behaviour counter an event type may feed: each counted event adds one (COUNT) or its value (VALUE);
 # a counter declares it on its own field (``counter=COUNT``, see events/crm_lead.py), not in the table
 COUNT = 'count'
@@ -58,8 +60,9 @@ LEAD_FIELD_FACTS = {
     'sales_stage_class': {OUTCOME},
     'lifecycle_stage': {OUTCOME},
     'intent_level': {OUTCOME},
-    # behaviour: the event log
+    # behaviour: the event log, and the date of the latest counted event
     'event_ids': {NOT_SCORED},
+    'last_engagement_date': {COUNTED},
 }
 
 # How a rule reads the records of a model through the lead's links (a path such as ``country_id.code``,
@@ -105,5 +108,6 @@ FIELDS_NOT_SCORED = fields_with(NOT_SCORED)
 UNSTABLE_FIELDS = fields_with(UNSTABLE)
 OUTCOME_FIELDS = fields_with(OUTCOME)
 SCORED_FIELDS = fields_with(SCORED)
+COUNTED_FIELDS = fields_with(COUNTED)
 # the models whose records' edits reclassify the leads, in the order of RULE_PATH_MODELS
 WATCHED_MODELS = tuple(model for model, reading in RULE_PATH_MODELS.items() if reading == WATCHED)

@@ -20,5 +20,6 @@ from . import test_model_safety
 from . import test_rule_checks
 from . import test_access
 from . import test_lead_fields
+from . import test_stable_matches
 from . import test_insight
 from . import test_insight_ui

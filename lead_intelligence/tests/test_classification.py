@@ -233,21 +233,25 @@ class TestClassification(TestLeadIntelligenceCommon):
             self.assertTrue(rule(domain)._is_stable(), domain)
         Lead = self.env['crm.lead']
         # stored and computed from the lead's own partner only: recomputed when the lead is written
-        self.assertTrue(Lead._is_classification_stable_field('function'))
-        self.assertTrue(Lead._is_classification_stable_field('buying_signal_count'))
-        self.assertFalse(Lead._is_classification_stable_field('engagement_score'), 'moves with decay, not stored')
+        self.assertTrue(Lead._is_stable_rule_field('function'))
+        self.assertTrue(Lead._is_stable_rule_field('buying_signal_count'))
+        self.assertFalse(Lead._is_stable_rule_field('engagement_score'), 'moves with decay, not stored')
 
     def test_nightly_pass_rematches_stable_rules_on_edited_leads_only(self):
-        lead, edited = self._classify(self._create_lead(function='CEO') | self._create_lead(function='CEO'))
-        self.assertEqual((lead.job_level, edited.job_level), ('decision_maker', 'decision_maker'))
-        # a change behind the ORM leaves the lead clean: the nightly pass keeps its job level;
-        # the same change through write flags the lead and the pass classifies it again
+        lead, edited, behind = self._classify(
+            self._create_lead(function='CEO') | self._create_lead(function='CEO') | self._create_lead(function='CEO'))
+        self.assertEqual({lead.job_level, edited.job_level, behind.job_level}, {'decision_maker'})
+        # a change no one flags (the dirty trigger off) leaves the lead clean: the nightly pass keeps its
+        # job level; the same change through write, or by SQL (the trigger flags it), is classified again
+        self.env.cr.execute('ALTER TABLE crm_lead DISABLE TRIGGER lead_intelligence_flag_dirty')
         self.env.cr.execute("UPDATE crm_lead SET function = 'Software Engineer' WHERE id = %s", [lead.id])
-        self.env.cr.execute("UPDATE crm_lead SET function = 'Software Engineer', score_dirty = TRUE "
-                            "WHERE id = %s", [edited.id])
-        self.env['crm.lead']._score_leads((lead | edited).ids, 'nightly')
+        self.env.cr.execute('ALTER TABLE crm_lead ENABLE TRIGGER lead_intelligence_flag_dirty')
+        edited.function = 'Software Engineer'
+        self.env.cr.execute("UPDATE crm_lead SET function = 'Software Engineer' WHERE id = %s", [behind.id])
+        self.env['crm.lead']._score_leads((lead | edited | behind).ids, 'nightly')
         self.env.invalidate_all()
-        self.assertEqual((lead.job_level, edited.job_level), ('decision_maker', 'technical'))
+        self.assertEqual((lead.job_level, edited.job_level, behind.job_level),
+                         ('decision_maker', 'technical', 'technical'))
         # a configuration pass re-matches every rule on every lead
         self.env['crm.lead']._score_leads(lead.ids, 'config')
         self.env.invalidate_all()

@@ -162,6 +162,21 @@ def test_unpack_matches_refuses_too_few_words():
         scoring.unpack_matches(np.zeros((2, 1), dtype=np.int64), 63)
 
 
+def test_pack_matches_is_the_inverse_of_unpack_across_words():
+    rng = np.random.default_rng(5)
+    matches = rng.random((300, 130)) < 0.5
+    words = scoring.pack_matches(matches)
+    assert words.shape == (300, 3) and words.dtype == np.int64
+    np.testing.assert_array_equal(scoring.unpack_matches(words, 130), matches)
+    # a lead matching every rule of a full word: 62 bits, still a positive 64-bit integer
+    assert scoring.pack_matches(np.ones((1, 62), dtype=bool)).tolist() == [[2 ** 62 - 1]]
+
+
+def test_pack_matches_without_rules_or_leads():
+    assert scoring.pack_matches(np.zeros((4, 0), dtype=bool)).shape == (4, 0)
+    assert scoring.pack_matches(np.zeros((0, 5), dtype=bool)).shape == (0, 1)
+
+
 def test_first_id_span_aims_at_the_target_density():
     assert scoring.first_id_span(20_000, 1_000_000, 340_000) == 58_823
     assert scoring.first_id_span(20_000, 500, 0) == 500

@@ -33,6 +33,7 @@ from .dimensions import (
 MANUAL_FIELDS = {dimension: f'{dimension}_manual' for dimension in classification.DIMENSIONS}
 # the keys of each selection dimension, in order: the engine's values are positions in them
 SELECTION_KEYS = {dimension: [key for key, _label in values] for dimension, values in SELECTION_DIMENSIONS.items()}
+NO_IDS = np.zeros(0, dtype=np.int64)
 # stored lead fields a rule cannot rely on between two writes of the lead: the ones declared
 # unstable (lead_fields), and the dimensions the rules themselves set
 UNSTABLE_FIELDS = lead_fields.UNSTABLE_FIELDS | frozenset(DIMENSION_FIELDS.values())
@@ -111,25 +112,29 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
 
     @api.model
-    def _is_classification_stable_field(self, name, _seen=None):
+    def _is_stable_rule_field(self, name, _seen=None):
         """Whether the lead field ``name`` changes only when the lead is written
         (which flags it dirty) or created (born dirty).
 
         A stored field qualifies unless a pass or a job writes it behind the ORM
-        (:data:`UNSTABLE_FIELDS`); a computed one only if it depends on stable
-        fields of the lead itself (Odoo recomputes it when another record
-        changes otherwise, without a write of the lead). One2many contents and
-        context-dependent fields never qualify.
+        (:data:`UNSTABLE_FIELDS`, and the fields the addon fills in, ``system_owned``,
+        but those the events pass writes: it rescores every lead it counts at once);
+        a computed one only if it depends on stable fields of the lead itself (Odoo
+        recomputes it when another record changes otherwise, without a write of the
+        lead). One2many contents and context-dependent fields never qualify.
         """
         field = self._fields.get(name)
         if field is None or not field.store or name in UNSTABLE_FIELDS or field.type == 'one2many':
+            return False
+        if getattr(field, 'system_owned', False) and not (
+                getattr(field, 'counter', None) or name in lead_fields.COUNTED_FIELDS):
             return False
         if not field.compute:
             return True
         seen = (_seen or set()) | {name}
         depends, depends_context = field.get_depends(self)
         return not depends_context and all(
-            '.' not in dependency and (dependency in seen or self._is_classification_stable_field(dependency, seen))
+            '.' not in dependency and (dependency in seen or self._is_stable_rule_field(dependency, seen))
             for dependency in depends)
 
     @api.model
@@ -137,6 +142,16 @@ class CrmLead(models.Model):
         # sudo: classification runs for any user who edits a lead, over every active rule
         Rule = self.env['crm.lead.classification.rule'].sudo()
         return Rule.search([('error_message', '=', False)], order='dimension, sequence, id')._filter_runnable()
+
+    def _classify_stable_stage(self, after_score=False):
+        """Whether every rule of the dimensions classified before the scores (or, with
+        ``after_score``, after them) is stable (``crm.lead.domain.rule._is_stable``), the scores
+        aside after them: the nightly pass then classifies only the leads flagged since (after
+        the scores, and the leads whose scores it moved), no lead else can change."""
+        rules = self._get_classification_rules()
+        after = {rule.dimension for rule in rules if rule._reads_scores()}
+        return all(rule._is_stable(but=lead_fields.SCORED_FIELDS if after_score else ())
+                   for rule in rules if (rule.dimension in after) == after_score)
 
     def _classify_query(self, query, cause, after_score=False):
         """Classify the leads of ``query``: one query to read them with every rule matched,
@@ -157,13 +172,14 @@ class CrmLead(models.Model):
         classified. Every other pass (a lead edited, new behaviour, a rule or a
         setting changed) matches every rule on every lead of the chunk.
 
-        :return: number of leads whose classification changed
+        :return: (m,) int, the leads read flagged dirty whose flag the UPDATE of their new
+            values cleared (see ``writes.crm_lead.set_classification``): changed all the same
         """
         rules = self._get_classification_rules()
         after = {rule.dimension for rule in rules if rule._reads_scores()}
         dimensions = after if after_score else set(classification.DIMENSIONS) - after
         if not dimensions:
-            return 0
+            return NO_IDS
         rules = rules.filtered(lambda rule: rule.dimension in dimensions)
         value_rules = rules.filtered(lambda rule: rule.dimension != 'class')
         class_rules = rules.filtered(lambda rule: rule.dimension == 'class')
@@ -191,7 +207,7 @@ class CrmLead(models.Model):
             query, [columns[name] for name in ClassificationState.column_names()],
             SQL('%s IS TRUE', SQL.identifier(query.table, 'score_dirty')), guarded)
         if not len(data):
-            return 0
+            return NO_IDS
         state = ClassificationState.from_matrix(data)
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
         config = ClassificationConfig(
@@ -224,7 +240,7 @@ class CrmLead(models.Model):
             history_cause = 'event' if cause == 'event' else 'rule'
             self._log_classification_history(ChangedCells.concatenate(*history), history_cause, now, None)
         self.invalidate_model([*DIMENSION_FIELDS.values(), 'classification_history_ids'])
-        return int(moved.sum()) + len({row[0] for row in class_changes})
+        return state.id[moved & state.score_dirty]
 
     def _classification_changes(self, cells):
         """The changed ``cells`` of the single-valued dimensions (``ChangedCells``), labelled."""

@@ -4,8 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from ..lead_fields import SCORED_FIELDS, WATCHED_MODELS
-from ..rules.crm_lead_domain_rule import ANY_OPERATORS
+from ..lead_fields import SCORED_FIELDS
 from ..writes import crm_lead_classification_snapshot
 from .dimensions import DIMENSIONS, SELECTION_DIMENSIONS
 
@@ -71,49 +70,12 @@ class CrmLeadClassificationRule(models.Model):
             return self.class_id.id
         return self.value.split(':', 1)[1]
 
-    def _is_stable(self):
-        """Whether the rule's result can change only when the lead itself is written
-        or the configuration changes.
-
-        Such a rule reads the lead's own stored fields, none of them moved by a
-        scoring pass or written behind the ORM (see
-        ``crm.lead._is_classification_stable_field``), and through them only
-        stored fields of the records of ``WATCHED_MODELS`` (a stage's sequence,
-        a country's code, a tag's name), whose edits start a full pass. A lead
-        no one edited since its last classification keeps its result, and the
-        nightly pass need not match the rule again on it. A sub-domain
-        (``any``) or a path through any other record (``partner_id.name``) is
-        never stable.
-        """
-        self.ensure_one()
-        return all(self._stable_path(condition) for condition in self._get_lead_domain().iter_conditions())
-
     def _reads_scores(self):
         """Whether the rule reads a field the scoring pass writes (the score, the tier...): its
         dimension is matched after the pass's scores, in the same pass (see ``crm.lead._score_query``)."""
         self.ensure_one()
         return any(condition.field_expr.split('.')[0] in SCORED_FIELDS
                    for condition in self._get_lead_domain().iter_conditions())
-
-    def _stable_path(self, condition):
-        """Whether the condition reads only stable fields; see :meth:`_is_stable`."""
-        if condition.operator in ANY_OPERATORS:
-            return False
-        name, *path = condition.field_expr.split('.')
-        Lead = self.env['crm.lead']
-        if not Lead._is_classification_stable_field(name):
-            return False
-        model = Lead
-        for hop in [name, *path][:-1]:
-            field = model._fields[hop]
-            if not field.relational or field.comodel_name not in WATCHED_MODELS:
-                return False
-            model = self.env[field.comodel_name]
-        if path:
-            field = model._fields.get(path[-1])
-            if field is None or not field.store or field.compute or field.relational:
-                return False
-        return True
 
     def _rule_source_fields(self):
         """(model, field) pairs of the records the rules read through paths."""

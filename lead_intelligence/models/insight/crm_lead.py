@@ -77,7 +77,7 @@ class CrmLead(models.Model):
         """
         self.ensure_one()
         config = self._get_scoring_config()
-        state, matches = self._read_scoring_rows(self._query_leads(self.ids), config)
+        state, matches, _stable = self._read_scoring_rows(self._query_leads(self.ids), config)
         fit = [{'name': rule.name, 'points': rule.points}
                for rule, matched in zip(config.rules, matches[0] if len(state) else (), strict=False) if matched]
         behaviour = [{'name': event_type.name, 'points': round(points, 1)}

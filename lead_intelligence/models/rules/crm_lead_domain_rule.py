@@ -12,7 +12,7 @@ from odoo.orm.domains import DomainAnd, DomainCondition, DomainCustom, DomainOr
 from odoo.tools import SQL, Query
 
 from ...engine import scoring
-from ..lead_fields import RULE_PATH_MODELS
+from ..lead_fields import RULE_PATH_MODELS, WATCHED_MODELS
 
 _logger = logging.getLogger(__name__)
 
@@ -343,6 +343,50 @@ class CrmLeadDomainRule(models.AbstractModel):
         if isinstance(error, UserError):
             return error.args[0]
         return str(error)
+
+    def _is_stable(self, but=()):
+        """Whether the rule's result can change only when the lead itself is written
+        or the configuration changes.
+
+        Such a rule reads the lead's own stored fields, none of them moved by a
+        pass or a job (see ``crm.lead._is_stable_rule_field``), and through them
+        only stored fields of the records of ``WATCHED_MODELS`` (a stage's
+        sequence, a country's code, a tag's name), whose edits start a full pass.
+        A write of such a field flags the lead dirty, through the ORM or behind
+        it (the trigger of ``crm.lead._init_dirty_triggers``). A lead not flagged
+        since it was last matched keeps its result: the nightly pass matches the
+        rule on the dirty leads only and reads the others' stored result (the
+        value of a classification dimension; the fit rules' matches kept in
+        ``crm_lead_score.stable_matches``). A sub-domain (``any``) or a path
+        through any other record (``partner_id.name``) is never stable.
+
+        :param but: lead fields to count as stable all the same (the scores, for a pass that
+            knows which leads it rescored)
+        """
+        self.ensure_one()
+        return all(self._stable_path(condition, but) for condition in self._get_lead_domain().iter_conditions())
+
+    def _stable_path(self, condition, but=()):
+        """Whether the condition reads only stable fields; see :meth:`_is_stable`."""
+        name, *path = condition.field_expr.split('.')
+        if name in but:
+            return True
+        if condition.operator in ANY_OPERATORS:
+            return False
+        Lead = self.env['crm.lead']
+        if not Lead._is_stable_rule_field(name):
+            return False
+        model = Lead
+        for hop in [name, *path][:-1]:
+            field = model._fields[hop]
+            if not field.relational or field.comodel_name not in WATCHED_MODELS:
+                return False
+            model = self.env[field.comodel_name]
+        if path:
+            field = model._fields.get(path[-1])
+            if field is None or not field.store or field.compute or field.relational:
+                return False
+        return True
 
     def _get_lead_domain(self):
         self.ensure_one()

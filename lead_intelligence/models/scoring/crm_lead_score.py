@@ -26,3 +26,10 @@ class CrmLeadScore(models.Model):
     model_score = fields.Integer(aggregator='avg')
 
     _lead_id_uniq = models.UniqueIndex('(lead_id)')
+
+    def init(self):
+        # The lead's matches of the stable fit rules (see crm.lead.domain.rule._is_stable), as the
+        # bit words of engine.scoring.pack_matches, in the order of the pass's stable rules: the
+        # nightly pass reads them instead of matching those rules again on the leads no one
+        # changed. Bits for the pass alone: no field, a bigint array Odoo has no field type for.
+        self.env.cr.execute('ALTER TABLE crm_lead_score ADD COLUMN IF NOT EXISTS stable_matches bigint[]')

@@ -31,6 +31,11 @@ class CrmLeadScoreRun(models.Model):
     leads_changed = fields.Integer()
     failure_count = fields.Integer('Failures', readonly=True, help="How many times the pass failed and was retried.")
     error_message = fields.Text('Last Error', readonly=True)
+    stable_key = fields.Char(
+        'Stable Rules', readonly=True, copy=False,
+        help="Which fit rules were stable when the pass ended (see crm.lead._get_scoring_config): every "
+             "open lead then holds their matches. A nightly pass reads them instead of matching those rules "
+             "again only while the stable rules are still these.")
 
     def _mark_failed(self, message):
         """The pass failed: say so, and schedule its retry (later after each failure)."""

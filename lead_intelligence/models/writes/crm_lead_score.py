@@ -1,0 +1,70 @@
+"""The SQL writes of ``crm_lead_score``, the narrow table of the leads' scores."""
+
+from odoo.tools import SQL
+
+from ...engine.stages import PROBABILITY_STEPS
+
+
+def _words_sql(words):
+    """The ``bigint[]`` of each row, from the (n, k) int64 bit words ``words``: per word an array
+    of ``unnest``, gathered by :func:`_words_array`."""
+    return SQL('').join(SQL(', %s::bigint[]', words[:, index].tolist()) for index in range(words.shape[1]))
+
+
+def _words_array(n_words):
+    """``ARRAY[v.w0, v.w1...]`` over the words :func:`_words_sql` unnests (NULL for no word)."""
+    if not n_words:
+        return SQL('NULL::bigint[]')
+    return SQL('ARRAY[%s]', SQL(', ').join(SQL.identifier('v', f'w{index}') for index in range(n_words)))
+
+
+def _words_aliases(n_words):
+    return SQL('').join(SQL(', %s', SQL.identifier(f'w{index}')) for index in range(n_words))
+
+
+def upsert_scores(env, ids, rows, stable_words, now):
+    """Write the scores of the leads ``ids``: their row of ``crm_lead_score``, created where missing.
+
+    :param ids: (n,) lead ids
+    :param rows: the ``engine.stages.ScoreUpdate`` of the same leads
+    :param stable_words: (n, k) int64, the leads' matches of the stable fit rules as bit words
+        (``engine.scoring.pack_matches``)
+    :param now: the time of the change
+    :return: {lead id: id of its row}
+    """
+    n_words = stable_words.shape[1]
+    return dict(env.execute_query(SQL(
+        """INSERT INTO crm_lead_score (lead_id, fit_score, score, engagement_score, model_score,
+                                       model_probability, score_date, stable_matches)
+           SELECT v.lead_id, v.fit_score, v.score, v.engagement_score, NULLIF(v.model_score, -1),
+                  NULLIF(v.model_probability, -1) / %(steps)s::float8, %(now)s, %(stable)s
+             FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[], %(engagement)s::int[],
+                         %(model_score)s::int[], %(model_probability)s::int[]%(words)s)
+                  AS v(lead_id, fit_score, score, engagement_score, model_score, model_probability%(aliases)s)
+           ON CONFLICT (lead_id) DO UPDATE
+              SET fit_score = EXCLUDED.fit_score, score = EXCLUDED.score,
+                  engagement_score = EXCLUDED.engagement_score, model_score = EXCLUDED.model_score,
+                  model_probability = EXCLUDED.model_probability, score_date = EXCLUDED.score_date,
+                  stable_matches = EXCLUDED.stable_matches
+           RETURNING lead_id, id""",
+        now=now, ids=ids.tolist(), fit=rows.fit_score.tolist(), score=rows.score.tolist(),
+        engagement=rows.engagement_score.tolist(), model_score=rows.model_score.tolist(),
+        model_probability=rows.model_probability.tolist(), steps=PROBABILITY_STEPS,
+        stable=_words_array(n_words), words=_words_sql(stable_words), aliases=_words_aliases(n_words),
+    )))
+
+
+def set_stable_matches(env, ids, stable_words):
+    """Keep the stable fit rules' matches of the leads ``ids`` (whose scores did not change).
+
+    :param ids: (n,) lead ids, each with its row of ``crm_lead_score``
+    :param stable_words: (n, k) int64 bit words, as in :func:`upsert_scores`
+    """
+    n_words = stable_words.shape[1]
+    env.execute_query(SQL(
+        """UPDATE crm_lead_score SET stable_matches = %(stable)s
+             FROM unnest(%(ids)s::int[]%(words)s) AS v(lead_id%(aliases)s)
+            WHERE crm_lead_score.lead_id = v.lead_id""",
+        ids=ids.tolist(), stable=_words_array(n_words), words=_words_sql(stable_words),
+        aliases=_words_aliases(n_words),
+    ))

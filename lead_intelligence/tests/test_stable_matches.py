@@ -1,0 +1,148 @@
+from odoo.tests import tagged
+
+from .common import TestLeadIntelligenceCommon
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestStableMatches(TestLeadIntelligenceCommon):
+    """The nightly pass matches the stable fit rules on the leads changed since their last match
+    only, and reads the others' stored matches; whatever changes a lead flags it."""
+
+    def _full_pass(self):
+        """Run the full pass as its job does: the one waiting (a configuration pass), else a nightly one."""
+        with self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_all_leads()
+        self.env.invalidate_all()
+        return self.env['crm.lead.score.run'].search([('state', '=', 'done')], order='id desc', limit=1)
+
+    def _write_unseen(self, query, params):
+        """Write by SQL with the dirty trigger off: a change no one flags, to see what the pass reads."""
+        self.env.cr.execute('ALTER TABLE crm_lead DISABLE TRIGGER lead_intelligence_flag_dirty')
+        self.env.cr.execute(query, params)
+        self.env.cr.execute('ALTER TABLE crm_lead ENABLE TRIGGER lead_intelligence_flag_dirty')
+
+    def test_rules_reading_the_lead_own_fields_are_stable(self):
+        config = self.env['crm.lead']._get_scoring_config()
+        stable = [config.rules[index] for index in config.stable.tolist()]
+        self.assertEqual(stable, [self.rule_revenue, self.rule_ceo, self.rule_student])
+        self.assertFalse(self.rule_phone._is_stable(), "crm computes a lead's phone from its contact's")
+        probability = self.env['crm.lead.fit.rule'].create({
+            'name': 'Likely', 'domain': "[('probability', '>=', 50)]", 'points': 20})
+        self.assertFalse(probability._is_stable(), "crm writes the probability by SQL: never stable")
+        self.assertNotIn(probability.id, self.env['crm.lead']._get_scoring_config().stable.tolist())
+
+    def test_nightly_pass_reads_the_stored_matches_of_unchanged_leads(self):
+        lead = self._create_lead(function='CEO', phone='+1 555 0100')
+        first = self._full_pass()
+        self.assertTrue(first.stable_key, 'the pass records which stable rules the leads hold')
+        self.assertEqual((lead.fit_score, lead.score_dirty), (40, False))
+        # a change no one flagged: the nightly pass keeps the lead's stored matches...
+        self._write_unseen("UPDATE crm_lead SET function = 'Student' WHERE id = %s", [lead.id])
+        self._full_pass()
+        self.assertEqual(lead.fit_score, 40, 'the stable rules were not matched again on a clean lead')
+        # ...which a pass of any other cause matches again, and keeps
+        self.env['crm.lead']._score_leads(lead.ids, 'manual')
+        self.env.invalidate_all()
+        self.assertEqual(lead.fit_score, 0, 'Student -20 and Phone +10: below the floor')
+        self._full_pass()
+        self.assertEqual(lead.fit_score, 0)
+
+    def test_nightly_pass_matches_edited_leads_again(self):
+        edited, other = self._create_lead(function='CEO'), self._create_lead(function='CEO')
+        self._full_pass()
+        self.assertEqual((edited.fit_score, other.fit_score), (30, 30))
+        edited.function = 'Student'
+        self.assertTrue(edited.score_dirty)
+        self._full_pass()
+        self.assertEqual((edited.fit_score, other.fit_score, edited.score_dirty), (0, 30, False))
+
+    def test_sql_write_flags_the_lead_and_it_is_rescored(self):
+        lead = self._create_lead(function='Buyer')
+        self._full_pass()
+        self.assertEqual((lead.fit_score, lead.score_dirty), (0, False))
+        self.env.cr.execute("UPDATE crm_lead SET function = 'CEO' WHERE id = %s", [lead.id])
+        self.env.invalidate_all()
+        self.assertTrue(lead.score_dirty, 'the trigger flags a lead written behind the ORM')
+        self._full_pass()
+        self.assertEqual((lead.fit_score, lead.score_dirty), (30, False))
+        # the dirty job, which runs within minutes, scores it too
+        self.env.cr.execute("UPDATE crm_lead SET expected_revenue = 90000 WHERE id = %s", [lead.id])
+        with self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_dirty_leads()
+        self.env.invalidate_all()
+        self.assertEqual(lead.fit_score, 70)
+
+    def test_trigger_flags_only_what_can_move_a_score(self):
+        lead = self._create_lead(function='CEO')
+        tag = self.env['crm.tag'].create({'name': 'Imported'})
+        self.env['crm.lead']._score_leads(lead.ids, 'manual')
+
+        def dirty():
+            self.env.invalidate_all()
+            return lead.score_dirty
+
+        self.env.cr.execute("UPDATE crm_lead SET function = 'CEO', color = 3, probability = 42 WHERE id = %s",
+                            [lead.id])
+        self.assertFalse(dirty(), 'the same job position, a colour and the probability crm writes by SQL')
+        self.env.cr.execute('INSERT INTO crm_tag_rel (lead_id, tag_id) VALUES (%s, %s)', [lead.id, tag.id])
+        self.assertTrue(dirty(), 'a tag linked by SQL')
+        self.env['crm.lead']._score_leads(lead.ids, 'manual')
+        self.env.cr.execute('DELETE FROM crm_tag_rel WHERE lead_id = %s', [lead.id])
+        self.assertTrue(dirty(), 'a tag unlinked by SQL')
+        self.env.cr.execute(
+            "INSERT INTO crm_lead (name, type, active, score_dirty) VALUES ('Imported', 'lead', TRUE, FALSE) "
+            "RETURNING id")
+        imported = self.env['crm.lead'].browse(self.env.cr.fetchone()[0])
+        self.assertTrue(imported.score_dirty, 'a lead inserted by SQL is scored')
+
+    def test_rule_change_matches_every_lead_again(self):
+        lead = self._create_lead(function='CEO', phone='+1 555 0100')
+        self._full_pass()
+        key = self.env['crm.lead']._get_scoring_config().stable_key
+        # a new stable rule ahead of the others moves every stored match to another bit
+        self.env['crm.lead.fit.rule'].create({
+            'name': 'Chinese', 'domain': "[('lang_id.code', '=', 'zh_CN')]", 'points': 5, 'sequence': 0})
+        self.assertNotEqual(self.env['crm.lead']._get_scoring_config().stable_key, key)
+        self._write_unseen("UPDATE crm_lead SET function = 'Student' WHERE id = %s", [lead.id])
+        run = self._full_pass()
+        self.assertEqual(run.cause, 'config')
+        self.assertEqual(lead.fit_score, 0, 'the configuration pass matched every rule again')
+        # the stored matches, in the new order, hold at night
+        self._full_pass()
+        self.assertEqual(lead.fit_score, 0)
+        self.rule_student.domain = "[('function', 'ilike', 'intern')]"
+        self._full_pass()
+        self.assertEqual(lead.fit_score, 10, 'Phone +10 only')
+
+    def test_unstable_rules_are_matched_every_night(self):
+        self.env['crm.lead.fit.rule'].create({
+            'name': 'Likely', 'domain': "[('probability', '>=', 50)]", 'points': 20})
+        lead = self._create_lead(function='CEO')
+        self.env.flush_all()
+        self.env.cr.execute('UPDATE crm_lead SET probability = 10 WHERE id = %s', [lead.id])
+        self._full_pass()
+        self.assertEqual(lead.fit_score, 30)
+        # crm's PLS writes the probability by SQL, without flagging: the nightly pass sees it anyway
+        self.env.cr.execute('UPDATE crm_lead SET probability = 80 WHERE id = %s', [lead.id])
+        self.env.invalidate_all()
+        self.assertFalse(lead.score_dirty)
+        self._full_pass()
+        self.assertEqual(lead.fit_score, 50)
+
+    def test_nightly_pass_classifies_the_changed_leads_in_step_with_their_scores(self):
+        self.env['crm.lead.fit.rule'].create({
+            'name': 'Likely', 'domain': "[('probability', '>=', 50)]", 'points': 20})
+        lead, other = self._create_lead(function='CEO', type='lead'), self._create_lead(function='CEO', type='lead')
+        self.env.flush_all()
+        self.env.cr.execute('UPDATE crm_lead SET probability = 10 WHERE id IN %s', [tuple((lead | other).ids)])
+        self._full_pass()
+        self.assertEqual((lead.score, lead.lifecycle_stage, lead.job_level), (30, 'cold', 'decision_maker'))
+        # no write flags the lead, but its score moves at night: its lifecycle follows in the same pass
+        self.env.cr.execute('UPDATE crm_lead SET probability = 80 WHERE id = %s', [lead.id])
+        self._full_pass()
+        self.assertEqual((lead.score, lead.lifecycle_stage), (50, 'mql'))
+        # the dimensions read before the scores are matched again on the leads flagged since only
+        self._write_unseen("UPDATE crm_lead SET function = 'Intern' WHERE id IN %s", [tuple((lead | other).ids)])
+        other.function = 'Software Engineer'
+        self._full_pass()
+        self.assertEqual((lead.job_level, other.job_level), ('decision_maker', 'technical'))
