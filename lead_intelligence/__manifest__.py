@@ -42,11 +42,15 @@
         "security/lead_intelligence_segment_security.xml",
         "data/crm_lead_segment_mapping_data.xml",
         "views/crm_lead_segment_views.xml",
+        "views/crm_lead_insight_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "lead_intelligence/static/src/**/*",
+        ],
         "web.assets_tests": [
             "lead_intelligence/static/tests/tours/**/*",
         ],

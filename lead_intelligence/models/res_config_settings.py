@@ -28,6 +28,7 @@ SETTINGS_DEFAULTS = {
     'alert_rule_idle_days': 30,
     'alert_share_factor': 2.0,
     'alert_missing_share': 50,
+    'trend_window_days': 14,
 }
 # settings that move scores: changing them rescores every open lead
 RESCORE_KEYS = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit', 'weight_engagement', 'weight_model',
@@ -265,3 +266,13 @@ class ResConfigSettings(models.TransientModel):
             raise UserError(self.env._(
                 'The Lead Intelligence settings are inconsistent (%s): fix them in CRM settings.', values))
         return values
+
+    lead_intelligence_trend_window_days = fields.Integer(
+        'Score Trend Window (Days)', default=SETTINGS_DEFAULTS['trend_window_days'],
+        help="A lead's score trend compares its score now with its score this many days ago: improving or "
+             "declining when it moved by 5 points or more, steady otherwise. Updated each time leads are scored.")
+
+    @api.constrains('lead_intelligence_trend_window_days')
+    def _check_lead_intelligence_trend_window(self):
+        if any(settings.lead_intelligence_trend_window_days < 1 for settings in self):
+            raise ValidationError(self.env._('The score trend window must be at least one day.'))

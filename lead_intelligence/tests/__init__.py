@@ -22,3 +22,5 @@ from . import test_access
 from . import test_lead_fields
 from . import test_stable_matches
 from . import test_segment_api
+from . import test_insight
+from . import test_insight_ui

@@ -437,7 +437,8 @@ class CrmLead(models.Model):
         3. engagement, decayed to now (:meth:`_read_engagement`);
         4. predict, by each company's active model (:meth:`_predict_model`);
         5. score, in the engine (:meth:`_compute_scores`);
-        6. write only what changed (:meth:`_write_scores`);
+        6. write only what changed (:meth:`_write_scores`), then the score trends
+           (:meth:`_update_score_trends`);
         7. classify the dimensions whose rules read a score (lifecycle, intent...), on the
            scores just written: they follow the score of this pass, not of the one before
            (a fit rule reading such a dimension sees its value of the pass before; at night,
@@ -472,6 +473,7 @@ class CrmLead(models.Model):
         # scores by a point or two, it records only what matters: tier moves and fit changes
         logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
         self._write_scores(state, update, cause, logged, stable)
+        self._update_score_trends(ids, update.score)
         after = query
         if nightly and self._classify_stable_stage(after_score=True):
             # what the rules read but the scores changes only with a write: the leads flagged or rescored
