@@ -144,20 +144,22 @@ class PassClock:
       (fit, engagement or score) and the UPDATE of the leads whose tier moved;
     * ``history``: ``_log_score_history``: a row per lead whose fit, score or tier changed;
     * ``tier_moves``: ``_log_tier_moves``: the chatter messages of the tier moves;
+    * ``trend``: ``_update_score_trends``: the score trends of the chunk's leads;
+    * ``hooks``: ``_on_tier_moves``: routing's queue, the hot lead alerts;
     * ``commit``: ``ir.cron._commit_progress`` (a commit outside a cron);
-    * ``other``: the remainder: the rules' scoring in numpy, the pass's bookkeeping and its
-      hooks (``_on_tier_moves``: routing's queue, part of ``write`` before it was a hook).
+    * ``other``: the remainder: the rules' scoring in numpy, the pass's bookkeeping.
     """
 
     def __init__(self, env):
         self.env = env
         self.seconds = dict.fromkeys(
-            ("classify", "read", "engagement", "write", "history", "tier_moves", "commit"), 0.0)
+            ("classify", "read", "engagement", "write", "history", "tier_moves", "trend", "hooks", "commit"), 0.0)
 
     def install(self):
         lead = self.env["crm.lead"]
         for name, phase in (("_classify_query", "classify"), ("_read_scoring_rows", "read"),
-                            ("_read_engagement", "engagement"),
+                            ("_read_engagement", "engagement"), ("_update_score_trends", "trend"),
+                            ("_on_tier_moves", "hooks"),
                             ("_write_scores", "write"), ("_log_score_history", "history"),
                             ("_log_tier_moves", "tier_moves")):
             PhaseClock._wrap(lead, name, lambda seconds, phase=phase: self._add(phase, seconds))

@@ -76,6 +76,30 @@ class TestScoreTrend(ScoredLeadsCase):
         self.assertEqual(lead.score, 10)
         self.assertEqual(lead.score_trend, 'declining')
 
+    def test_nightly_pass_sets_the_trends_that_can_have_moved(self):
+        self._set_window(14)
+        lead, still = self._scored(**WARM), self._scored(**WARM)
+        with self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_all_leads()
+        # as the pass of two days ago left them: 40 at the window's start (16 days ago), 70 now
+        self._add_history(lead, 20, None, 40)
+        self._add_history(lead, 15, 40, 70)
+        self.env.cr.execute("UPDATE crm_lead SET score_trend = 'improving' WHERE id IN %s", [(lead.id, still.id)])
+        run = self.env['crm.lead.score.run'].search([('state', '=', 'done')])
+        run.write({'date_start': self.env.cr.now() - timedelta(days=2), 'trend_window_days': 14})
+        with self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_all_leads()
+        self.env.invalidate_all()
+        # the window's start passed the change to 70: steady now, though no score of it changed
+        self.assertEqual((lead.score, lead.score_trend), (70, 'steady'))
+        self.assertEqual(still.score_trend, 'improving', 'nothing of it moved: its trend is not read again')
+        # another window: every trend is set again
+        self._set_window(30)
+        with self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_all_leads()
+        self.env.invalidate_all()
+        self.assertEqual((lead.score_trend, still.score_trend), ('improving', 'steady'))
+
     def test_window_setting_is_checked(self):
         settings = self.env['res.config.settings'].create({})
         with self.assertRefused('at least one day'):
@@ -239,3 +263,4 @@ class TestHotLeadAlert(ScoredLeadsCase):
         lead.action_set_won()
         self._rescore(lead, phone='+1 555')
         self.assertFalse(self._alerts(lead)[0])
+

@@ -70,6 +70,7 @@ class PassChunk:
     low: int
     high: int
     reuse_stable: bool  # match the stable rules on the changed leads only (see _read_scoring_rows)
+    trend_since: object = None  # when the previous full pass started, with the same trend window; else None
 
 
 class CrmLead(models.Model):
@@ -244,6 +245,9 @@ class CrmLead(models.Model):
         target = bulk.chunk_size(self.env)
         # at night, the stable rules are matched on the leads changed since only (see _read_scoring_rows)
         reuse_stable = run.cause == 'nightly' and self._stable_matches_hold(config)
+        trend_window = self.env['res.config.settings']._get_lead_intelligence_settings()['trend_window_days']
+        previous = self.env['crm.lead.score.run'].search([('state', '=', 'done')], order='id desc', limit=1)
+        trend_since = previous.date_start if previous.trend_window_days == trend_window else None
         span = scoring.first_id_span(target, max_id - run.last_lead_id, remaining)
         while run.last_lead_id < max_id:
             upper = min(run.last_lead_id + span, max_id)
@@ -251,7 +255,7 @@ class CrmLead(models.Model):
             query = self._search(self._get_open_leads_domain(run.last_lead_id) & Domain('id', '<=', upper),
                                  order='id', limit=2 * target)
             done, changed = bulk.retry_on_conflict(
-                self.env, lambda query=query, chunk=PassChunk(run.last_lead_id, upper, reuse_stable):
+                self.env, lambda query=query, chunk=PassChunk(run.last_lead_id, upper, reuse_stable, trend_since):
                 self._score_query(query, run.cause, config, chunk))
             if len(done) == 2 * target:
                 upper = done[-1]
@@ -263,7 +267,8 @@ class CrmLead(models.Model):
             span = scoring.next_id_span(span, target, len(done))
             if not IrCron._commit_progress(len(done)):
                 return
-        run.write({'state': 'done', 'date_end': fields.Datetime.now(), 'stable_key': config.stable_key})
+        run.write({'state': 'done', 'date_end': fields.Datetime.now(), 'stable_key': config.stable_key,
+                   'trend_window_days': trend_window})
         IrCron._commit_progress(remaining=0)
 
     @api.model
@@ -473,7 +478,7 @@ class CrmLead(models.Model):
         # scores by a point or two, it records only what matters: tier moves and fit changes
         logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
         self._write_scores(state, update, cause, logged, stable)
-        self._update_score_trends(ids, update.score)
+        self._update_score_trends(ids, update.score, chunk, changes.changed)
         after = query
         if nightly and self._classify_stable_stage(after_score=True):
             # what the rules read but the scores changes only with a write: the leads flagged or rescored

@@ -31,6 +31,11 @@ class CrmLeadScoreRun(models.Model):
     leads_changed = fields.Integer()
     failure_count = fields.Integer('Failures', readonly=True, help="How many times the pass failed and was retried.")
     error_message = fields.Text('Last Error', readonly=True)
+    trend_window_days = fields.Integer(
+        'Trend Window', readonly=True, copy=False,
+        help="The score trend's window (days) when the pass ended: the next nightly pass recomputes the trend "
+             "only of the leads whose score moved or whose score history crossed the window's start since, "
+             "while the window is the same.")
     stable_key = fields.Char(
         'Stable Rules', readonly=True, copy=False,
         help="Which fit rules were stable when the pass ended (see crm.lead._get_scoring_config): every "
