@@ -72,8 +72,8 @@ class CrmLead(models.Model):
                      SQL(', ').join(SQL.identifier(field) for field in fields), query.subselect())
         before = dict(self.env.execute_query(values))
         res = super()._classify_query(query, cause, after_score=after_score)
-        if res:
-            changed = [lead_id for lead_id, row in self.env.execute_query(values) if before.get(lead_id) != row]
+        changed = [lead_id for lead_id, row in self.env.execute_query(values) if before.get(lead_id) != row]
+        if changed:
             self._sync_nurture_lists(self._nurture_emails(changed))
         return res
 
