@@ -186,7 +186,8 @@ def suggest_points(closed, rule_points, type_points, max_points, regularisation=
     the log-odds of another gets twice its points, and the total stays in the
     range the fit mapping and the engagement ceiling were set for. The margin is
     the half-width of the 95 % interval of each coefficient (from the inverse of
-    the penalised Hessian), on the same scale.
+    the penalised Hessian), on the same scale. A rule no lead matched (or every
+    lead did), an event type no lead had: no evidence, the current points stay.
 
     :param closed: :class:`ClosedLeads`, both outcomes present
     :param rule_points: (n_rules,) current points of the rules
@@ -209,9 +210,9 @@ def suggest_points(closed, rule_points, type_points, max_points, regularisation=
     error = _standard_errors(features, regression, regularisation)
     per_unit = np.concatenate([np.ones(n_rules), 1.0 / scale])
     coefficient, error = coefficient * per_unit, error * per_unit
-    coefficient[n_rules:][~seen] = 0.0
-    rules = _scaled(coefficient[:n_rules], error[:n_rules], rule_points, max_points)
-    types = _scaled(coefficient[n_rules:], error[n_rules:], type_points, max_points)
+    varies = np.concatenate([closed.matches.any(axis=0) & ~closed.matches.all(axis=0), seen])
+    rules = _scaled(coefficient[:n_rules], error[:n_rules], varies[:n_rules], rule_points, max_points)
+    types = _scaled(coefficient[n_rules:], error[n_rules:], varies[n_rules:], type_points, max_points)
     return rules, types
 
 
@@ -226,14 +227,20 @@ def _standard_errors(features, regression, regularisation):
     return np.sqrt(np.clip(np.diag(covariance)[:-1], 0.0, None))
 
 
-def _scaled(coefficient, error, current, max_points):
-    """:class:`Suggestion` of ``coefficient`` (k,) with standard errors ``error``, scaled to ``current`` (k,)."""
+def _scaled(coefficient, error, varies, current, max_points):
+    """:class:`Suggestion` of ``coefficient`` (k,) with standard errors ``error``, scaled to ``current`` (k,).
+
+    An indicator that does not vary (no lead or every lead has it) says nothing: it keeps its
+    current points, with an infinite margin, and is left out of the scale.
+    """
     current = np.asarray(current, dtype=np.float64)
-    total = np.abs(coefficient).sum()
-    points_per_logit = np.abs(current).sum() / total if total > 0 and np.abs(current).any() \
+    total = np.abs(coefficient[varies]).sum()
+    points_per_logit = np.abs(current[varies]).sum() / total if total > 0 and np.abs(current[varies]).any() \
         else FALLBACK_POINTS_PER_LOGIT
-    return Suggestion(points=np.clip(coefficient * points_per_logit, -max_points, max_points),
-                      margin=Z_95 * error * points_per_logit, coefficient=coefficient)
+    return Suggestion(
+        points=np.where(varies, np.clip(coefficient * points_per_logit, -max_points, max_points), current),
+        margin=np.where(varies, Z_95 * error * points_per_logit, np.inf),
+        coefficient=np.where(varies, coefficient, 0.0))
 
 
 def confidence(suggestion, support, points_range):

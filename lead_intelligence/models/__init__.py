@@ -18,3 +18,4 @@ from . import scoring
 from . import prediction
 from . import routing
 from . import res_config_settings
+from . import tuning
