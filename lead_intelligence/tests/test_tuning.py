@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged, users
 
@@ -90,6 +92,22 @@ class TestTuning(TestLeadIntelligenceCommon):
         moved = lines.filtered(lambda line: line.proposed_min_score != line.current_min_score)
         self.assertEqual(tuning.history_ids.filtered('tier_id').tier_id, moved.tier_id)
         self.assertTrue(self.env['crm.lead.score.run'].search([('state', '=', 'running'), ('cause', '=', 'config')]))
+
+    def test_suggestions_learn_from_the_newest_closed_leads(self):
+        self.env.cr.execute("UPDATE crm_lead SET date_closed = now() - interval '1 day' WHERE id = ANY(%s)",
+                            [self.other_won.ids])
+        with patch('odoo.addons.lead_intelligence.models.tuning.crm_lead_tuning.MAX_SUGGESTION_LEADS', 48):
+            tuning = self._computed_tuning()
+        self.assertEqual(tuning.sample_count, 48)
+        self.assertEqual(tuning.base_rate, 0.25, "the VIP buyers and the lost leads, the others closed before")
+        self.assertEqual(self._line(tuning, self.rule_vip).leads_matched, 12)
+        self.assertEqual(self._line(tuning, self.rule_phone).leads_matched, 36)
+        # the tier backtest counts every closed lead of the period
+        self.assertGreaterEqual(tuning.lead_count, 60)
+        self.assertEqual(tuning.scored_count, tuning.lead_count)
+        with patch('odoo.addons.lead_intelligence.models.tuning.crm_lead_tuning.MAX_SUGGESTION_LEADS', 36):
+            with self.assertRaisesRegex(UserError, 'all won or all lost'):
+                tuning.action_compute()
 
     def test_period_without_both_outcomes_is_refused(self):
         tuning = self.env['crm.lead.tuning'].create({'date_from': '2001-01-01', 'date_to': '2001-12-31'})

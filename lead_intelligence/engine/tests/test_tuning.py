@@ -101,6 +101,14 @@ def test_backtest_counts_each_tier():
     np.testing.assert_allclose(backtest.won_revenue, [100, 30, 0])
 
 
+def test_histogram_of_groups_counts_each_lead_of_a_group():
+    histogram = tuning.ScoreHistogram.from_groups(
+        score=[90, 90, 40, -1], won=[True, False, True, True], leads=[3, 2, 1, 7], revenue=[300.0, 50, 10, 999])
+    assert (histogram.leads[90], histogram.won[90], histogram.won_revenue[90]) == (5, 3, 300)
+    assert (histogram.leads[40], histogram.won[40]) == (1, 1)
+    assert histogram.leads.sum() == 6  # the never-scored group left out
+
+
 def test_backtest_rejects_bad_cutoffs():
     histogram = tuning.ScoreHistogram.from_leads(generated_leads(100))
     for cutoffs in ([80, 50, 10], [50, 80, 0], [101, 0], [50, 50, 0]):

@@ -14,8 +14,9 @@ class CrmLead(models.Model):
     _inherit = 'crm.lead'
 
     @api.model
-    def _read_closed_leads(self, condition, rules, type_ids):
-        """The closed leads of ``condition`` as tuning reads them, a chunk of ids at a time.
+    def _read_closed_leads(self, condition, rules, type_ids, limit):
+        """The newest ``limit`` closed leads of ``condition`` (by closing) as tuning reads them, a chunk
+        at a time.
 
         :param condition: SQL condition on ``crm_lead``
         :param rules: the fit rules to match, in the order of the matches' columns
@@ -25,13 +26,33 @@ class CrmLead(models.Model):
         self.env.flush_all()
         # the rule queries are wide CASE lists: JIT costs more than it saves (see _score_query)
         self.env.cr.execute('SET LOCAL jit = off')
+        ids = sorted(lead_id for (lead_id,) in self.env.execute_query(SQL(
+            """SELECT id FROM crm_lead WHERE %s
+                ORDER BY COALESCE(crm_lead.date_closed, crm_lead.write_date) DESC, id DESC LIMIT %s""",
+            condition, limit)))
         size = bulk.chunk_size(self.env)
-        parts, last_id = [], 0
-        while ids := [lead_id for (lead_id,) in self.env.execute_query(SQL(
-                'SELECT id FROM crm_lead WHERE %s AND id > %s ORDER BY id LIMIT %s', condition, last_id, size))]:
-            parts.append(self._read_closed_chunk(ids, rules, type_ids))
-            last_id = ids[-1]
+        parts = [self._read_closed_chunk(ids[start:start + size], rules, type_ids)
+                 for start in range(0, len(ids), size)]
         return tuning.ClosedLeads.concatenate(parts, len(rules), len(type_ids))
+
+    @api.model
+    def _read_closed_histogram(self, condition):
+        """Every closed lead of ``condition`` by score and outcome, in one grouped query.
+
+        :return: (:class:`engine.tuning.ScoreHistogram` of the scored ones, closed leads, won leads)
+        """
+        self.env.flush_all()
+        rows = self.env.execute_query(SQL(
+            """SELECT COALESCE(s.score, -1), crm_lead.won_status = 'won', count(*),
+                      COALESCE(sum(crm_lead.expected_revenue), 0)::float8
+                 FROM crm_lead
+                 LEFT JOIN crm_lead_score s ON s.id = crm_lead.score_line_id
+                WHERE %s
+                GROUP BY 1, 2""", condition))
+        score, won, leads, revenue = np.array(rows, dtype=np.float64).reshape(len(rows), 4).T
+        won = won.astype(bool)
+        histogram = tuning.ScoreHistogram.from_groups(score.astype(np.int64), won, leads, revenue)
+        return histogram, int(leads.sum()), int(leads[won].sum())
 
     @api.model
     def _read_closed_chunk(self, ids, rules, type_ids):
@@ -55,16 +76,16 @@ class CrmLead(models.Model):
     def _behaviour_units_at_closing(self, ids, type_ids):
         """(n, n_types) the units of each event type the closed leads ``ids`` (sorted) had when they
         closed, each event decayed to the closing with its type's half-life (as their engagement was
-        then); the events after the closing are left out. One query over the event log.
+        then); the events after the closing are left out. One query, each lead's events found by
+        the log's (lead, date) index up to its closing.
         """
         rows = self.env.execute_query(SQL(
             """SELECT e.lead_id, e.type_id, sum(%(units)s)::float8
-                 FROM crm_lead_event e
-                 JOIN crm_lead ON crm_lead.id = e.lead_id
+                 FROM crm_lead
                  CROSS JOIN LATERAL (SELECT COALESCE(crm_lead.date_closed, crm_lead.write_date) AS at) AS closing
+                 JOIN crm_lead_event e ON e.lead_id = crm_lead.id AND e.occurred_at <= closing.at
                  JOIN crm_lead_event_type t ON t.id = e.type_id
-                WHERE e.lead_id = ANY(%(ids)s) AND e.type_id = ANY(%(types)s) AND e.filter_reason IS NULL
-                  AND e.occurred_at <= closing.at
+                WHERE crm_lead.id = ANY(%(ids)s) AND e.type_id = ANY(%(types)s) AND e.filter_reason IS NULL
                   AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)
                 GROUP BY e.lead_id, e.type_id""",
             units=decayed_units_sql('e', 't', SQL('closing.at')), ids=ids.tolist(), types=type_ids.tolist()))

@@ -12,6 +12,9 @@ from ..scoring.crm_lead_fit_rule import MAX_RULE_POINTS
 
 DEFAULT_PERIOD = timedelta(days=365)
 REGULARISATION = 1.0  # scikit-learn's C of the suggestions' regression
+# closed leads the suggestions learn from, the newest of the period: enough for the points of a few
+# dozen rules and event types, and read in seconds at any size (the tier backtest counts them all)
+MAX_SUGGESTION_LEADS = 100_000
 
 
 class CrmLeadTuning(models.Model):
@@ -38,9 +41,13 @@ class CrmLeadTuning(models.Model):
     won_count = fields.Integer('Won', readonly=True, copy=False)
     scored_count = fields.Integer(
         'Scored', readonly=True, copy=False, help="Closed leads with a score: the tier backtest counts them.")
+    sample_count = fields.Integer(
+        'Leads Learnt From', readonly=True, copy=False,
+        help="The closed leads the suggestions are computed from: every one of the period, or its newest "
+             "100,000.")
     base_rate = fields.Float(
         'Base Conversion', readonly=True, copy=False, digits=(16, 4),
-        help="Won leads over closed leads of the period: what a rule's conversion is compared with.")
+        help="Won over closed among the leads learnt from: what a rule's conversion is compared with.")
     threshold_mode = fields.Selection(
         [('share', 'Target share of leads'), ('conversion', 'Minimum conversion')],
         'Propose Cut-offs For', default='share', required=True,
@@ -82,25 +89,31 @@ class CrmLeadTuning(models.Model):
         self.ensure_one()
         self._check_manager()
         rules, types, tiers = self._get_rules(), self._get_event_types(), self._get_tiers()
-        closed = self.env['crm.lead']._read_closed_leads(self._closed_lead_condition(), rules,
-                                                         np.array(types.ids, dtype=np.int64))
-        won = int(closed.won.sum())
-        if not won or won == len(closed):
+        Lead = self.env['crm.lead']
+        condition = self._closed_lead_condition()
+        histogram, lead_count, won = Lead._read_closed_histogram(condition)
+        if not won or won == lead_count:
             raise UserError(self.env._(
                 'Suggestions need won and lost leads: the period has %(won)s won and %(lost)s lost leads of '
-                '%(company)s. Choose a longer period.', won=won, lost=len(closed) - won, company=self.company_id.name))
+                '%(company)s. Choose a longer period.', won=won, lost=lead_count - won, company=self.company_id.name))
+        closed = Lead._read_closed_leads(condition, rules, np.array(types.ids, dtype=np.int64), MAX_SUGGESTION_LEADS)
+        if closed.won.all() or not closed.won.any():
+            raise UserError(self.env._(
+                'The newest %s closed leads of the period, the ones suggestions learn from, are all won or all '
+                'lost: suggestions need both.',
+                len(closed)))
         rule_suggestion, type_suggestion = tuning.suggest_points(
             closed, rules.mapped('points'), types.mapped('points'), MAX_RULE_POINTS, REGULARISATION)
-        histogram = tuning.ScoreHistogram.from_leads(closed)
         Line = self.env['crm.lead.tuning.line']
         self.line_ids.unlink()
         self.write({
             'state': 'computed',
             'computed_date': fields.Datetime.now(),
             'computed_by_id': self.env.uid,
-            'lead_count': len(closed),
+            'lead_count': lead_count,
             'won_count': won,
             'scored_count': int(histogram.leads.sum()),
+            'sample_count': len(closed),
             'base_rate': tuning.base_rate(closed.won),
             'histogram': {name: getattr(histogram, name).tolist() for name in histogram.column_names()},
             'line_ids': [
