@@ -8,9 +8,10 @@ as one :class:`ClosedLeads`:
 * :func:`indicator_stats`: for each rule (or event type), the leads it matched,
   their conversion against the base rate, and the lift;
 * :func:`suggest_points`: an L2-regularised logistic regression of the outcome
-  on the rule matches and the standardized behaviour; its coefficients, scaled to
-  the current points, are the suggested points, with the margin of their 95 %
-  interval (from the regression's standard errors) as a confidence;
+  on the rule matches and the standardized behaviour; its coefficients, in points
+  of the current points range (:func:`points_per_logit`), are the suggested
+  points, with the margin of their 95 % interval (from the regression's standard
+  errors) as a confidence;
 * :func:`backtest_tiers`: each tier's share of leads, conversion and won revenue
   for given cut-offs; :func:`cutoffs_for_shares` and :func:`cutoffs_for_conversion`
   propose cut-offs for target shares or a minimum conversion per tier.
@@ -32,7 +33,8 @@ SCORE_BINS = 101  # scores 0..100
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile
 MIN_SUPPORT = 30  # leads behind a suggestion below which its confidence is low whatever the margin
 CONFIDENCE_MARGINS = (0.1, 0.3)  # margin / points range at most: high, at most: medium, above: low
-FALLBACK_POINTS_PER_LOGIT = 20.0  # scale when every current points value is 0
+# a points range maps to a 0-100 score; taken as the log-odds from 5 % to 95 %: logit(0.95) - logit(0.05)
+LOGIT_SPAN = 2.0 * np.log(19.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,23 +189,36 @@ def indicator_stats(won, indicators):
                           never=matched == 0, below_base=(matched > 0) & (conversion < base))
 
 
-def suggest_points(closed, rule_points, type_points, max_points, regularisation=1.0):
+def points_per_logit(points_range):
+    """Points worth one unit of log-odds, for a score that goes from 0 to 100 over ``points_range`` points.
+
+    A 0-100 score is read as a probability from about 5 % to 95 %, 2 ln 19 units of
+    log-odds: a fit mapping from 0 to 100 points gives 17 points per unit, and a rule
+    that quadruples the odds of winning (ln 4) is worth 24 points.
+    """
+    if points_range <= 0:
+        raise ValueError(f"the points range must be positive, not {points_range}")
+    return float(points_range) / LOGIT_SPAN
+
+
+def suggest_points(closed, rule_points, type_points, rule_scale, type_scale, max_points, regularisation=1.0):
     """Points suggested for each rule and event type by a logistic regression on the closed leads.
 
     The outcome is regressed on the rule matches (0/1) and the behaviour,
     standardized so that the L2 penalty weighs every event type alike; a
-    behaviour coefficient is brought back to log-odds per unit. Rule
-    coefficients are then scaled so that their absolute values add up to those
-    of the current rule points (the same for event types): a rule worth twice
-    the log-odds of another gets twice its points, and the total stays in the
-    range the fit mapping and the engagement ceiling were set for. The margin is
-    the half-width of the 95 % interval of each coefficient (from the inverse of
-    the penalised Hessian), on the same scale. A rule no lead matched (or every
-    lead did), an event type no lead had: no evidence, the current points stay.
+    behaviour coefficient is brought back to log-odds per unit. Coefficients
+    become points at ``rule_scale`` and ``type_scale`` points per unit of
+    log-odds (:func:`points_per_logit` of the fit points range and of the
+    engagement ceiling): the points range of the current configuration. The
+    margin is the half-width of the 95 % interval of each coefficient (from the
+    inverse of the penalised Hessian), on the same scale. A rule no lead matched
+    (or every lead did), an event type no lead had: no evidence, the current
+    points stay.
 
     :param closed: :class:`ClosedLeads`, both outcomes present
     :param rule_points: (n_rules,) current points of the rules
     :param type_points: (n_types,) current points per unit of the event types
+    :param rule_scale, type_scale: points per unit of log-odds, of the rules and of the event types
     :param max_points: suggested points are clipped to [-max_points, max_points]
     :param regularisation: inverse strength of the L2 penalty (scikit-learn's ``C``)
     :return: (rules, types), two :class:`Suggestion`
@@ -222,12 +237,11 @@ def suggest_points(closed, rule_points, type_points, max_points, regularisation=
     with threadpool_limits(limits=1, user_api="blas"):
         regression = LogisticRegression(C=regularisation, max_iter=500).fit(features, won)
         error = _standard_errors(features, regression, regularisation)
-    coefficient = regression.coef_[0]
     per_unit = np.concatenate([np.ones(n_rules), 1.0 / scale])
-    coefficient, error = coefficient * per_unit, error * per_unit
+    coefficient, error = regression.coef_[0] * per_unit, error * per_unit
     varies = np.concatenate([closed.matches.any(axis=0) & ~closed.matches.all(axis=0), seen])
-    rules = _scaled(coefficient[:n_rules], error[:n_rules], varies[:n_rules], rule_points, max_points)
-    types = _scaled(coefficient[n_rules:], error[n_rules:], varies[n_rules:], type_points, max_points)
+    rules = _scaled(coefficient[:n_rules], error[:n_rules], varies[:n_rules], rule_points, rule_scale, max_points)
+    types = _scaled(coefficient[n_rules:], error[n_rules:], varies[n_rules:], type_points, type_scale, max_points)
     return rules, types
 
 
@@ -242,19 +256,16 @@ def _standard_errors(features, regression, regularisation):
     return np.sqrt(np.clip(np.diag(covariance)[:-1], 0.0, None))
 
 
-def _scaled(coefficient, error, varies, current, max_points):
-    """:class:`Suggestion` of ``coefficient`` (k,) with standard errors ``error``, scaled to ``current`` (k,).
+def _scaled(coefficient, error, varies, current, points_per_unit, max_points):
+    """:class:`Suggestion` of ``coefficient`` (k,) with standard errors ``error``, at ``points_per_unit``.
 
     An indicator that does not vary (no lead or every lead has it) says nothing: it keeps its
-    current points, with an infinite margin, and is left out of the scale.
+    current points (``current``, (k,)), with an infinite margin.
     """
     current = np.asarray(current, dtype=np.float64)
-    total = np.abs(coefficient[varies]).sum()
-    points_per_logit = np.abs(current[varies]).sum() / total if total > 0 and np.abs(current[varies]).any() \
-        else FALLBACK_POINTS_PER_LOGIT
     return Suggestion(
-        points=np.where(varies, np.clip(coefficient * points_per_logit, -max_points, max_points), current),
-        margin=np.where(varies, Z_95 * error * points_per_logit, np.inf),
+        points=np.where(varies, np.clip(coefficient * points_per_unit, -max_points, max_points), current),
+        margin=np.where(varies, Z_95 * error * points_per_unit, np.inf),
         coefficient=np.where(varies, coefficient, 0.0))
 
 

@@ -30,34 +30,39 @@ def test_indicator_stats_conversion_lift_and_flags():
     np.testing.assert_array_equal(stats.below_base, [False, True, False])
 
 
+SCALE = tuning.points_per_logit(100)  # 17 points per unit of log-odds
+
+
+def test_points_per_logit_maps_the_range_onto_5_to_95_percent():
+    assert tuning.points_per_logit(100) * np.log(19) * 2 == pytest.approx(100)
+    with pytest.raises(ValueError, match="positive"):
+        tuning.points_per_logit(0)
+
+
 def test_suggestions_follow_what_the_rules_truly_do():
     closed = generated_leads()
-    rules, types = tuning.suggest_points(closed, rule_points=[20, 20, 20, 20], type_points=[1.0, 1.0],
-                                         max_points=100)
+    rules, types = tuning.suggest_points(closed, [20, 20, 20, 20], [1.0, 1.0], SCALE, SCALE, max_points=100)
     strong, useless, harmful, never = rules.points
-    assert strong > 30  # log 4 against log 2 and noise: most of the 80 points
-    assert abs(useless) < 3
-    assert harmful < -10
+    assert strong == pytest.approx(np.log(4) * SCALE, abs=2.5)  # 23.5 points: clearly positive
+    assert abs(useless) < 2
+    assert harmful == pytest.approx(-np.log(2) * SCALE, abs=2.5)
     assert never == 20 and rules.margin[3] == np.inf  # no evidence: the points stay
-    assert abs(strong / harmful + 2) < 0.4  # twice the log-odds, twice the points
-    assert rules.margin[0] < 5 and rules.margin[1] < 5
-    assert types.points[0] > 1.5 and abs(types.points[1]) < 0.1
+    assert rules.margin[0] < 3 and rules.margin[1] < 3
+    assert types.points[0] == pytest.approx(0.4 * SCALE, abs=0.7) and abs(types.points[1]) < 0.7
     np.testing.assert_allclose(rules.coefficient[:3], [np.log(4), 0, -np.log(2)], atol=0.1)
-    np.testing.assert_allclose(types.coefficient, [0.4, 0], atol=0.05)
+    np.testing.assert_allclose(types.coefficient, [0.4, 0], atol=0.04)
 
 
-def test_suggestions_keep_the_total_of_the_current_points_and_clip():
+def test_suggestions_are_clipped():
     closed = generated_leads(5000)
-    rules, _types = tuning.suggest_points(closed, [10, 10, 10, 10], [1.0, 1.0], max_points=100)
-    assert abs(np.abs(rules.points[:3]).sum() - 30) < 1e-6  # the rule that never matched is left out
-    rules, _types = tuning.suggest_points(closed, [100, 100, 100, 100], [1.0, 1.0], max_points=100)
-    assert rules.points.max() == 100
+    rules, _types = tuning.suggest_points(closed, [10, 10, 10, 10], [1.0, 1.0], 100, 1, max_points=50)
+    assert rules.points[0] == 50
 
 
 def test_suggestions_are_deterministic():
     closed = generated_leads(5000, seed=3)
-    first = tuning.suggest_points(closed, [20] * 4, [1.0, 1.0], 100)
-    second = tuning.suggest_points(closed, [20] * 4, [1.0, 1.0], 100)
+    first = tuning.suggest_points(closed, [20] * 4, [1.0, 1.0], SCALE, SCALE, 100)
+    second = tuning.suggest_points(closed, [20] * 4, [1.0, 1.0], SCALE, SCALE, 100)
     np.testing.assert_array_equal(first[0].points, second[0].points)
     np.testing.assert_array_equal(first[1].margin, second[1].margin)
 
@@ -67,7 +72,7 @@ def test_suggestions_need_both_outcomes():
     only_won = tuning.ClosedLeads(won=np.ones(200, bool), matches=closed.matches, behaviour=closed.behaviour,
                                   score=closed.score, revenue=closed.revenue)
     with pytest.raises(ValueError, match="both won and lost"):
-        tuning.suggest_points(only_won, [20] * 4, [1.0, 1.0], 100)
+        tuning.suggest_points(only_won, [20] * 4, [1.0, 1.0], SCALE, SCALE, 100)
 
 
 def test_confidence_from_margin_and_support():
@@ -77,8 +82,8 @@ def test_confidence_from_margin_and_support():
 
 
 def test_fewer_leads_give_wider_margins():
-    small = tuning.suggest_points(generated_leads(1000), [20] * 4, [1.0, 1.0], 100)[0]
-    large = tuning.suggest_points(generated_leads(20000), [20] * 4, [1.0, 1.0], 100)[0]
+    small = tuning.suggest_points(generated_leads(1000), [20] * 4, [1.0, 1.0], SCALE, SCALE, 100)[0]
+    large = tuning.suggest_points(generated_leads(20000), [20] * 4, [1.0, 1.0], SCALE, SCALE, 100)[0]
     assert np.all(small.margin[:3] > 2 * large.margin[:3])
 
 

@@ -102,8 +102,12 @@ class CrmLeadTuning(models.Model):
                 'The newest %s closed leads of the period, the ones suggestions learn from, are all won or all '
                 'lost: suggestions need both.',
                 len(closed)))
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
         rule_suggestion, type_suggestion = tuning.suggest_points(
-            closed, rules.mapped('points'), types.mapped('points'), MAX_RULE_POINTS, REGULARISATION)
+            closed, rules.mapped('points'), types.mapped('points'),
+            rule_scale=tuning.points_per_logit(settings['fit_points_high'] - settings['fit_points_low']),
+            type_scale=tuning.points_per_logit(settings['engagement_points_high']),
+            max_points=MAX_RULE_POINTS, regularisation=REGULARISATION)
         Line = self.env['crm.lead.tuning.line']
         self.line_ids.unlink()
         self.write({

@@ -37,8 +37,9 @@ class CrmLeadTuningLine(models.Model):
     suggested_points = fields.Float(
         digits=(16, 2),
         help="From a regularised logistic regression of won / lost on every rule match and the behaviour at "
-             "closing, scaled so that the points add up as the current ones do (per event, or per minute, for "
-             "an event type).")
+             "closing, in points of the current ranges: the fit points from floor to ceiling, the engagement "
+             "points that make 100, taken as a chance of winning from 5 % to 95 % (per event, or per minute, "
+             "for an event type).")
     margin = fields.Float(
         'Margin (±)', digits=(16, 2),
         help="Half the width of the 95 % interval of the suggested points: the fewer or the more alike the "
