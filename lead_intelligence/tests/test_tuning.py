@@ -125,6 +125,20 @@ class TestTuning(TestLeadIntelligenceCommon):
             self.env['crm.lead.tuning'].create({})
         self.assertEqual(self.rule_vip.points, 30)
 
+    def test_a_tuning_reads_its_company_only(self):
+        self._activate_multi_company()
+        other = self.env['crm.lead'].create([{'name': f'C2 VIP {n}', 'function': 'VIP buyer',
+                                             'company_id': self.company_2.id} for n in range(5)])
+        other.action_set_lost()
+        tuning = self._computed_tuning(company_id=self.company_main.id)
+        self.assertEqual(self._line(tuning, self.rule_vip).leads_matched, 12)
+        other_tuning = self.env['crm.lead.tuning'].create({'company_id': self.company_2.id})
+        with self.assertRaisesRegex(UserError, '0 won and 5 lost'):  # none of the main company's leads
+            other_tuning.action_compute()
+        main_only = self.env['crm.lead.tuning'].with_user(self.user_sales_manager).with_context(
+            allowed_company_ids=self.company_main.ids)
+        self.assertEqual(main_only.search([('id', 'in', (tuning | other_tuning).ids)]), tuning)
+
     def test_applied_tuning_is_kept(self):
         tuning = self._computed_tuning()
         tuning.action_apply_all()
