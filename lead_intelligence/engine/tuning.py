@@ -227,6 +227,9 @@ def suggest_points(closed, rule_points, type_points, rule_scale, type_scale, max
     if won.all() or not won.any():
         raise ValueError("suggestions need both won and lost leads")
     n_rules = closed.matches.shape[1]
+    if not n_rules + closed.behaviour.shape[1]:
+        empty = Suggestion(points=[], margin=[], coefficient=[])
+        return empty, empty
     behaviour = np.asarray(closed.behaviour, dtype=np.float64)
     spread = behaviour.std(axis=0)
     seen = spread > 0

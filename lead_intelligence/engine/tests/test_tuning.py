@@ -75,6 +75,14 @@ def test_suggestions_need_both_outcomes():
         tuning.suggest_points(only_won, [20] * 4, [1.0, 1.0], SCALE, SCALE, 100)
 
 
+def test_suggestions_without_rules_or_event_types_are_empty():
+    closed = generated_leads(200)
+    no_features = tuning.ClosedLeads(won=closed.won, matches=np.zeros((200, 0), bool), behaviour=np.zeros((200, 0)),
+                                     score=closed.score, revenue=closed.revenue)
+    rules, types = tuning.suggest_points(no_features, [], [], SCALE, SCALE, 100)
+    assert len(rules) == len(types) == 0
+
+
 def test_confidence_from_margin_and_support():
     suggestion = tuning.Suggestion(points=[10, 10, 10, 10], margin=[1, 5, 20, 1], coefficient=[0, 0, 0, 0])
     levels = tuning.confidence(suggestion, support=[500, 500, 500, 10], points_range=20)

@@ -139,6 +139,8 @@ class CrmLeadTuning(models.Model):
             raise UserError(self.env._('Compute the tuning first: the cut-offs are backtested on its leads.'))
         histogram = self._get_histogram()
         lines = self.tier_line_ids.sorted('sequence')
+        if not lines:  # no tiers to cut
+            return
         current = np.array(lines.mapped('current_min_score'), dtype=np.int64)
         if self.threshold_mode == 'share':
             shares = np.array(lines.mapped('target_share'))
