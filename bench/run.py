@@ -8,6 +8,7 @@
     python bench/run.py route [--leads 10000] [--odoo-leads 1000]
     python bench/run.py model [--dataset x_education|crm_sales_opportunities] [--leads N]
     python bench/run.py train [--leads N_CLOSED]
+    python bench/run.py tune --leads N [--closed-events 8]
     python bench/run.py soak [--leads 3000] [--seconds 120] [--requests 3000] [--clients 3] [--batch-size 50]
 
 Creates (or reuses) a scratch database, prints one JSON line per measurement on
@@ -22,11 +23,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import classify, decay, events, ingest, model, model_data, rescore, route, soak, train
+from bench import classify, decay, events, ingest, model, model_data, rescore, route, soak, train, tune
 
 SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run,
              "classify": classify.run, "route": route.run, "model": model.run, "train": train.run,
-             "soak": soak.run}
+             "soak": soak.run, "tune": tune.run}
 # the other scenarios need --leads, but model and train
 DEFAULT_LEADS = {"route": route.DEFAULT_LEADS, "soak": soak.DEFAULT_LEADS}
 DEFAULT_BATCH_SIZE = 1000  # events per request (the API's maximum), but for soak
@@ -73,7 +74,8 @@ def parse_args(argv):
     predictive.add_argument("--data-dir", type=Path,
                             help="(model) folder holding the data sets, default BENCH_DATASETS or ../shared/datasets")
     predictive.add_argument("--closed-events", type=int,
-                            help="(train) events logged on each closed lead before training (default: 8; 0: none)")
+                            help="(train, tune) events logged on each closed lead before training or tuning "
+                                 "(default: 8; 0: none)")
     args = parser.parse_args(argv)
     if args.batch_size is None:
         args.batch_size = SCENARIO_BATCH_SIZE.get(args.scenario, DEFAULT_BATCH_SIZE)

@@ -43,6 +43,8 @@
         "data/crm_lead_segment_mapping_data.xml",
         "views/crm_lead_segment_views.xml",
         "views/crm_lead_insight_views.xml",
+        "security/crm_lead_tuning_security.xml",
+        "views/crm_lead_tuning_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

@@ -19,3 +19,4 @@ from . import prediction
 from . import routing
 from . import res_config_settings
 from . import insight
+from . import tuning

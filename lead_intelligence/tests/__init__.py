@@ -24,3 +24,5 @@ from . import test_stable_matches
 from . import test_segment_api
 from . import test_insight
 from . import test_insight_ui
+from . import test_tuning
+from . import test_tuning_ui
