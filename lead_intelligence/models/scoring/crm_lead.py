@@ -606,7 +606,7 @@ class CrmLead(models.Model):
                 count=self.filtered_event_count, why=self.filtered_event_summary))
         if self.score_dirty:
             parts.append(Markup('<p class="text-warning mb-0">%s</p>') % self.env._(
-                'The lead changed since it was scored: it will be rescored within minutes.'))
+                'The lead changed since it was scored: it will be rescored within seconds.'))
         elif pending_config:
             parts.append(Markup('<p class="text-warning mb-0">%s</p>') % self.env._(
                 'The scoring configuration changed: the rules above are the new ones, the score is '
