@@ -21,3 +21,4 @@ from . import test_rule_checks
 from . import test_access
 from . import test_lead_fields
 from . import test_scoring_latency
+from . import test_demo

@@ -648,7 +648,7 @@ class CrmLead(models.Model):
                 'referred': rng.choice(['', '', '', 'Partner event', 'Existing customer']) or False,
                 'stage_id': rng.choice(stages).id if stages else False,
                 'team_id': team.id if team else False,
-                'user_id': rng.choice(users).id if users and rng.random() < 0.8 else False,
+                'user_id': rng.choice(users).id if users and rng.random() < 0.5 else False,
                 'industry_id': rng.choice(industries).id if industries and rng.random() < 0.7 else False,
                 'employee_count': int(rng.lognormvariate(4.5, 1.6)) if rng.random() < 0.6 else 0,
                 'annual_revenue': round(rng.lognormvariate(15.5, 1.8), -3) if rng.random() < 0.4 else 0,
@@ -661,7 +661,11 @@ class CrmLead(models.Model):
         ages = [rng.randint(0, 540) for _lead in leads]
         self.env.flush_all()
         lead_writes.backdate_creation(self.env, leads.ids, ages)
-        leads.invalidate_recordset(['create_date'])
+        # closed some time after their creation: the model's validation takes the newest closed leads
+        closed = [(lead.id, rng.randint(0, age)) for lead, outcome, age in zip(leads, outcomes, ages, strict=True)
+                  if outcome < 0.4]
+        lead_writes.backdate_closing(self.env, [lead_id for lead_id, _age in closed], [age for _id, age in closed])
+        leads.invalidate_recordset(['create_date', 'date_closed'])
         self._generate_lead_intelligence_demo_events(leads, outcomes, rng)
         # score every lead of the demo database, crm's own demo leads included
         self._score_leads(self.with_context(active_test=False).search([('score_dirty', '=', True)]).ids, 'manual')
