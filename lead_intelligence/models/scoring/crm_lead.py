@@ -37,6 +37,7 @@ DEMO_FUNCTIONS = [
     'Procurement Manager', 'Purchasing Officer', 'Marketing Assistant', 'Sales Representative', 'Student',
     'Intern', '总经理', '技术总监', '采购经理', '市场专员', '实习生', False,
 ]
+DEMO_DECISION_MAKERS = {'CEO', 'Owner', 'Operations Director', 'General Manager', 'CTO', '总经理', '技术总监'}
 DEMO_NEEDS = [
     'ERP roll-out', 'warehouse automation', 'CRM licences', 'pricing request', 'support contract',
     'product demo', 'pilot project', 'training', 'integration project', 'renewal',
@@ -654,7 +655,10 @@ class CrmLead(models.Model):
                 'annual_revenue': round(rng.lognormvariate(15.5, 1.8), -3) if rng.random() < 0.4 else 0,
             })
         leads = self.create(vals_list)
-        outcomes = [rng.random() for _lead in leads]
+        # below 0.2 won, below 0.4 lost: decision makers and large deals are won more often, so that
+        # the demo history teaches the model something
+        outcomes = [rng.random() * 0.8 if vals['function'] in DEMO_DECISION_MAKERS or vals['expected_revenue'] > 30000
+                    else 0.1 + rng.random() * 0.9 for vals in vals_list]
         self.browse([lead.id for lead, outcome in zip(leads, outcomes, strict=True) if outcome < 0.2]).action_set_won()
         self.browse([lead.id for lead, outcome in zip(leads, outcomes, strict=True)
                      if 0.2 <= outcome < 0.4]).action_set_lost()
