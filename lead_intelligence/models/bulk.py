@@ -53,15 +53,16 @@ def trigger_job(env, xmlid):
     transaction, however many leads or events of it ask.
 
     The trigger is a row the job's worker sees at the commit, woken by Odoo's ``NOTIFY``
-    after it; a burst of writes in one transaction makes one run of the batch job. The mark
-    is kept in the transaction's pre-commit data, which a commit or a rollback (of a savepoint
-    too) clears, so a trigger rolled back is made again by the next write asking for it.
-    Never skipped because another transaction's trigger is due: a worker running the job has
+    after it; a burst of writes in one transaction makes one run of the batch job, and only
+    the first write of a transaction pays for the trigger. The mark is kept in the
+    transaction's post-commit data, which the commit or a rollback clears (a savepoint rolled
+    back keeps it: leads flagged after it in the same transaction wait for the job's interval). Never
+    skipped because another transaction's trigger is due: a worker running the job has
     deleted it without committing yet, and may have read its work before this transaction's.
 
     :param xmlid: the job's XML id; absent while the addon's data is being loaded
     """
-    data = env.cr.precommit.data
+    data = env.cr.postcommit.data
     key = f'lead_intelligence.trigger.{xmlid}'
     if data.get(key):
         return
