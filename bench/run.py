@@ -10,6 +10,7 @@
     python bench/run.py train [--leads N_CLOSED]
     python bench/run.py tune --leads N [--closed-events 8]
     python bench/run.py soak [--leads 3000] [--seconds 120] [--requests 3000] [--clients 3] [--batch-size 50]
+    python bench/run.py latency --leads N [--requests 300] [--clients 3] [--rate 500] [--batch-size 100]
 
 Creates (or reuses) a scratch database, prints one JSON line per measurement on
 stdout and logs on stderr. See bench/README.md for what each line means.
@@ -23,15 +24,15 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import classify, decay, events, ingest, model, model_data, rescore, route, soak, train, tune
+from bench import classify, decay, events, ingest, latency, model, model_data, rescore, route, soak, train, tune
 
 SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run,
              "classify": classify.run, "route": route.run, "model": model.run, "train": train.run,
-             "soak": soak.run, "tune": tune.run}
+             "soak": soak.run, "tune": tune.run, "latency": latency.run}
 # the other scenarios need --leads, but model and train
 DEFAULT_LEADS = {"route": route.DEFAULT_LEADS, "soak": soak.DEFAULT_LEADS}
 DEFAULT_BATCH_SIZE = 1000  # events per request (the API's maximum), but for soak
-SCENARIO_BATCH_SIZE = {"soak": soak.DEFAULT_BATCH_SIZE}
+SCENARIO_BATCH_SIZE = {"soak": soak.DEFAULT_BATCH_SIZE, "latency": latency.DEFAULT_BATCH_SIZE}
 # scenarios whose --leads is optional: the rows of the data set (model), closed leads (train)
 LEADS_OPTIONAL = {"model", "train"}
 
@@ -63,8 +64,11 @@ def parse_args(argv):
                       help="odoo-bin --workers (default: 2; 0: threaded server)")
     soaking = parser.add_argument_group("soak")
     soaking.add_argument("--seconds", type=int, help="longest time the clients send events (default: 120)")
-    soaking.add_argument("--requests", type=int, help="most requests the clients send (default: 3,000)")
+    soaking.add_argument("--requests", type=int,
+                         help="most requests the clients send (default: 3,000; latency: timed calls per server, 300)")
     soaking.add_argument("--cron-workers", type=int, help="odoo-bin --max-cron-threads (default: 2)")
+    timing = parser.add_argument_group("latency")
+    timing.add_argument("--rate", type=int, help="background events per second (default: 500)")
     routing = parser.add_argument_group("route")
     routing.add_argument("--odoo-leads", type=int, default=route.DEFAULT_ODOO_LEADS,
                          help="leads given to Odoo's _action_assign_leads (default: 1,000; 0: skip it)")

@@ -15,7 +15,7 @@ import re
 import time
 from pathlib import Path
 
-from bench import classify, classify_floor, event_tasks, model_tasks, route, soak, tune
+from bench import classify, classify_floor, event_tasks, latency, model_tasks, route, soak, tune
 from bench.fixtures import create_fixtures
 from bench.floor import run_floor
 from bench.odoo_env import environment
@@ -94,6 +94,7 @@ TASKS = {
     "route_tiers": lambda db, _rules, _params: in_odoo_measured(db, route.cut_tiers),
     "route_setup": lambda db, _rules, _params: in_odoo_measured(db, route.create_routing_setup),
     "soak_drain": lambda db, _rules, _params: in_odoo_measured(db, soak.final_drain),
+    "latency_key": lambda db, _rules, _params: in_odoo_measured(db, latency.create_latency_key),
     "route_ours": lambda db, _rules, _params: in_odoo_measured(db, route.route_ours),
     "route_odoo": lambda db, _rules, _params: in_odoo_measured(db, route.route_odoo),
     "model_load": lambda db, _rules, params: in_odoo_measured(db, lambda env: model_tasks.load_dataset(env, params)),

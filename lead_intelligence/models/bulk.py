@@ -1,5 +1,5 @@
 """Set-based helpers the lead's stages share: chunk sizes, claims of chunks and retries
-on conflict, and the chatter's notes and tracking of changes made by SQL, in bulk: the
+on conflict, the jobs' triggers, and the chatter's notes and tracking of changes made by SQL, in bulk: the
 passes' only writer of ``mail_message`` and ``mail_tracking_value``."""
 import logging
 
@@ -46,6 +46,31 @@ def retry_on_conflict(env, function, attempts=3):
             _logger.info('Lead Intelligence: leads changed by another transaction meanwhile, retrying')
             env.cr.rollback()
     return None
+
+
+def trigger_job(env, xmlid):
+    """Have the job ``xmlid`` run as soon as the current transaction commits: one trigger per
+    transaction, however many leads or events of it ask.
+
+    The trigger is a row the job's worker sees at the commit, woken by Odoo's ``NOTIFY``
+    after it; a burst of writes in one transaction makes one run of the batch job, and only
+    the first write of a transaction pays for the trigger. The mark is kept in the
+    transaction's post-commit data, which the commit or a rollback clears (a savepoint rolled
+    back keeps it: leads flagged after it in the same transaction wait for the job's interval). Never
+    skipped because another transaction's trigger is due: a worker running the job has
+    deleted it without committing yet, and may have read its work before this transaction's.
+
+    :param xmlid: the job's XML id; absent while the addon's data is being loaded
+    """
+    data = env.cr.postcommit.data
+    key = f'lead_intelligence.trigger.{xmlid}'
+    if data.get(key):
+        return
+    cron = env.ref(xmlid, raise_if_not_found=False)
+    if cron:
+        # sudo: whoever writes a lead or logs an event asks the system's job to process it
+        cron.sudo()._trigger()
+        data[key] = True
 
 
 def log_tracking(leads, cells, now):

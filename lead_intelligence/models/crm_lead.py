@@ -2,18 +2,20 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from . import bulk
 from .lead_fields import FIELDS_NOT_SCORED
 
 
 class CrmLead(models.Model):
     """What every stage of the lead builds on: the fields only the addon fills in
-    (``system_owned``), and the dirty flag a write sets for the scoring job."""
+    (``system_owned``), and the dirty flag a write sets for the scoring job, which the
+    write's transaction triggers to run once it commits."""
 
     _inherit = 'crm.lead'
 
     score_dirty = fields.Boolean(
         'Score Outdated', default=True, copy=False, readonly=True, system_owned=True,
-        help="The lead changed since it was last scored; the scoring job will rescore it within minutes.")
+        help="The lead changed since it was last scored; the scoring job rescores it within seconds.")
 
     _score_dirty_idx = models.Index('(id) WHERE score_dirty')
 
@@ -114,6 +116,8 @@ class CrmLead(models.Model):
         res = super().write(vals)
         if self.env.context.get('lead_intelligence_score_now'):
             self._score_now()
+        elif vals.get('score_dirty'):
+            bulk.trigger_job(self.env, 'lead_intelligence.ir_cron_rescore_dirty_leads')
         return res
 
     @api.model_create_multi
@@ -122,6 +126,8 @@ class CrmLead(models.Model):
         leads = super().create(vals_list)
         if self.env.context.get('lead_intelligence_score_now'):
             leads._score_now()
+        elif leads:  # born dirty
+            bulk.trigger_job(self.env, 'lead_intelligence.ir_cron_rescore_dirty_leads')
         return leads
 
     def _check_system_owned_fields(self, names):

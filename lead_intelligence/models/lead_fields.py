@@ -47,6 +47,7 @@ LEAD_FIELD_FACTS = {
     'activity_ids': {NOT_SCORED},
     'message_ids': {NOT_SCORED},
     'duplicate_lead_ids': {NOT_SCORED},
+    'duration_tracking': {NOT_SCORED},
     # the addon's scores and what they are made of
     'score_line_id': {NOT_SCORED, UNSTABLE, SCORED},
     'score_dirty': {NOT_SCORED, UNSTABLE},

@@ -96,7 +96,7 @@ class ResConfigSettings(models.TransientModel):
         [('now', 'At once'), ('batch', 'By the scoring job')], string='Score Edited Leads',
         default=SETTINGS_DEFAULTS['score_on_save'],
         help="At once: a lead saved in its form is rescored before the form reloads. "
-             "By the scoring job: within minutes, like imports and other large writes.")
+             "By the scoring job: within seconds of the save, in the background, like imports and other large writes.")
 
     lead_intelligence_size_employees_medium = fields.Integer(
         'Medium Company from (Employees)', default=SETTINGS_DEFAULTS['size_employees_medium'])

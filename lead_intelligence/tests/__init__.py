@@ -26,3 +26,5 @@ from . import test_insight
 from . import test_insight_ui
 from . import test_tuning
 from . import test_tuning_ui
+from . import test_scoring_latency
+from . import test_demo

@@ -20,7 +20,7 @@ class TestLeadFields(TransactionCase):
         self.assertEqual(FIELDS_NOT_SCORED, {
             'score_line_id', 'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
             'color', 'date_automation_last', 'message_follower_ids',
-            'activity_ids', 'message_ids', 'duplicate_lead_ids', 'engagement_score', 'event_ids',
+            'activity_ids', 'message_ids', 'duplicate_lead_ids', 'duration_tracking', 'engagement_score', 'event_ids',
             'model_probability', 'model_score'})
         self.assertEqual(UNSTABLE_FIELDS, {
             'tier_id', 'score_dirty', 'score_line_id', 'probability', 'automated_probability', 'industry_id',

@@ -189,7 +189,7 @@ class TestScoringPipeline(TestLeadIntelligenceCommon, CronMixinCase):
             self.assertIn(text, explanation)
         self.assertNotIn('Phone given', explanation)
         lead.phone = '+1 555 0105'
-        self.assertIn('rescored within minutes', str(lead.score_explanation))
+        self.assertIn('rescored within seconds', str(lead.score_explanation))
 
     def test_explanation_warns_while_a_configuration_pass_is_pending(self):
         lead = self._create_lead(function='CEO')

@@ -326,16 +326,9 @@ class CrmLeadEvent(models.Model):
 
     @api.model
     def _trigger_count_job(self):
-        """Have the counting job run soon: once, however many batches arrive before it does.
-
-        A trigger row per API request would pile up thousands of rows an hour; one
-        that is already due is enough (the job deletes its due triggers when it runs).
-        """
-        cron = self.env.ref('lead_intelligence.ir_cron_count_events', raise_if_not_found=False)
-        # sudo: whoever logs an event asks the system's job to count it
-        if cron and not self.env['ir.cron.trigger'].sudo().search_count(
-                [('cron_id', '=', cron.id), ('call_at', '<=', fields.Datetime.now())], limit=1):
-            cron.sudo()._trigger()
+        """Have the counting job run once this transaction commits (see ``bulk.trigger_job``):
+        one trigger per transaction, however many batches it logs."""
+        bulk.trigger_job(self.env, 'lead_intelligence.ir_cron_count_events')
 
     # ------------------------------------------------------------
     # COUNTING

@@ -40,6 +40,7 @@ DEMO_FUNCTIONS = [
     'Procurement Manager', 'Purchasing Officer', 'Marketing Assistant', 'Sales Representative', 'Student',
     'Intern', '总经理', '技术总监', '采购经理', '市场专员', '实习生', False,
 ]
+DEMO_DECISION_MAKERS = {'CEO', 'Owner', 'Operations Director', 'General Manager', 'CTO', '总经理', '技术总监'}
 DEMO_NEEDS = [
     'ERP roll-out', 'warehouse automation', 'CRM licences', 'pricing request', 'support contract',
     'product demo', 'pilot project', 'training', 'integration project', 'renewal',
@@ -696,7 +697,7 @@ class CrmLead(models.Model):
                 count=self.filtered_event_count, why=self.filtered_event_summary))
         if self.score_dirty:
             parts.append(Markup('<p class="text-warning mb-0">%s</p>') % self.env._(
-                'The lead changed since it was scored: it will be rescored within minutes.'))
+                'The lead changed since it was scored: it will be rescored within seconds.'))
         elif pending_config:
             parts.append(Markup('<p class="text-warning mb-0">%s</p>') % self.env._(
                 'The scoring configuration changed: the rules above are the new ones, the score is '
@@ -738,20 +739,27 @@ class CrmLead(models.Model):
                 'referred': rng.choice(['', '', '', 'Partner event', 'Existing customer']) or False,
                 'stage_id': rng.choice(stages).id if stages else False,
                 'team_id': team.id if team else False,
-                'user_id': rng.choice(users).id if users and rng.random() < 0.8 else False,
+                'user_id': rng.choice(users).id if users and rng.random() < 0.5 else False,
                 'industry_id': rng.choice(industries).id if industries and rng.random() < 0.7 else False,
                 'employee_count': int(rng.lognormvariate(4.5, 1.6)) if rng.random() < 0.6 else 0,
                 'annual_revenue': round(rng.lognormvariate(15.5, 1.8), -3) if rng.random() < 0.4 else 0,
             })
         leads = self.create(vals_list)
-        outcomes = [rng.random() for _lead in leads]
+        # below 0.2 won, below 0.4 lost: decision makers and large deals are won more often, so that
+        # the demo history teaches the model something
+        outcomes = [rng.random() * 0.8 if vals['function'] in DEMO_DECISION_MAKERS or vals['expected_revenue'] > 30000
+                    else 0.1 + rng.random() * 0.9 for vals in vals_list]
         self.browse([lead.id for lead, outcome in zip(leads, outcomes, strict=True) if outcome < 0.2]).action_set_won()
         self.browse([lead.id for lead, outcome in zip(leads, outcomes, strict=True)
                      if 0.2 <= outcome < 0.4]).action_set_lost()
         ages = [rng.randint(0, 540) for _lead in leads]
         self.env.flush_all()
         lead_writes.backdate_creation(self.env, leads.ids, ages)
-        leads.invalidate_recordset(['create_date'])
+        # closed some time after their creation: the model's validation takes the newest closed leads
+        closed = [(lead.id, rng.randint(0, age)) for lead, outcome, age in zip(leads, outcomes, ages, strict=True)
+                  if outcome < 0.4]
+        lead_writes.backdate_closing(self.env, [lead_id for lead_id, _age in closed], [age for _id, age in closed])
+        leads.invalidate_recordset(['create_date', 'date_closed'])
         self._generate_lead_intelligence_demo_events(leads, outcomes, rng)
         # score every lead of the demo database, crm's own demo leads included
         self._score_leads(self.with_context(active_test=False).search([('score_dirty', '=', True)]).ids, 'manual')

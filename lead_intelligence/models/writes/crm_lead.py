@@ -236,6 +236,14 @@ def backdate_creation(env, ids, ages):
         ids, ages))
 
 
+def backdate_closing(env, ids, ages):
+    """Set the closing date of the closed demo leads ``ids`` to ``ages`` (days, a list aligned with them) ago."""
+    env.execute_query(SQL(
+        """UPDATE crm_lead SET date_closed = now() - make_interval(days => v.age)
+             FROM unnest(%s::int[], %s::int[]) AS v(id, age) WHERE crm_lead.id = v.id""",
+        ids, ages))
+
+
 # ------------------------------------------------------------
 # SCORE TREND
 # ------------------------------------------------------------
