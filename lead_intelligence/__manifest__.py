@@ -39,6 +39,8 @@
         "views/res_config_settings_views.xml",
         "views/lead_intelligence_menus.xml",
         "views/crm_lead_scoring_model_training_views.xml",
+        "security/crm_lead_tier_report_security.xml",
+        "report/crm_lead_tier_report_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

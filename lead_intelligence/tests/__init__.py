@@ -20,3 +20,4 @@ from . import test_model_safety
 from . import test_rule_checks
 from . import test_access
 from . import test_lead_fields
+from . import test_tier_report
