@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..models.classification.dimensions import DIMENSIONS, SELECTION_DIMENSIONS
@@ -6,9 +7,13 @@ from ..models.classification.dimensions import DIMENSIONS, SELECTION_DIMENSIONS
 
 class CrmLeadClassificationReport(models.Model):
     """Classification statistics: one row per lead and dimension (one per class for the classes,
-    one with an empty value when the lead has none), with the lead's outcome and score.
+    one with an empty value when the lead has none), with the lead's outcome and score. Values are
+    shown by their labels in the user's language.
 
-    The conversion of a group is won / closed (won + lost): the pivot shows both measures.
+    A lead has a row in every dimension, so figures that are not split by dimension or value (the
+    total row, a group by tier or team alone) are taken over the leads instead: each lead with a
+    row matching the filters counts once (``_read_group``, ``_read_grouping_sets``). Split by
+    dimension, a lead counts once per value it has (once per class for the classes).
     """
 
     _name = 'crm.lead.classification.report'
@@ -28,7 +33,7 @@ class CrmLeadClassificationReport(models.Model):
     dimension = fields.Selection(DIMENSIONS, readonly=True)
     value = fields.Char(
         readonly=True,
-        help="The technical key of the value, the industry's name, or the class's full name; empty: no value.")
+        help="The value's label in your language, the industry's name, or the class's full name; empty: no value.")
     create_date = fields.Datetime('Created On', readonly=True)
     team_id = fields.Many2one('crm.team', 'Sales Team', readonly=True)
     user_id = fields.Many2one('res.users', 'Salesperson', readonly=True)
@@ -36,7 +41,8 @@ class CrmLeadClassificationReport(models.Model):
     company_id = fields.Many2one('res.company', readonly=True)
     lead_count = fields.Integer(
         '# Leads', readonly=True, aggregator='sum',
-        help="Leads with this value; a lead with several classes counts once per class.")
+        help="Leads with this value; a lead with several classes counts once per class. Not split by "
+             "dimension (the total), each lead counts once.")
     won = fields.Integer(
         '# Won', readonly=True, aggregator='sum',
         help="Won leads. Conversion rate = # Won / # Closed (won + lost).")
@@ -44,11 +50,72 @@ class CrmLeadClassificationReport(models.Model):
     closed = fields.Integer(
         '# Closed', readonly=True, aggregator='sum',
         help="Won or lost leads. Conversion rate = # Won / # Closed.")
+    conversion_rate = fields.Float(
+        'Conversion %', readonly=True, aggregator='avg', digits=(16, 1),
+        help="Won leads out of the closed (won or lost) ones, in percent.")
     score = fields.Float('Average Score', readonly=True, aggregator='avg', digits=(16, 1))
 
     @property
     def _table_query(self):
-        return SQL('SELECT ROW_NUMBER() OVER () AS id, rows.* FROM (%s) AS rows', self._lead_rows_query(SQL('TRUE')))
+        labels = [
+            SQL('(%s, %s, %s)', dimension, key, label)
+            for dimension in SELECTION_DIMENSIONS
+            for key, label in self.env['crm.lead']._fields[dimension]._description_selection(self.env)
+        ]
+        return SQL(
+            """SELECT ROW_NUMBER() OVER () AS id, rows.lead_id, rows.dimension,
+                      COALESCE(labels.label, rows.value) AS value, rows.create_date, rows.team_id, rows.user_id,
+                      rows.tier_id, rows.company_id, rows.lead_count, rows.won, rows.lost, rows.closed,
+                      CASE WHEN rows.won = 1 THEN 100.0 WHEN rows.lost = 1 THEN 0.0 END AS conversion_rate,
+                      rows.score
+                 FROM (%s) AS rows
+                 LEFT JOIN (VALUES %s) AS labels(dimension, key, label)
+                        ON labels.dimension = rows.dimension AND labels.key = rows.value""",
+            self._lead_rows_query(SQL('TRUE')), SQL(', ').join(labels))
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
+        if not self._splits_by_value(groupby):
+            domain = self._per_lead_domain(domain)
+        return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
+
+    def _read_grouping_sets(self, domain, grouping_sets, aggregates=(), order=None):
+        by_value = [index for index, groupby in enumerate(grouping_sets) if self._splits_by_value(groupby)]
+        per_lead = [index for index in range(len(grouping_sets)) if index not in by_value]
+        if not per_lead:
+            return super()._read_grouping_sets(domain, grouping_sets, aggregates, order)
+        result = [None] * len(grouping_sets)
+        for indexes, sets_domain in ((by_value, domain), (per_lead, self._per_lead_domain(domain))):
+            if indexes:
+                sets = super()._read_grouping_sets(
+                    sets_domain, [grouping_sets[index] for index in indexes], aggregates, order)
+                for index, groups in zip(indexes, sets, strict=True):
+                    result[index] = groups
+        return result
+
+    # ------------------------------------------------------------
+    # TOOLS
+    # ------------------------------------------------------------
+
+    def _splits_by_value(self, groupby):
+        """Whether the groups of ``groupby`` are split by dimension or value."""
+        return any(spec.split(':')[0].split('.')[0] in ('dimension', 'value') for spec in groupby)
+
+    def _per_lead_domain(self, domain):
+        """The rows of ``domain``, one per lead: the industry row (every lead has one) of each lead with
+        a row matching ``domain``. Without a condition on the dimension or value, these are simply the
+        industry rows matching it: the other columns are the lead's, the same on all its rows."""
+        domain = Domain(domain)
+        industry_rows = Domain('dimension', '=', 'industry')
+        if not any(condition.field_expr.split('.')[0] in ('dimension', 'value')
+                   for condition in domain.iter_conditions()):
+            return domain & industry_rows
+        lead_ids = self._search(domain).subselect(SQL.identifier(self._table, 'lead_id'))
+        return industry_rows & Domain.custom(
+            to_sql=lambda _model, alias, _query: SQL('%s IN %s', SQL.identifier(alias, 'lead_id'), lead_ids))
 
     def _lead_rows_query(self, where):
         """Rows (lead_id, dimension, value, create_date, team_id, user_id, tier_id, company_id,
