@@ -88,10 +88,15 @@ class CrmLeadClassificationReport(models.Model):
         if not per_lead:
             return super()._read_grouping_sets(domain, grouping_sets, aggregates, order)
         result = [None] * len(grouping_sets)
+        all_specs = {spec for groupby in grouping_sets for spec in groupby}
         for indexes, sets_domain in ((by_value, domain), (per_lead, self._per_lead_domain(domain))):
             if indexes:
-                sets = super()._read_grouping_sets(
-                    sets_domain, [grouping_sets[index] for index in indexes], aggregates, order)
+                sub_sets = [grouping_sets[index] for index in indexes]
+                # an order term on a grouping of the other call only is left out
+                left_out = all_specs - {spec for groupby in sub_sets for spec in groupby}
+                sub_order = ','.join(term for term in (order or '').split(',')
+                                     if term.strip() and term.split()[0] not in left_out)
+                sets = super()._read_grouping_sets(sets_domain, sub_sets, aggregates, sub_order or None)
                 for index, groups in zip(indexes, sets, strict=True):
                     result[index] = groups
         return result

@@ -22,7 +22,8 @@ class CrmLeadTierReport(models.Model):
     Every measure stays right at any grouping: counts are sums of 0 / 1 columns, the conversion
     rate is the average of 100 (won) / 0 (lost) / empty (open), that is # won / # closed, days to
     win and deal size are empty unless won, and the median days to win is computed by PostgreSQL
-    for each group (``_read_group_select``).
+    for each group (``_read_group_select``). The median sorts every lead of the groups, where the
+    other measures are summed in one hash pass: the pivot opens without it (a measure to add).
     """
 
     _name = 'crm.lead.tier.report'
@@ -55,7 +56,9 @@ class CrmLeadTierReport(models.Model):
     sales_stage_class = fields.Selection(SALES_STAGE_CLASSES, readonly=True)
     intent_level = fields.Selection(INTENT_LEVELS, readonly=True)
     lifecycle_stage = fields.Selection(LIFECYCLE_STAGES, readonly=True)
-    class_ids = fields.Many2many(related='lead_id.class_ids', string='Classes', readonly=True)
+    # the lead's own links: a row's id is its lead's
+    class_ids = fields.Many2many(
+        'crm.lead.class', 'crm_lead_class_rel', 'lead_id', 'class_id', string='Classes', readonly=True)
     score_band = fields.Selection(SCORE_BANDS, readonly=True, help="The lead's score, by tens.")
     # measures
     lead_count = fields.Integer('# Leads', readonly=True, aggregator='sum')
