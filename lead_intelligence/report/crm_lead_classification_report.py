@@ -4,6 +4,10 @@ from odoo.tools import SQL
 
 from ..models.classification.dimensions import DIMENSIONS, SELECTION_DIMENSIONS
 
+# a row's id is its lead's times this, plus its row key (see _lead_rows_query): below 2 ** 53 for the
+# web client, for leads below 2 ** 31 and classes below 2 ** 21 - 16
+ROW_KEYS = 2 ** 21
+
 
 class CrmLeadClassificationReport(models.Model):
     """Classification statistics: one row per lead and dimension (one per class for the classes,
@@ -63,7 +67,7 @@ class CrmLeadClassificationReport(models.Model):
             for key, label in self.env['crm.lead']._fields[dimension]._description_selection(self.env)
         ]
         return SQL(
-            """SELECT ROW_NUMBER() OVER () AS id, rows.lead_id, rows.dimension,
+            """SELECT rows.lead_id::bigint * %s + rows.row_key AS id, rows.lead_id, rows.dimension,
                       COALESCE(labels.label, rows.value) AS value, rows.create_date, rows.team_id, rows.user_id,
                       rows.tier_id, rows.company_id, rows.lead_count, rows.won, rows.lost, rows.closed,
                       CASE WHEN rows.won = 1 THEN 100.0 WHEN rows.lost = 1 THEN 0.0 END AS conversion_rate,
@@ -71,7 +75,7 @@ class CrmLeadClassificationReport(models.Model):
                  FROM (%s) AS rows
                  LEFT JOIN (VALUES %s) AS labels(dimension, key, label)
                         ON labels.dimension = rows.dimension AND labels.key = rows.value""",
-            self._lead_rows_query(SQL('TRUE')), SQL(', ').join(labels))
+            ROW_KEYS, self._lead_rows_query(SQL('TRUE')), SQL(', ').join(labels))
 
     # ------------------------------------------------------------
     # ORM
@@ -123,26 +127,37 @@ class CrmLeadClassificationReport(models.Model):
             to_sql=lambda _model, alias, _query: SQL('%s IN %s', SQL.identifier(alias, 'lead_id'), lead_ids))
 
     def _lead_rows_query(self, where):
-        """Rows (lead_id, dimension, value, create_date, team_id, user_id, tier_id, company_id,
-        lead_count, won, lost, closed, score) of the leads matching ``where`` (on ``lead``)."""
+        """Rows (lead_id, row_key, dimension, value, create_date, team_id, user_id, tier_id, company_id,
+        lead_count, won, lost, closed, score) of the leads matching ``where`` (on ``lead``).
+
+        ``row_key`` tells a lead's rows apart: 0 for the industry, 1 to 6 for the selections, 16 plus
+        the class's id (16 without a class) for the classes. The industry rows come from a branch of
+        their own, so that PostgreSQL reads only that branch for the figures taken one row per lead.
+        """
         lang = self.env.lang or 'en_US'
         common = SQL(
-            """lead.id AS lead_id, d.dimension, d.value, lead.create_date, lead.team_id, lead.user_id,
+            """lead.id AS lead_id, d.row_key, d.dimension, d.value, lead.create_date, lead.team_id, lead.user_id,
                lead.tier_id, lead.company_id, 1 AS lead_count,
                CASE WHEN lead.won_status = 'won' THEN 1 ELSE 0 END AS won,
                CASE WHEN lead.won_status = 'lost' THEN 1 ELSE 0 END AS lost,
                CASE WHEN lead.won_status IN ('won', 'lost') THEN 1 ELSE 0 END AS closed,
                score.score::float AS score""")
         values = SQL(', ').join(
-            [SQL("('industry', COALESCE(industry.name->>%s, industry.name->>'en_US'))", lang)]
-            + [SQL('(%s, lead.%s::varchar)', dimension, SQL.identifier(dimension))
-               for dimension in SELECTION_DIMENSIONS])
+            SQL('(%s, %s, lead.%s::varchar)', position, dimension, SQL.identifier(dimension))
+            for position, dimension in enumerate(SELECTION_DIMENSIONS, start=1))
         return SQL(
             """SELECT %(common)s
                  FROM crm_lead lead
                  LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
                  LEFT JOIN res_partner_industry industry ON industry.id = lead.industry_id
-                CROSS JOIN LATERAL (VALUES %(values)s) AS d(dimension, value)
+                CROSS JOIN LATERAL (SELECT 0 AS row_key, 'industry'::varchar AS dimension,
+                                           COALESCE(industry.name->>%(lang)s, industry.name->>'en_US') AS value) AS d
+                WHERE %(where)s
+               UNION ALL
+               SELECT %(common)s
+                 FROM crm_lead lead
+                 LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
+                CROSS JOIN LATERAL (VALUES %(values)s) AS d(row_key, dimension, value)
                 WHERE %(where)s
                UNION ALL
                SELECT %(common)s
@@ -150,6 +165,7 @@ class CrmLeadClassificationReport(models.Model):
                  LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
                  LEFT JOIN crm_lead_class_rel rel ON rel.lead_id = lead.id
                  LEFT JOIN crm_lead_class lead_class ON lead_class.id = rel.class_id
-                CROSS JOIN LATERAL (VALUES ('class', lead_class.complete_name::varchar)) AS d(dimension, value)
+                CROSS JOIN LATERAL (SELECT 16 + COALESCE(rel.class_id, 0) AS row_key, 'class'::varchar AS dimension,
+                                           lead_class.complete_name::varchar AS value) AS d
                 WHERE %(where)s""",
-            common=common, values=values, where=where)
+            common=common, values=values, where=where, lang=lang)
