@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from bench import classify, classify_floor, event_tasks, model_tasks, route, soak
+from bench import classify, classify_floor, event_tasks, model_tasks, report, route, soak
 from bench.fixtures import create_fixtures
 from bench.floor import run_floor
 from bench.odoo_env import environment
@@ -86,6 +86,8 @@ TASKS = {
     "model_train": lambda db, _rules, params: in_odoo_measured(db, lambda env: model_tasks.train_model(env, params)),
     "model_clear": lambda db, _rules, _params: in_odoo(db, model_tasks.clear_models),
     "model_rescore": lambda db, _rules, params: in_odoo_measured(db, lambda env: model_tasks.rescore(env, params)),
+    "report_setup": lambda db, _rules, _params: in_odoo_measured(db, report.prepare_and_commit),
+    "report_queries": lambda db, _rules, _params: in_odoo_measured(db, report.measure_queries),
 }
 
 
