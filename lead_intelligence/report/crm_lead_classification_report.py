@@ -132,7 +132,8 @@ class CrmLeadClassificationReport(models.Model):
 
         ``row_key`` tells a lead's rows apart: 0 for the industry, 1 to 6 for the selections, 16 plus
         the class's id (16 without a class) for the classes. The industry rows come from a branch of
-        their own, so that PostgreSQL reads only that branch for the figures taken one row per lead.
+        their own, so that PostgreSQL reads only that branch for the figures taken one row per lead
+        (the branches' columns are of one type: a cast above them would keep the filter out).
         """
         lang = self.env.lang or 'en_US'
         common = SQL(
@@ -143,15 +144,16 @@ class CrmLeadClassificationReport(models.Model):
                CASE WHEN lead.won_status IN ('won', 'lost') THEN 1 ELSE 0 END AS closed,
                score.score::float AS score""")
         values = SQL(', ').join(
-            SQL('(%s, %s, lead.%s::varchar)', position, dimension, SQL.identifier(dimension))
+            SQL('(%s, %s::varchar, lead.%s::varchar)', position, dimension, SQL.identifier(dimension))
             for position, dimension in enumerate(SELECTION_DIMENSIONS, start=1))
         return SQL(
             """SELECT %(common)s
                  FROM crm_lead lead
                  LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
                  LEFT JOIN res_partner_industry industry ON industry.id = lead.industry_id
-                CROSS JOIN LATERAL (SELECT 0 AS row_key, 'industry'::varchar AS dimension,
-                                           COALESCE(industry.name->>%(lang)s, industry.name->>'en_US') AS value) AS d
+                CROSS JOIN LATERAL (
+                       SELECT 0 AS row_key, 'industry'::varchar AS dimension,
+                              COALESCE(industry.name->>%(lang)s, industry.name->>'en_US')::varchar AS value) AS d
                 WHERE %(where)s
                UNION ALL
                SELECT %(common)s
