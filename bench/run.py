@@ -9,6 +9,7 @@
     python bench/run.py model [--dataset x_education|crm_sales_opportunities] [--leads N]
     python bench/run.py train [--leads N_CLOSED]
     python bench/run.py tune --leads N [--closed-events 8]
+    python bench/run.py report --leads N
     python bench/run.py soak [--leads 3000] [--seconds 120] [--requests 3000] [--clients 3] [--batch-size 50]
     python bench/run.py latency --leads N [--requests 300] [--clients 3] [--rate 500] [--batch-size 100]
 
@@ -24,11 +25,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import classify, decay, events, ingest, latency, model, model_data, rescore, route, soak, train, tune
+from bench import classify, decay, events, ingest, latency, model, model_data, report, rescore, route, soak, train, tune
 
 SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run,
              "classify": classify.run, "route": route.run, "model": model.run, "train": train.run,
-             "soak": soak.run, "tune": tune.run, "latency": latency.run}
+             "soak": soak.run, "tune": tune.run, "latency": latency.run, "report": report.run}
 # the other scenarios need --leads, but model and train
 DEFAULT_LEADS = {"route": route.DEFAULT_LEADS, "soak": soak.DEFAULT_LEADS}
 DEFAULT_BATCH_SIZE = 1000  # events per request (the API's maximum), but for soak

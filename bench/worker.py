@@ -15,7 +15,7 @@ import re
 import time
 from pathlib import Path
 
-from bench import classify, classify_floor, event_tasks, latency, model_tasks, route, soak, tune
+from bench import classify, classify_floor, event_tasks, latency, model_tasks, report, route, soak, tune
 from bench.fixtures import create_fixtures
 from bench.floor import run_floor
 from bench.odoo_env import environment
@@ -103,6 +103,8 @@ TASKS = {
     "model_clear": lambda db, _rules, _params: in_odoo(db, model_tasks.clear_models),
     "model_rescore": lambda db, _rules, params: in_odoo_measured(db, lambda env: model_tasks.rescore(env, params)),
     "tune_compute": lambda db, _rules, _params: in_odoo_measured(db, tune.compute_tuning),
+    "report_setup": lambda db, _rules, _params: in_odoo_measured(db, report.prepare_and_commit),
+    "report_queries": lambda db, _rules, _params: in_odoo_measured(db, report.measure_queries),
 }
 
 

@@ -1,14 +1,23 @@
 from odoo import fields, models
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ..models.classification.dimensions import DIMENSIONS, SELECTION_DIMENSIONS
 
+# a row's id is its lead's times this, plus its row key (see _lead_rows_query): below 2 ** 53 for the
+# web client, for leads below 2 ** 31 and classes below 2 ** 21 - 16
+ROW_KEYS = 2 ** 21
+
 
 class CrmLeadClassificationReport(models.Model):
     """Classification statistics: one row per lead and dimension (one per class for the classes,
-    one with an empty value when the lead has none), with the lead's outcome and score.
+    one with an empty value when the lead has none), with the lead's outcome and score. Values are
+    shown by their labels in the user's language.
 
-    The conversion of a group is won / closed (won + lost): the pivot shows both measures.
+    A lead has a row in every dimension, so figures that are not split by dimension or value (the
+    total row, a group by tier or team alone) are taken over the leads instead: each lead with a
+    row matching the filters counts once (``_read_group``, ``_read_grouping_sets``). Split by
+    dimension, a lead counts once per value it has (once per class for the classes).
     """
 
     _name = 'crm.lead.classification.report'
@@ -28,7 +37,7 @@ class CrmLeadClassificationReport(models.Model):
     dimension = fields.Selection(DIMENSIONS, readonly=True)
     value = fields.Char(
         readonly=True,
-        help="The technical key of the value, the industry's name, or the class's full name; empty: no value.")
+        help="The value's label in your language, the industry's name, or the class's full name; empty: no value.")
     create_date = fields.Datetime('Created On', readonly=True)
     team_id = fields.Many2one('crm.team', 'Sales Team', readonly=True)
     user_id = fields.Many2one('res.users', 'Salesperson', readonly=True)
@@ -36,7 +45,8 @@ class CrmLeadClassificationReport(models.Model):
     company_id = fields.Many2one('res.company', readonly=True)
     lead_count = fields.Integer(
         '# Leads', readonly=True, aggregator='sum',
-        help="Leads with this value; a lead with several classes counts once per class.")
+        help="Leads with this value; a lead with several classes counts once per class. Not split by "
+             "dimension (the total), each lead counts once.")
     won = fields.Integer(
         '# Won', readonly=True, aggregator='sum',
         help="Won leads. Conversion rate = # Won / # Closed (won + lost).")
@@ -44,33 +54,112 @@ class CrmLeadClassificationReport(models.Model):
     closed = fields.Integer(
         '# Closed', readonly=True, aggregator='sum',
         help="Won or lost leads. Conversion rate = # Won / # Closed.")
+    conversion_rate = fields.Float(
+        'Conversion %', readonly=True, aggregator='avg', digits=(16, 1),
+        help="Won leads out of the closed (won or lost) ones, in percent.")
     score = fields.Float('Average Score', readonly=True, aggregator='avg', digits=(16, 1))
 
     @property
     def _table_query(self):
-        return SQL('SELECT ROW_NUMBER() OVER () AS id, rows.* FROM (%s) AS rows', self._lead_rows_query(SQL('TRUE')))
+        labels = [
+            SQL('(%s, %s, %s)', dimension, key, label)
+            for dimension in SELECTION_DIMENSIONS
+            for key, label in self.env['crm.lead']._fields[dimension]._description_selection(self.env)
+        ]
+        return SQL(
+            """SELECT rows.lead_id::bigint * %s + rows.row_key AS id, rows.lead_id, rows.dimension,
+                      COALESCE(labels.label, rows.value) AS value, rows.create_date, rows.team_id, rows.user_id,
+                      rows.tier_id, rows.company_id, rows.lead_count, rows.won, rows.lost, rows.closed,
+                      CASE WHEN rows.won = 1 THEN 100.0 WHEN rows.lost = 1 THEN 0.0 END AS conversion_rate,
+                      rows.score
+                 FROM (%s) AS rows
+                 LEFT JOIN (VALUES %s) AS labels(dimension, key, label)
+                        ON labels.dimension = rows.dimension AND labels.key = rows.value""",
+            ROW_KEYS, self._lead_rows_query(SQL('TRUE')), SQL(', ').join(labels))
+
+    # ------------------------------------------------------------
+    # ORM
+    # ------------------------------------------------------------
+
+    def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
+        if not self._splits_by_value(groupby):
+            domain = self._per_lead_domain(domain)
+        return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
+
+    def _read_grouping_sets(self, domain, grouping_sets, aggregates=(), order=None):
+        by_value = [index for index, groupby in enumerate(grouping_sets) if self._splits_by_value(groupby)]
+        per_lead = [index for index in range(len(grouping_sets)) if index not in by_value]
+        if not per_lead:
+            return super()._read_grouping_sets(domain, grouping_sets, aggregates, order)
+        result = [None] * len(grouping_sets)
+        all_specs = {spec for groupby in grouping_sets for spec in groupby}
+        for indexes, sets_domain in ((by_value, domain), (per_lead, self._per_lead_domain(domain))):
+            if indexes:
+                sub_sets = [grouping_sets[index] for index in indexes]
+                # an order term on a grouping of the other call only is left out
+                left_out = all_specs - {spec for groupby in sub_sets for spec in groupby}
+                sub_order = ','.join(term for term in (order or '').split(',')
+                                     if term.strip() and term.split()[0] not in left_out)
+                sets = super()._read_grouping_sets(sets_domain, sub_sets, aggregates, sub_order or None)
+                for index, groups in zip(indexes, sets, strict=True):
+                    result[index] = groups
+        return result
+
+    # ------------------------------------------------------------
+    # TOOLS
+    # ------------------------------------------------------------
+
+    def _splits_by_value(self, groupby):
+        """Whether the groups of ``groupby`` are split by dimension or value."""
+        return any(spec.split(':')[0].split('.')[0] in ('dimension', 'value') for spec in groupby)
+
+    def _per_lead_domain(self, domain):
+        """The rows of ``domain``, one per lead: the industry row (every lead has one) of each lead with
+        a row matching ``domain``. Without a condition on the dimension or value, these are simply the
+        industry rows matching it: the other columns are the lead's, the same on all its rows."""
+        domain = Domain(domain)
+        industry_rows = Domain('dimension', '=', 'industry')
+        if not any(condition.field_expr.split('.')[0] in ('dimension', 'value')
+                   for condition in domain.iter_conditions()):
+            return domain & industry_rows
+        lead_ids = self._search(domain).subselect(SQL.identifier(self._table, 'lead_id'))
+        return industry_rows & Domain.custom(
+            to_sql=lambda _model, alias, _query: SQL('%s IN %s', SQL.identifier(alias, 'lead_id'), lead_ids))
 
     def _lead_rows_query(self, where):
-        """Rows (lead_id, dimension, value, create_date, team_id, user_id, tier_id, company_id,
-        lead_count, won, lost, closed, score) of the leads matching ``where`` (on ``lead``)."""
+        """Rows (lead_id, row_key, dimension, value, create_date, team_id, user_id, tier_id, company_id,
+        lead_count, won, lost, closed, score) of the leads matching ``where`` (on ``lead``).
+
+        ``row_key`` tells a lead's rows apart: 0 for the industry, 1 to 6 for the selections, 16 plus
+        the class's id (16 without a class) for the classes. The industry rows come from a branch of
+        their own, so that PostgreSQL reads only that branch for the figures taken one row per lead
+        (the branches' columns are of one type: a cast above them would keep the filter out).
+        """
         lang = self.env.lang or 'en_US'
         common = SQL(
-            """lead.id AS lead_id, d.dimension, d.value, lead.create_date, lead.team_id, lead.user_id,
+            """lead.id AS lead_id, d.row_key, d.dimension, d.value, lead.create_date, lead.team_id, lead.user_id,
                lead.tier_id, lead.company_id, 1 AS lead_count,
                CASE WHEN lead.won_status = 'won' THEN 1 ELSE 0 END AS won,
                CASE WHEN lead.won_status = 'lost' THEN 1 ELSE 0 END AS lost,
                CASE WHEN lead.won_status IN ('won', 'lost') THEN 1 ELSE 0 END AS closed,
                score.score::float AS score""")
         values = SQL(', ').join(
-            [SQL("('industry', COALESCE(industry.name->>%s, industry.name->>'en_US'))", lang)]
-            + [SQL('(%s, lead.%s::varchar)', dimension, SQL.identifier(dimension))
-               for dimension in SELECTION_DIMENSIONS])
+            SQL('(%s, %s::varchar, lead.%s::varchar)', position, dimension, SQL.identifier(dimension))
+            for position, dimension in enumerate(SELECTION_DIMENSIONS, start=1))
         return SQL(
             """SELECT %(common)s
                  FROM crm_lead lead
                  LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
                  LEFT JOIN res_partner_industry industry ON industry.id = lead.industry_id
-                CROSS JOIN LATERAL (VALUES %(values)s) AS d(dimension, value)
+                CROSS JOIN LATERAL (
+                       SELECT 0 AS row_key, 'industry'::varchar AS dimension,
+                              COALESCE(industry.name->>%(lang)s, industry.name->>'en_US')::varchar AS value) AS d
+                WHERE %(where)s
+               UNION ALL
+               SELECT %(common)s
+                 FROM crm_lead lead
+                 LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
+                CROSS JOIN LATERAL (VALUES %(values)s) AS d(row_key, dimension, value)
                 WHERE %(where)s
                UNION ALL
                SELECT %(common)s
@@ -78,6 +167,7 @@ class CrmLeadClassificationReport(models.Model):
                  LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
                  LEFT JOIN crm_lead_class_rel rel ON rel.lead_id = lead.id
                  LEFT JOIN crm_lead_class lead_class ON lead_class.id = rel.class_id
-                CROSS JOIN LATERAL (VALUES ('class', lead_class.complete_name::varchar)) AS d(dimension, value)
+                CROSS JOIN LATERAL (SELECT 16 + COALESCE(rel.class_id, 0) AS row_key, 'class'::varchar AS dimension,
+                                           lead_class.complete_name::varchar AS value) AS d
                 WHERE %(where)s""",
-            common=common, values=values, where=where)
+            common=common, values=values, where=where, lang=lang)

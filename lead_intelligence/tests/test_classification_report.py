@@ -46,13 +46,56 @@ class TestClassificationReport(TestLeadIntelligenceCommon):
 
         groups = self.env['crm.lead.classification.report']._read_group(
             [('lead_id', 'in', leads.ids), ('dimension', '=', 'job_level')], ['value'],
-            ['lead_count:sum', 'won:sum', 'lost:sum', 'closed:sum', 'score:avg'])
+            ['lead_count:sum', 'won:sum', 'lost:sum', 'closed:sum', 'conversion_rate:avg', 'score:avg'])
         by_value = {value: counts for value, *counts in groups}
-        self.assertEqual(by_value['decision_maker'][:4], [2, 1, 1, 2])
-        self.assertEqual(by_value['technical'][:4], [1, 0, 0, 0])
-        self.assertAlmostEqual(by_value['technical'][4], cto_open.score)
-        self.assertEqual(by_value['decision_maker'][4], (ceo_won.score + ceo_lost.with_context(
+        self.assertEqual(by_value['Decision Maker'][:5], [2, 1, 1, 2, 50.0])
+        self.assertEqual(by_value['Technical Lead'][:5], [1, 0, 0, 0, False])
+        self.assertAlmostEqual(by_value['Technical Lead'][5], cto_open.score)
+        self.assertEqual(by_value['Decision Maker'][5], (ceo_won.score + ceo_lost.with_context(
             active_test=False).score) / 2)
+
+    def test_values_by_label_in_the_users_language(self):
+        self.env['res.lang']._activate_lang('zh_CN')
+        self.env['ir.module.module']._load_module_terms(['lead_intelligence'], ['zh_CN'])
+        lead = self._create_lead(name='Boss', function='CEO')
+        self.env['crm.lead']._score_leads(lead.ids, 'manual')
+        self.env.flush_all()
+        Report = self.env['crm.lead.classification.report']
+        domain = [('lead_id', '=', lead.id), ('dimension', '=', 'job_level')]
+        self.assertEqual(Report._read_group(domain, ['value'], ['lead_count:sum']), [('Decision Maker', 1)])
+        chinese = Report.with_context(lang='zh_CN')
+        label = dict(self.env['crm.lead']._fields['job_level']._description_selection(chinese.env))['decision_maker']
+        self.assertNotEqual(label, 'Decision Maker')
+        self.assertEqual(chinese._read_group(domain, ['value'], ['lead_count:sum']), [(label, 1)])
+
+    def test_total_counts_each_lead_once(self):
+        """Leads (3, one won, one lost) have a row in each of 8 dimensions: the total, a group by
+        tier or a search on a value still count each lead once; a group by dimension does not."""
+        self.env['crm.lead.class'].create({'name': 'Everyone'})
+        leads = (self._create_lead(name='Won', function='CEO') | self._create_lead(name='Lost', function='CTO')
+                 | self._create_lead(name='Open', function='CEO'))
+        self.env['crm.lead']._score_leads(leads.ids, 'manual')
+        leads[0].action_set_won()
+        leads[1].action_set_lost()
+        self.env.flush_all()
+        Report = self.env['crm.lead.classification.report']
+        domain = [('lead_id', 'in', leads.ids)]
+        measures = ['lead_count:sum', 'won:sum', 'closed:sum', 'conversion_rate:avg']
+        self.assertEqual(Report._read_group(domain, [], measures), [(3, 1, 2, 50.0)])
+        sets = Report._read_grouping_sets(domain, [['dimension', 'value'], ['dimension'], []], measures)
+        self.assertEqual(sets[2], [(3, 1, 2, 50.0)], 'the total row of the pivot counts each lead once')
+        self.assertIn(('job_level', 3, 1, 2, 50.0), sets[1])
+        # as the pivot asks (ordered by its groupings)
+        pivot = Report.formatted_read_grouping_sets(domain, [['dimension', 'value'], ['dimension'], []], measures)
+        self.assertEqual(pivot[2][0]['lead_count:sum'], 3)
+        self.assertEqual(sum(group['lead_count:sum'] for group in pivot[1]), 3 * 8)
+        self.assertEqual(sum(counts[0] for _dimension, *counts in sets[1]), 3 * 8)
+        by_tier = Report._read_group(domain, ['tier_id'], ['lead_count:sum'])
+        self.assertEqual(sum(count for _tier, count in by_tier), 3)
+        # filtered on a value: the leads with that value, once each
+        ceos = Report._read_grouping_sets([*domain, ('value', '=', 'Decision Maker')], [['dimension'], []], measures)
+        self.assertEqual(ceos[1], [(2, 1, 1, 100.0)])
+        self.assertEqual(ceos[0], [('job_level', 2, 1, 1, 100.0)])
 
     def test_views_and_salesman_access(self):
         Report = self.env['crm.lead.classification.report']
