@@ -38,9 +38,9 @@ class CrmLeadScoreRun(models.Model):
              "while the window is the same.")
     stable_key = fields.Char(
         'Stable Rules', readonly=True, copy=False,
-        help="Which fit rules were stable when the pass ended (see crm.lead._get_scoring_config): every "
-             "open lead then holds their matches. A nightly pass reads them instead of matching those rules "
-             "again only while the stable rules are still these.")
+        help="The profile-fit rules that were stable (their result changes only when the lead is edited) "
+             "when the pass ended: every open lead then holds its matches of them. A nightly pass reads "
+             "those matches instead of matching the rules again, as long as the stable rules stay the same.")
 
     def _mark_failed(self, message):
         """The pass failed: say so, and schedule its retry (later after each failure)."""
