@@ -363,7 +363,8 @@ class CrmLead(models.Model):
         7. classify the dimensions whose rules read a score (lifecycle, intent...), on the
            scores just written: they follow the score of this pass, not of the one before
            (a fit rule reading such a dimension sees its value of the pass before);
-        8. hooks: :meth:`_on_tier_moves` for the leads whose tier moved.
+        8. hooks: :meth:`_on_tier_moves` for the leads whose tier moved;
+           :meth:`_on_pass_changes` after each write of scores, tiers and classifications.
 
         :return: (ids of the leads scored, number of leads whose score or tier changed)
         """
@@ -385,6 +386,7 @@ class CrmLead(models.Model):
         # scores by a point or two, it records only what matters: tier moves and fit changes
         logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
         self._write_scores(state, update, cause, logged)
+        self._on_pass_changes(update.field_changes(ids, state.stored_scores()))
         self._classify_query(query, cause, after_score=True)
         moved = changes.moved
         if moved.any():
