@@ -3,9 +3,9 @@
 #   1. lead_intelligence installed, its own tests (at_install and post_install, tours included);
 #   2. crm and lead_intelligence installed, then crm's own tests, all of them with the addon
 #      loaded: the addon must not break crm;
-#   3. the bridges lead_intelligence_mass_mailing, lead_intelligence_website and
-#      lead_intelligence_dashboard installed (with email marketing, the website and the Dashboards
-#      app), their own tests.
+#   3. the bridges lead_intelligence_mass_mailing, lead_intelligence_website,
+#      lead_intelligence_dashboard and lead_intelligence_automation installed (with email
+#      marketing, the website, the Dashboards app and automation rules), their own tests.
 # Ends with one line "N passed, N failed, N skipped" and exits non-zero when anything failed.
 # ruff and pylint count as one check each; pytest and Odoo count their tests.
 #
@@ -62,7 +62,7 @@ li_pylint() {
         if [ -d "$dir" ]; then tools+=("$dir"); fi
     done
     "$LI_PYTHON" -m pylint --rcfile=.pylintrc lead_intelligence lead_intelligence_mass_mailing \
-        lead_intelligence_website lead_intelligence_dashboard || rc=$?
+        lead_intelligence_website lead_intelligence_dashboard lead_intelligence_automation || rc=$?
     if [ ${#tools[@]} -gt 0 ]; then
         # Command-line tools report on stdout.
         "$LI_PYTHON" -m pylint --rcfile=.pylintrc --disable=print-used "${tools[@]}" || rc=$?
@@ -206,10 +206,11 @@ li_odoo_tests() {
         li_odoo_run "crm+$LI_MODULE" li_odoo_install_then_test "${db_prefix}_crm" "crm,$LI_MODULE" \
             "$LI_CRM_TEST_TAGS"
     fi
-    # 3. the bridges to email marketing, the website and the Dashboards app, installed with their dependencies
+    # 3. the bridges to email marketing, the website, the Dashboards app and automation rules,
+    #    installed with their dependencies
     li_odoo_run bridges li_odoo_install_and_test "${db_prefix}_bridges" \
-        lead_intelligence_mass_mailing,lead_intelligence_website,lead_intelligence_dashboard \
-        /lead_intelligence_mass_mailing,/lead_intelligence_website,/lead_intelligence_dashboard
+        lead_intelligence_mass_mailing,lead_intelligence_website,lead_intelligence_dashboard,lead_intelligence_automation \
+        /lead_intelligence_mass_mailing,/lead_intelligence_website,/lead_intelligence_dashboard,/lead_intelligence_automation
 }
 
 # Main -----------------------------------------------------------------------

@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from .arrays import Columns
-from .stages import TrackingCells
+from .stages import FieldChanges, TrackingCells
 
 NO_VALUE = -1
 
@@ -327,6 +327,25 @@ class ChangedCells(Columns):
             old_int=np.where(industry, np.maximum(self.old_value, 0), 0),
             new_int=np.where(industry, np.maximum(self.new_value, 0), 0),
             old_code=self.old_code, new_code=self.new_code, labels=self.labels)
+
+    def field_changes(self, fields, keys):
+        """These cells of the single-valued dimensions as :class:`stages.FieldChanges`.
+
+        :param fields: (d,) the lead field of each dimension, in the order of :data:`VALUE_DIMENSIONS`
+        :param keys: per dimension, in that order, the keys of its values (a selection's, in the
+            order of the value indexes), None for a dimension whose values are ids (the industry)
+        """
+        old = np.empty(len(self), dtype=object)
+        new = np.empty(len(self), dtype=object)
+        for dimension, dimension_keys in enumerate(keys):
+            cells = self.dimension == dimension
+            for column, values in ((old, self.old_value[cells]), (new, self.new_value[cells])):
+                if dimension_keys is None:  # ids: NO_VALUE reads 0, no record
+                    column[cells] = np.maximum(values, 0).astype(object)
+                else:  # NO_VALUE (-1) picks the last entry: False, no value
+                    column[cells] = np.array([*dimension_keys, False], dtype=object)[values]
+        return FieldChanges(lead_id=self.lead_id, field=np.asarray(fields, dtype=object)[self.dimension],
+                            old_value=old, new_value=new)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

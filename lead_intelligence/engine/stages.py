@@ -18,6 +18,8 @@ from .arrays import Columns
 
 # a model probability is stored with 4 decimals: it is handled as an integer of this many steps
 PROBABILITY_STEPS = 10000
+# the scores the lead shows as fields of its own, by the same names (the probability is a float there)
+LEAD_SCORE_FIELDS = ("fit_score", "score", "tier_id", "engagement_score", "model_score")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -60,6 +62,14 @@ class ScoreUpdate(Columns):
         rescored = scores | (old.engagement_score != self.engagement_score) \
             | (old.model_score != self.model_score) | (old.model_probability != self.model_probability)
         return ScoreChanges(changed=scores | moved, moved=moved, rescored=rescored)
+
+    def field_changes(self, ids, old):
+        """The lead fields of :data:`LEAD_SCORE_FIELDS` these scores change from the scores ``old``
+        (aligned rows, the leads ``ids``), as :class:`FieldChanges`: a score not computed yet
+        reads 0, as on the lead."""
+        return FieldChanges.concatenate(*(
+            FieldChanges.of_field(name, ids, np.maximum(getattr(old, name), 0), np.maximum(getattr(self, name), 0))
+            for name in LEAD_SCORE_FIELDS))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -193,3 +203,63 @@ class Notes(Columns):
     def silent(cls, res_id, body):
         """Notes that notify no one."""
         return cls(res_id=res_id, body=body, partner_id=np.zeros(len(res_id), dtype=np.int64))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FieldChanges(Columns):
+    """Values of lead fields a pass changed, one row per lead and field: what the passes hand the
+    hook ``crm.lead._on_pass_changes`` after their writes.
+
+    * ``lead_id``: (m,) int64;
+    * ``field``: (m,) object, the name of the lead's field;
+    * ``old_value``, ``new_value``: (m,) object, the values as the lead reads them: an id (0 for
+      none) for a many2one, an integer (0 for none), a selection's key (False for none), a
+      frozenset of ids for a many2many.
+    """
+
+    _DTYPES = {"field": object, "old_value": object, "new_value": object}
+
+    lead_id: np.ndarray
+    field: np.ndarray
+    old_value: np.ndarray
+    new_value: np.ndarray
+
+    @classmethod
+    def of_field(cls, field, lead_id, old_value, new_value):
+        """The rows of the leads ``lead_id`` whose ``field`` differs from ``old_value`` to
+        ``new_value`` (both aligned with ``lead_id``)."""
+        old, new = _object_column(old_value), _object_column(new_value)
+        changed = np.asarray(old != new, dtype=bool)
+        return cls(lead_id=np.asarray(lead_id, dtype=np.int64)[changed], field=np.full(int(changed.sum()), field),
+                   old_value=old[changed], new_value=new[changed])
+
+    @classmethod
+    def concatenate(cls, *parts):
+        """One :class:`FieldChanges` of several, rows in order."""
+        if not parts:
+            return cls.of_field("", [], [], [])
+        return cls(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in cls.column_names()})
+
+    def net(self):
+        """The net change of each lead's field over these rows, in the order they first
+        changed: the first old value and the last new one; fields back to their first value
+        are left out."""
+        first_old, last_new = {}, {}
+        for key, old, new in zip(zip(self.lead_id.tolist(), self.field.tolist(), strict=True),
+                                 self.old_value.tolist(), self.new_value.tolist(), strict=True):
+            first_old.setdefault(key, old)
+            last_new[key] = new
+        keys = [key for key, old in first_old.items() if old != last_new[key]]
+        return FieldChanges(
+            lead_id=[key[0] for key in keys], field=_object_column([key[1] for key in keys]),
+            old_value=_object_column([first_old[key] for key in keys]),
+            new_value=_object_column([last_new[key] for key in keys]))
+
+
+def _object_column(values):
+    """``values`` as a 1-D object array, each element a Python value (sets kept whole)."""
+    values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    column = np.empty(len(values), dtype=object)
+    for position, value in enumerate(values):
+        column[position] = value
+    return column

@@ -150,3 +150,18 @@ class CrmLead(models.Model):
         if self.env['res.config.settings']._get_lead_intelligence_settings()['score_on_save'] == 'now':
             self = self.with_context(lead_intelligence_score_now=True)
         return super().web_save(vals, specification, next_id=next_id)
+
+    # ------------------------------------------------------------
+    # PASS HOOKS
+    # ------------------------------------------------------------
+
+    @api.model
+    def _on_pass_changes(self, changes):
+        """Hook of the passes, after each of their writes by SQL: the lead fields they changed
+        (scores and tier, the classification's dimensions and classes, the routing state and
+        salesperson), an :class:`engine.stages.FieldChanges` of the old and new values.
+
+        Called in the pass's transaction, which may still roll back: what must happen only
+        once the changes are committed waits for the commit (``cr.postcommit``). Nothing
+        here; the automation rules' bridge runs the rules watching those fields.
+        """

@@ -161,3 +161,17 @@ def test_changed_cells_label_track_and_concatenate():
     both = classification.ChangedCells.concatenate(cells, cells)
     assert len(both) == 4 and both.labels == cells.labels * 2
     assert [both.labels[code - 1] for code in both.new_code.tolist()] == ["Retail", "job_level 1"] * 2
+
+
+def test_changed_cells_as_field_changes():
+    cells = classification.ChangedCells(
+        lead_id=[5, 6, 7], dimension=[0, 6, 6], old_value=[NO_VALUE, 1, NO_VALUE], new_value=[12, 2, 0],
+        old_code=[0, 0, 0], new_code=[0, 0, 0])
+    fields = [f'{name}_field' for name in classification.VALUE_DIMENSIONS]
+    keys = [None] + [['a', 'b']] * 5 + [['cold', 'mql', 'sql', 'hot']]
+    changes = cells.field_changes(fields, keys)
+    assert changes.lead_id.tolist() == [5, 6, 7]
+    assert changes.field.tolist() == ['industry_field', 'lifecycle_stage_field', 'lifecycle_stage_field']
+    # no industry reads 0 (no record), no value of a selection False
+    assert changes.old_value.tolist() == [0, 'mql', False]
+    assert changes.new_value.tolist() == [12, 'sql', 'cold']

@@ -6,6 +6,7 @@ from engine import behaviour, scoring
 from engine.stages import (
     PROBABILITY_STEPS,
     EngagementRows,
+    FieldChanges,
     LeadState,
     ScoreChanges,
     ScoreUpdate,
@@ -103,3 +104,29 @@ def test_tracking_cells_put_end_to_end_keep_their_labels():
     kept = cells.take(np.array([False, True, True]))
     assert kept.res_id.tolist() == [2, 3] and kept.labels == cells.labels
     assert len(TrackingCells.concatenate()) == 0
+
+
+def test_score_field_changes_name_the_lead_fields_that_moved():
+    state = LeadState.from_matrix(STATE)
+    new = dataclasses.replace(state.stored_scores(), score=np.array([50, 20, 95]), tier_id=np.array([8, 3, 9]))
+    changes = new.field_changes(state.id, state.stored_scores())
+    rows = set(zip(changes.lead_id.tolist(), changes.field.tolist(), changes.old_value.tolist(),
+                   changes.new_value.tolist(), strict=True))
+    # a score not computed yet (-1) reads 0, as on the lead; the lead 11 kept its score
+    assert rows == {(12, 'score', 0, 20), (13, 'score', 90, 95), (11, 'tier_id', 7, 8), (12, 'tier_id', 0, 3)}
+
+
+def test_field_changes_keep_only_differences_and_net_them():
+    classes = FieldChanges.of_field('class_ids', [1, 2, 3], [frozenset({4}), frozenset(), frozenset({5})],
+                                    [frozenset({4}), frozenset({6}), frozenset()])
+    assert classes.lead_id.tolist() == [2, 3]
+    assert classes.new_value.tolist() == [frozenset({6}), frozenset()]
+    later = FieldChanges.of_field('class_ids', [2, 3], [frozenset({6}), frozenset()],
+                                  [frozenset(), frozenset({7})])
+    stages = FieldChanges.of_field('lifecycle_stage', [1], ['mql'], [False])
+    net = FieldChanges.concatenate(classes, stages, later).net()
+    # the lead 2 is back to no class: no change; the lead 3 went {5} -> {} -> {7}
+    assert list(zip(net.lead_id.tolist(), net.field.tolist(), net.old_value.tolist(), net.new_value.tolist(),
+                    strict=True)) == [(3, 'class_ids', frozenset({5}), frozenset({7})),
+                                      (1, 'lifecycle_stage', 'mql', False)]
+    assert len(FieldChanges.concatenate()) == 0

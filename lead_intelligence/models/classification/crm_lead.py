@@ -12,6 +12,7 @@ from ...engine.classification import (
     ClassLinks,
     RuleValues,
 )
+from ...engine.stages import FieldChanges
 from .. import bulk, lead_fields
 from ..writes import crm_lead as crm_lead_writes
 from ..writes import (
@@ -225,6 +226,8 @@ class CrmLead(models.Model):
         if moved.any():
             crm_lead_writes.set_classification(self.env, state.id[moved], final.take(moved), SELECTION_KEYS)
             changes = self._classification_changes(ChangedCells.from_changes(state.id, state.values(), final, changed))
+            self._on_pass_changes(changes.field_changes([DIMENSION_FIELDS[name] for name in VALUE_DIMENSIONS],
+                                                        [SELECTION_KEYS.get(name) for name in VALUE_DIMENSIONS]))
             self._log_classification_tracking(changes, now)
             history.append(changes)
         class_changes = self._classify_classes(
@@ -316,6 +319,10 @@ class CrmLead(models.Model):
         crm_lead_class_rel.replace_classes(
             self.env, [lead_id for lead_id, _new in changed],
             [pair[0] for pair in pairs], [pair[1] for pair in pairs])
+        self._on_pass_changes(FieldChanges.of_field(
+            'class_ids', [lead_id for lead_id, _new in changed],
+            [frozenset(current.get(lead_id, ())) for lead_id, _new in changed],
+            [frozenset(new) for _lead_id, new in changed]))
         # sudo: the history names the classes, whoever triggered the classification
         classes = self.env['crm.lead.class'].sudo().with_context(active_test=False)
         names = {lead_class.id: lead_class.display_name for lead_class in classes.browse(

@@ -12,7 +12,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL
 
 from ...engine import arrays, routing
-from ...engine.stages import Notes, TrackingCells
+from ...engine.stages import FieldChanges, Notes, TrackingCells
 from .. import bulk
 from ..classification.dimensions import COMPANY_SIZES
 from ..writes import crm_lead as lead_writes
@@ -408,11 +408,29 @@ class CrmLead(models.Model):
         todo = leads.take(~nurtured)
         result = self._assign_in_engine(todo, config, reassign)
         self._write_assignment(todo, result, config, now, reassign)
+        self._on_pass_changes(self._routing_changes(leads, nurtured, result, config, reassign))
         self.invalidate_model()
         if counts:
             routed = int((result.member >= 0).sum())
             return {'routed': routed, 'nurtured': int(nurtured.sum()), 'unroutable': len(todo) - routed}
         return len(leads)
+
+    def _routing_changes(self, leads, nurtured, result, config, reassign):
+        """What routing changed of the claimed leads ``leads`` (:class:`engine.routing.RoutingRows`;
+        ``nurtured``: (n,) bool, those nurtured; ``result``: the engine's assignment of the others),
+        as :class:`engine.stages.FieldChanges`: their salesperson and, out of the queue (a
+        reassignment keeps it), their routing state.
+        """
+        routed = np.zeros(len(leads), dtype=bool)
+        routed[~nurtured] = result.member >= 0
+        new_user = np.where(nurtured, 0, leads.user_id)
+        new_user[routed] = config.member_user[result.member[result.member >= 0]]
+        changes = [FieldChanges.of_field('user_id', leads.id, leads.user_id, new_user)]
+        if not reassign:
+            changes.append(FieldChanges.of_field(
+                'routing_state', leads.id, ['to_route'] * len(leads),
+                np.where(nurtured, 'nurtured', np.where(routed, 'routed', 'unroutable')).tolist()))
+        return FieldChanges.concatenate(*changes)
 
     def _lock_routing_members(self, config, now):
         """Lock and stamp the rows of the members the rules route to (see :meth:`_route_claimed`)."""

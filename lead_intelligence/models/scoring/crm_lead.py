@@ -449,7 +449,8 @@ class CrmLead(models.Model):
            scores just written: they follow the score of this pass, not of the one before
            (a fit rule reading such a dimension sees its value of the pass before; at night,
            the leads flagged or rescored only, when the rules are stable but for the scores);
-        8. hooks: :meth:`_on_tier_moves` for the leads whose tier moved.
+        8. hooks: :meth:`_on_tier_moves` for the leads whose tier moved;
+           :meth:`_on_pass_changes` after each write of scores, tiers and classifications.
 
         :param chunk: the :class:`PassChunk` ``query`` selects, in a full pass; None elsewhere
         :return: (ids of the leads scored, number of leads whose score or tier changed)
@@ -479,6 +480,7 @@ class CrmLead(models.Model):
         # scores by a point or two, it records only what matters: tier moves and fit changes
         logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
         self._write_scores(state, update, cause, logged, stable)
+        self._on_pass_changes(update.field_changes(ids, state.stored_scores()))
         self._update_score_trends(ids, update.score, chunk, changes.changed)
         after = query
         if nightly and self._classify_stable_stage(after_score=True):

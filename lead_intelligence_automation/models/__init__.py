@@ -1,0 +1,2 @@
+from . import base_automation
+from . import crm_lead
