@@ -125,24 +125,28 @@ class CrmLead(models.Model):
         return filters
 
     @api.model
-    def _update_score_trends(self, ids, scores, chunk=None, changed=None):
+    def _update_score_trends(self, ids, scores, changed=None, chunk=None):
         """Set the score trend of the leads ``ids``, scored ``scores`` now (aligned (n,) int
         arrays), against their score at the start of the trend window; a step of the pass.
 
-        A full pass after another with the same window (``chunk.trend_since``, see
-        ``_rescore_all_leads``) sets only the trends that can have moved: of the leads whose
-        score changed (``changed``), and of those with a history row the window's start
-        passed since the previous pass (their score at the start of the window changed).
+        :param changed: (n,) bool, the leads whose score the pass changed: given, only their
+            trends are set (new behaviour: the others' are set at night), and in a full pass
+            after another with the same window (``chunk.trend_since``, see ``_rescore_all_leads``)
+            those of the leads with a history row the window's start passed since the previous
+            pass (their score at the start of the window changed)
+        :param chunk: the ``PassChunk`` of a full pass
         """
         window = self.env['res.config.settings']._get_lead_intelligence_settings()['trend_window_days']
         ids, scores = np.asarray(ids), np.asarray(scores)
-        if chunk is not None and chunk.trend_since:
-            passed = self.env.execute_query(SQL(
-                """SELECT DISTINCT lead_id FROM crm_lead_score_history
-                    WHERE date > %s AND date <= %s AND lead_id > %s AND lead_id <= %s""",
-                chunk.trend_since - timedelta(days=window), self.env.cr.now() - timedelta(days=window),
-                chunk.low, chunk.high))
-            keep = np.asarray(changed, dtype=bool) | np.isin(ids, [row[0] for row in passed])
+        if changed is not None:
+            keep = np.asarray(changed, dtype=bool)
+            if chunk is not None and chunk.trend_since:
+                passed = self.env.execute_query(SQL(
+                    """SELECT DISTINCT lead_id FROM crm_lead_score_history
+                        WHERE date > %s AND date <= %s AND lead_id > %s AND lead_id <= %s""",
+                    chunk.trend_since - timedelta(days=window), self.env.cr.now() - timedelta(days=window),
+                    chunk.low, chunk.high))
+                keep = keep | np.isin(ids, [row[0] for row in passed])
             ids, scores = ids[keep], scores[keep]
             if not len(ids):
                 return

@@ -481,7 +481,9 @@ class CrmLead(models.Model):
         logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
         self._write_scores(state, update, cause, logged, stable)
         self._on_pass_changes(update.field_changes(ids, state.stored_scores()))
-        self._update_score_trends(ids, update.score, chunk, changes.changed)
+        # the trends that can have moved: of the leads rescored, on new behaviour and at night
+        restrict = cause == 'event' or (chunk is not None and chunk.trend_since is not None)
+        self._update_score_trends(ids, update.score, changes.changed if restrict else None, chunk)
         after = query
         if nightly and self._classify_stable_stage(after_score=True):
             # what the rules read but the scores changes only with a write: the leads flagged or rescored
