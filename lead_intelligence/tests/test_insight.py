@@ -84,7 +84,8 @@ class TestScoreTrend(ScoredLeadsCase):
         # as the pass of two days ago left them: 40 at the window's start (16 days ago), 70 now
         self._add_history(lead, 20, None, 40)
         self._add_history(lead, 15, 40, 70)
-        self.env.cr.execute("UPDATE crm_lead SET score_trend = 'improving' WHERE id IN %s", [(lead.id, still.id)])
+        self.env.cr.execute("UPDATE crm_lead_score SET score_trend = 'improving' WHERE lead_id IN %s",
+                            [(lead.id, still.id)])
         run = self.env['crm.lead.score.run'].search([('state', '=', 'done')])
         run.write({'date_start': self.env.cr.now() - timedelta(days=2), 'trend_window_days': 14})
         with self._mock_commit_progress():

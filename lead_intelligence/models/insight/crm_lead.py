@@ -9,7 +9,7 @@ from odoo.tools import SQL
 from ...engine import trend
 from ...engine.stages import Notes, TrackingCells
 from .. import bulk
-from ..writes import crm_lead as lead_writes
+from ..writes import crm_lead_score as score_writes
 
 SCORE_TRENDS = [('improving', 'Improving'), ('steady', 'Steady'), ('declining', 'Declining')]
 TIMELINE_POINTS = 100  # the last score changes the lead's chart shows
@@ -22,9 +22,10 @@ class CrmLead(models.Model):
 
     _inherit = 'crm.lead'
 
-    # Set by the pass, from the score history: on crm_lead, filters and kanban group by it
+    # Set by the pass, from the score history, beside the scores (crm.lead.score): rewritten as often
+    # as they are, it would rewrite the wide crm_lead row; filters and group-bys join it as for the score
     score_trend = fields.Selection(
-        SCORE_TRENDS, readonly=True, copy=False, system_owned=True,
+        related='score_line_id.score_trend', system_owned=True,
         help="How the score moved over the trend window set in the CRM settings: up or down by at least "
              f"{trend.TREND_MIN_POINTS} points, or steady. Updated each time the lead is scored.")
     score_timeline = fields.Json(compute='_compute_score_timeline')
@@ -150,19 +151,21 @@ class CrmLead(models.Model):
             ids, scores = ids[keep], scores[keep]
             if not len(ids):
                 return
+        # ordered by the lead first: the (lead, date) index, not a walk of the whole history by date
         baselines = dict(self.env.execute_query(SQL(
             """SELECT v.id, COALESCE(
                           (SELECT h.new_score FROM crm_lead_score_history h
                             WHERE h.lead_id = v.id AND h.date <= %(start)s AND h.new_score IS NOT NULL
-                            ORDER BY h.date DESC, h.id DESC LIMIT 1),
+                            ORDER BY h.lead_id DESC, h.date DESC, h.id DESC LIMIT 1),
                           (SELECT COALESCE(h.old_score, h.new_score) FROM crm_lead_score_history h
                             WHERE h.lead_id = v.id AND h.date > %(start)s
-                            ORDER BY h.date, h.id LIMIT 1),
+                            ORDER BY h.lead_id, h.date, h.id LIMIT 1),
                           -1)
                  FROM unnest(%(ids)s::int[]) AS v(id)""",
             ids=np.asarray(ids).tolist(), start=self.env.cr.now() - timedelta(days=window))))
         baseline = np.array([baselines[lead_id] for lead_id in np.asarray(ids).tolist()], dtype=np.int64)
-        lead_writes.set_score_trends(self.env, ids, trend.score_trends(baseline, scores))
+        score_writes.set_score_trends(self.env, ids, trend.score_trends(baseline, scores))
+        self.env['crm.lead.score'].invalidate_model(['score_trend'])
         self.invalidate_model(['score_trend'])
 
     @api.model
@@ -219,3 +222,9 @@ class CrmLead(models.Model):
 def _top(reasons):
     """The ``TOP_REASONS`` reasons of largest effect, largest first."""
     return sorted(reasons, key=lambda reason: -abs(reason['points']))[:TOP_REASONS]
+
+
+class CrmLeadScore(models.Model):
+    _inherit = 'crm.lead.score'
+
+    score_trend = fields.Selection(SCORE_TRENDS, readonly=True)

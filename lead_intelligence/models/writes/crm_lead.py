@@ -8,7 +8,7 @@ import numpy as np
 
 from odoo.tools import SQL
 
-from ...engine import arrays, trend
+from ...engine import arrays
 
 # ------------------------------------------------------------
 # SCORING
@@ -242,21 +242,3 @@ def backdate_closing(env, ids, ages):
         """UPDATE crm_lead SET date_closed = now() - make_interval(days => v.age)
              FROM unnest(%s::int[], %s::int[]) AS v(id, age) WHERE crm_lead.id = v.id""",
         ids, ages))
-
-
-# ------------------------------------------------------------
-# SCORE TREND
-# ------------------------------------------------------------
-
-
-def set_score_trends(env, ids, codes):
-    """Set the score trend of the leads ``ids``; the leads whose trend is unchanged are left as they are.
-
-    :param ids: (n,) int
-    :param codes: (n,) int, each lead's trend as a position in ``engine.trend.TRENDS``
-    """
-    env.execute_query(SQL(
-        """UPDATE crm_lead SET score_trend = (%(trends)s::varchar[])[v.code + 1]
-             FROM unnest(%(ids)s::int[], %(codes)s::int[]) AS v(id, code)
-            WHERE crm_lead.id = v.id AND crm_lead.score_trend IS DISTINCT FROM (%(trends)s::varchar[])[v.code + 1]""",
-        trends=list(trend.TRENDS), ids=arrays.int_array_literal(ids), codes=arrays.int_array_literal(codes)))

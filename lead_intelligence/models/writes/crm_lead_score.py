@@ -2,6 +2,7 @@
 
 from odoo.tools import SQL
 
+from ...engine import arrays, trend
 from ...engine.stages import PROBABILITY_STEPS
 
 
@@ -68,3 +69,17 @@ def set_stable_matches(env, ids, stable_words):
         ids=ids.tolist(), stable=_words_array(n_words), words=_words_sql(stable_words),
         aliases=_words_aliases(n_words),
     ))
+
+
+def set_score_trends(env, ids, codes):
+    """Set the score trend of the leads ``ids``; the rows whose trend is unchanged are left as they are.
+
+    :param ids: (n,) int, leads with a row of scores
+    :param codes: (n,) int, each lead's trend as a position in ``engine.trend.TRENDS``
+    """
+    env.execute_query(SQL(
+        """UPDATE crm_lead_score SET score_trend = (%(trends)s::varchar[])[v.code + 1]
+             FROM unnest(%(ids)s::int[], %(codes)s::int[]) AS v(lead_id, code)
+            WHERE crm_lead_score.lead_id = v.lead_id
+              AND crm_lead_score.score_trend IS DISTINCT FROM (%(trends)s::varchar[])[v.code + 1]""",
+        trends=list(trend.TRENDS), ids=arrays.int_array_literal(ids), codes=arrays.int_array_literal(codes)))
