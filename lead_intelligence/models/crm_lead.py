@@ -40,7 +40,9 @@ class CrmLead(models.Model):
         * on the link table of each watched many2many (the tags), a statement
           trigger flags the leads of the links inserted or deleted.
 
-        Recreated at each update of the module, when the fields may have changed.
+        Recreated at each update of the module, when the fields may have changed. Uninstalling
+        a module whose lead column it watches drops it with the column (Odoo drops columns with
+        ``CASCADE``): the next update of this module creates it again.
         """
         cr = self.env.cr
         cr.execute(SQL(
