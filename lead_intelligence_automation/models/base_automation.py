@@ -44,6 +44,7 @@ class BaseAutomation(models.Model):
         The changes of all the passes of a transaction run together, after its commit
         (:meth:`_run_lead_pass_rules`): a chunk of a job, or a user's request that scored a lead.
         """
+        # sudo: the rules' trigger fields, which a salesperson whose edit scored a lead may not read
         watched = self._get_lead_pass_rules(set(changes.field.tolist())).sudo().trigger_field_ids.mapped('name')
         kept = np.isin(changes.field, watched)
         if not kept.any():
@@ -81,6 +82,7 @@ class BaseAutomation(models.Model):
         changes nothing, is logged on the rule (:meth:`_log_lead_pass_failure`) and the others
         go on."""
         for rule in self._get_lead_pass_rules(set(changes.field.tolist())):
+            # sudo: as above, the rule's trigger fields
             rows = changes.take(np.isin(changes.field, rule.sudo().trigger_field_ids.mapped('name')))
             try:
                 with self.env.cr.savepoint():
@@ -100,6 +102,7 @@ class BaseAutomation(models.Model):
         """
         self.ensure_one()
         leads = self.env['crm.lead'].browse(np.unique(changes.lead_id).tolist()).exists()
+        # sudo: the rule's own settings, read as Odoo's _process reads them, whoever ran the pass
         if self.sudo().filter_pre_domain and leads:
             leads = self._filter_pre(leads._with_pass_old_values(changes))._origin
         leads, domain_post = self._filter_post_export_domain(leads)
@@ -110,6 +113,7 @@ class BaseAutomation(models.Model):
         done[self] = done.get(self, leads.browse()) | leads
         leads = leads.with_context(__action_done=done)
         leads.date_automation_last = self.env.cr.now()
+        # sudo: as above, the rule's actions (each runs with the rights Odoo gives a rule's actions)
         for action in self.sudo().action_server_ids:
             action.with_context(__action_done=done, active_model=leads._name, active_ids=leads.ids,
                                 active_id=leads.ids[0], domain_post=domain_post).run()
