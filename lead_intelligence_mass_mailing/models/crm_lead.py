@@ -62,19 +62,19 @@ class CrmLead(models.Model):
             self._sync_nurture_lists(self._nurture_emails(ids[moved].tolist()))
         return res
 
-    def _classify_query(self, query, cause, after_score=False):
-        """The leads whose nurtured value the classification changes follow their mailing lists."""
+    @api.model
+    def _on_pass_changes(self, changes):
+        """The leads whose nurtured value a pass changed (the classification's) follow their
+        mailing lists, in the pass's transaction: the pass names them, nothing is read again."""
+        res = super()._on_pass_changes(changes)
+        values = np.isin(changes.field, list(SELECTION_DIMENSIONS))
+        if not values.any():
+            return res
         _tiers, rules = self._get_nurture_sources()
-        fields = sorted({rule._field_and_key()[0] for rule in rules})
-        if not fields:
-            return super()._classify_query(query, cause, after_score=after_score)
-        values = SQL('SELECT id, ROW(%s)::text FROM crm_lead WHERE id IN %s ORDER BY id',
-                     SQL(', ').join(SQL.identifier(field) for field in fields), query.subselect())
-        before = dict(self.env.execute_query(values))
-        res = super()._classify_query(query, cause, after_score=after_score)
-        changed = [lead_id for lead_id, row in self.env.execute_query(values) if before.get(lead_id) != row]
-        if changed:
-            self._sync_nurture_lists(self._nurture_emails(changed))
+        fields = list({rule._field_and_key()[0] for rule in rules})
+        changed = np.unique(changes.lead_id[values & np.isin(changes.field, fields)]) if fields else []
+        if len(changed):
+            self._sync_nurture_lists(self._nurture_emails(changed.tolist()))
         return res
 
     # ------------------------------------------------------------
