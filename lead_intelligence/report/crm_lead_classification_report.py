@@ -2,17 +2,43 @@ from odoo import fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ..models.classification.dimensions import DIMENSIONS, SELECTION_DIMENSIONS
+from ..models.classification.dimensions import DIMENSION_FIELDS, DIMENSIONS, SELECTION_DIMENSIONS
+
+# the report's fields that are its lead's, by their names on the tier performance report's row of the lead
+PER_LEAD_FIELDS = {
+    'lead_id': 'lead_id', 'create_date': 'create_date', 'team_id': 'team_id', 'user_id': 'user_id',
+    'tier_id': 'tier_id', 'company_id': 'company_id', 'lead_count': 'lead_count', 'won': 'won_count',
+    'lost': 'lost_count', 'closed': 'closed_count', 'conversion_rate': 'conversion_rate', 'score': 'score',
+}
+# what the per-lead reading sums; every measure of the report is made of these
+SUMS = ('lead_count:sum', 'won_count:sum', 'lost_count:sum', 'closed_count:sum', 'score:sum', 'score:count')
+MEASURES = {
+    '__count': lambda sums: sums[0],
+    'lead_count:sum': lambda sums: sums[0],
+    'won:sum': lambda sums: sums[1],
+    'lost:sum': lambda sums: sums[2],
+    'closed:sum': lambda sums: sums[3],
+    'conversion_rate:avg': lambda sums: 100.0 * sums[1] / sums[3] if sums[3] else None,
+    'score:avg': lambda sums: sums[4] / sums[5] if sums[5] else None,
+}
 
 # a row's id is its lead's times this, plus its row key (see _lead_rows_query): below 2 ** 53 for the
 # web client, for leads below 2 ** 31 and classes below 2 ** 21 - 16
 ROW_KEYS = 2 ** 21
 
 
+def _add_sums(groups, key, sums):
+    """Add ``sums`` to the totals of ``key`` in ``groups``."""
+    totals = groups.setdefault(key, [0] * len(SUMS))
+    for index, total in enumerate(sums):
+        totals[index] += total or 0
+
+
 class CrmLeadClassificationReport(models.Model):
     """Classification statistics: one row per lead and dimension (one per class for the classes,
     one with an empty value when the lead has none), with the lead's outcome and score. Values are
-    shown by their labels in the user's language.
+    shown by their labels in the user's language. The leads are those of the tier performance
+    report: open, won and lost (archived leads that are not lost are left out).
 
     A lead has a row in every dimension, so figures that are not split by dimension or value (the
     total row, a group by tier or team alone) are taken over the leads instead: each lead with a
@@ -75,18 +101,25 @@ class CrmLeadClassificationReport(models.Model):
                  FROM (%s) AS rows
                  LEFT JOIN (VALUES %s) AS labels(dimension, key, label)
                         ON labels.dimension = rows.dimension AND labels.key = rows.value""",
-            ROW_KEYS, self._lead_rows_query(SQL('TRUE')), SQL(', ').join(labels))
+            ROW_KEYS, self._lead_rows_query(SQL("lead.active OR lead.won_status = 'lost'")), SQL(', ').join(labels))
 
     # ------------------------------------------------------------
     # ORM
     # ------------------------------------------------------------
 
     def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
+        if not having:
+            groups = self._read_per_lead(domain, [groupby], aggregates, order)
+            if groups is not None:
+                return groups[0][offset:None if limit is None else offset + limit]
         if not self._splits_by_value(groupby):
             domain = self._per_lead_domain(domain)
         return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
 
     def _read_grouping_sets(self, domain, grouping_sets, aggregates=(), order=None):
+        sets = self._read_per_lead(domain, grouping_sets, aggregates, order)
+        if sets is not None:
+            return sets
         by_value = [index for index, groupby in enumerate(grouping_sets) if self._splits_by_value(groupby)]
         per_lead = [index for index in range(len(grouping_sets)) if index not in by_value]
         if not per_lead:
@@ -104,6 +137,139 @@ class CrmLeadClassificationReport(models.Model):
                 for index, groups in zip(indexes, sets, strict=True):
                     result[index] = groups
         return result
+
+    def _read_per_lead(self, domain, grouping_sets, aggregates, order):
+        """The groups of ``grouping_sets`` read from the leads' rows of the tier performance report,
+        in the form of :meth:`_read_grouping_sets`; None when the reading filters, groups, sums or
+        sorts on something that is not the lead's own (a dimension or value in the domain, a
+        measure in ``order``), which the report's rows answer instead.
+
+        The tier report's leads are read grouped by every field of the lead the groupings name and
+        by every dimension's field at once (a row per combination met, a few hundred on a million
+        leads: PostgreSQL aggregates it in parallel, where grouping sets run in one process), and
+        by the classes apart (a lead repeats once per class). Each grouping adds these rows up:
+        along each dimension for a grouping by dimension, over everything else for the others.
+        Each group's measures are made of the sums in :data:`SUMS` (a value's label met twice, or
+        a dimension without value: added up).
+        """
+        specs = {spec for groupby in grouping_sets for spec in groupby}
+        names = {spec.split(':')[0].split('.')[0] for spec in specs}
+        if not names <= {'dimension', 'value', *PER_LEAD_FIELDS} or any(
+                'value' in groupby and 'dimension' not in groupby for groupby in grouping_sets):
+            return None
+        if any(aggregate not in MEASURES for aggregate in aggregates):
+            return None
+        sort_terms = [term.split() for term in (order or '').split(',') if term.strip()]
+        if any(len(term) > 2 or term[0] not in specs for term in sort_terms):
+            return None
+        tier_domain = self._tier_report_domain(Domain(domain) & self.env['ir.rule']._compute_domain(self._name))
+        if tier_domain is None:
+            return None
+        self.browse().check_access('read')
+
+        def lead_spec(spec):
+            name, _sep, rest = spec.partition(':')
+            field = name.split('.')[0]
+            return PER_LEAD_FIELDS[field] + name[len(field):] + _sep + rest
+
+        # every grouping of the leads' own fields, with each dimension's field: one GROUP BY, which
+        # PostgreSQL runs in parallel, returning a row per combination met; the classes, which repeat
+        # a lead per class, in one of their own
+        own_specs = list(dict.fromkeys(spec for groupby in grouping_sets for spec in groupby
+                                       if spec not in ('dimension', 'value')))
+        Tier = self.env['crm.lead.tier.report']
+        dimension_fields = [field for dimension, field in DIMENSION_FIELDS.items() if dimension != 'class']
+        combinations = Tier._read_group(tier_domain, [*map(lead_spec, own_specs), *dimension_fields], SUMS)
+        by_class = Tier._read_group(tier_domain, [*map(lead_spec, own_specs), 'class_ids'], SUMS) if any(
+            'dimension' in groupby for groupby in grouping_sets) else []
+        own_count = len(own_specs)
+
+        labels = self._value_labels()
+        result = []
+        for groupby in grouping_sets:
+            positions = [own_specs.index(spec) for spec in groupby if spec not in ('dimension', 'value')]
+            groups = {}
+            for row in combinations:
+                sums = row[own_count + len(dimension_fields):]
+                if 'dimension' not in groupby:
+                    _add_sums(groups, self._group_key(groupby, row, positions, None, None), sums)
+                    continue
+                for offset, dimension in enumerate(dimension for dimension in DIMENSION_FIELDS if dimension != 'class'):
+                    value = labels(dimension, row[own_count + offset])
+                    _add_sums(groups, self._group_key(groupby, row, positions, dimension, value), sums)
+            if 'dimension' in groupby:
+                for row in by_class:
+                    value = labels('class', row[own_count])
+                    _add_sums(groups, self._group_key(groupby, row, positions, 'class', value), row[own_count + 1:])
+            if not groupby and not groups:  # the total of no lead, as PostgreSQL gives it
+                groups[()] = [0] * len(SUMS)
+            rows = [(*key, *(MEASURES[aggregate](sums) for aggregate in aggregates))
+                    for key, sums in groups.items()]
+            result.append(self._sorted_groups(rows, groupby, sort_terms))
+        return result
+
+    def _group_key(self, groupby, row, positions, dimension, value):
+        """The key in ``groupby`` of ``row``, whose lead's own groupings are at ``positions``."""
+        own = iter(positions)
+        return tuple(dimension if spec == 'dimension' else value if spec == 'value' else row[next(own)]
+                     for spec in groupby)
+
+    def _tier_report_domain(self, domain):
+        """``domain`` on the tier performance report's fields, or None when it names a dimension, a
+        value or anything else a lead's row there does not hold."""
+        unknown = []
+
+        def rename(condition):
+            name, _sep, path = condition.field_expr.partition('.')
+            if name not in PER_LEAD_FIELDS:
+                unknown.append(name)
+                return condition
+            return Domain('.'.join(filter(None, [PER_LEAD_FIELDS[name], path])), condition.operator, condition.value)
+
+        try:
+            renamed = domain.map_conditions(rename)
+        except (AttributeError, TypeError):  # a custom condition (see _per_lead_domain) has no field
+            return None
+        return None if unknown else renamed
+
+    def _value_labels(self):
+        """A function (dimension, value read on the tier report) -> the value as this report shows it:
+        the label in the user's language, the industry's name, the class's full name, False for none."""
+        selections = {
+            dimension: dict(self.env['crm.lead']._fields[dimension]._description_selection(self.env))
+            for dimension in SELECTION_DIMENSIONS
+        }
+
+        def label(dimension, value):
+            if not value:
+                return False
+            if dimension in selections:
+                return selections[dimension].get(value, value)
+            return value.complete_name if dimension == 'class' else value.name
+
+        return label
+
+    def _sorted_groups(self, rows, groupby, sort_terms):
+        """``rows`` of ``groupby`` in the order the report's query gives: by ``sort_terms`` (those of
+        ``groupby``), then by its other groupings in turn, values in ascending order and empty last,
+        records in their model's order."""
+        terms = [term for term in sort_terms if term[0] in groupby]
+        terms += [[spec] for spec in groupby if spec not in {term[0] for term in terms}]
+        for term in reversed(terms):
+            position = list(groupby).index(term[0])
+            values = {row[position] for row in rows}
+            records = [value for value in values if isinstance(value, models.BaseModel)]
+            if records:
+                ranked = {record.id: rank for rank, record in enumerate(
+                    records[0].browse(set().union(*(record.ids for record in records))).sorted())}
+
+                def key(row, position=position, ranked=ranked):
+                    return (not row[position], ranked.get(row[position].id, 0) if row[position] else 0)
+            else:
+                def key(row, position=position):
+                    return (row[position] in (False, None), row[position] or '')
+            rows = sorted(rows, key=key, reverse=len(term) > 1 and term[1].lower() == 'desc')
+        return rows
 
     # ------------------------------------------------------------
     # TOOLS

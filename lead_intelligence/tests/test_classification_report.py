@@ -97,6 +97,77 @@ class TestClassificationReport(TestLeadIntelligenceCommon):
         self.assertEqual(ceos[1], [(2, 1, 1, 100.0)])
         self.assertEqual(ceos[0], [('job_level', 2, 1, 1, 100.0)])
 
+    def test_pivot_figures_agree_with_the_rows(self):
+        """The pivot's groupings, read from the leads' rows of the tier report, give the figures the
+        report's own rows (one per lead and dimension value) add up to, per team and in every order."""
+        Class = self.env['crm.lead.class']
+        retail, online = Class.create([{'name': 'Retail'}, {'name': 'Online'}])
+        industry = self.env['res.partner.industry'].create({'name': 'Bicycles'})
+        team_2 = self.sales_team_1.copy({'name': 'Second team'})
+        specs = [
+            ('CEO', industry, retail | online, self.sales_team_1, 'won'),
+            ('CEO', industry, retail, team_2, 'lost'),
+            ('CTO', industry, online, team_2, 'open'),
+            ('Student', False, Class, self.sales_team_1, 'won'),
+            ('Buyer', False, retail, self.sales_team_1, 'lost'),
+            ('CEO', False, Class, team_2, 'archived'),
+        ]
+        leads = self.env['crm.lead']
+        for index, (function, lead_industry, classes, team, _outcome) in enumerate(specs):
+            lead = self._create_lead(
+                name=f'Lead {index}', function=function, industry_id=lead_industry.id if lead_industry else False,
+                team_id=team.id, phone='+32 2 000 00 0%s' % index if index % 2 else False)
+            lead.class_ids = classes
+            leads |= lead
+        self.env['crm.lead']._score_leads(leads.ids, 'manual')
+        for lead, (*_spec, outcome) in zip(leads, specs, strict=True):
+            if outcome == 'won':
+                lead.action_set_won()
+            elif outcome == 'lost':
+                lead.action_set_lost()
+            elif outcome == 'archived':
+                lead.write({'active': False, 'probability': 50})
+        self.env.flush_all()
+        Report = self.env['crm.lead.classification.report']
+        domain = [('lead_id', 'in', leads.ids)]
+        rows = Report.search(domain)
+        self.assertNotIn(leads[5], rows.lead_id, 'an archived lead that is not lost is left out, as in the tier report')
+
+        def expected(keys):
+            groups = {}
+            for row in rows:
+                group = groups.setdefault(tuple(row[key] for key in keys), [0, 0, 0, 0, []])
+                group[0] += 1
+                group[1] += row.won
+                group[2] += row.lost
+                group[3] += row.closed
+                group[4].append(row.score)
+            return {key: [count, won, lost, closed, 100.0 * won / closed if closed else None,
+                          sum(scores) / len(scores)]
+                    for key, (count, won, lost, closed, scores) in groups.items()}
+
+        measures = ['lead_count:sum', 'won:sum', 'lost:sum', 'closed:sum', 'conversion_rate:avg', 'score:avg']
+        by_value, by_dimension, total = Report._read_grouping_sets(
+            domain, [['dimension', 'value'], ['dimension'], []], measures)
+        for groups, keys in ((by_value, ['dimension', 'value']), (by_dimension, ['dimension'])):
+            rounded = {key: [*figures[:5], round(figures[5], 6)] for key, figures in expected(keys).items()}
+            self.assertEqual({tuple(group[:len(keys)]): [*group[len(keys):-1], round(group[-1], 6)]
+                              for group in groups}, rounded)
+        self.assertEqual(total[0][:4], (5, 2, 2, 4), 'the total counts each lead once')
+        self.assertEqual([group[:2] for group in by_value], sorted(
+            (group[:2] for group in by_value), key=lambda key: (key[0], not key[1], key[1] or '')),
+            'in the order of the report: by dimension, then value, empty last')
+        self.assertEqual(len([group for group in by_value if group[0] == 'class']), 3, 'Retail, Online, none')
+        per_team = Report._read_group(domain, ['team_id', 'dimension', 'value'], ['lead_count:sum'])
+        self.assertEqual({(team, dimension, value): count for team, dimension, value, count in per_team}, {
+            key: figures[0] for key, figures in expected(['team_id', 'dimension', 'value']).items()})
+        self.assertEqual(next(team for team, *_rest in per_team), (self.sales_team_1 | team_2).sorted()[0])
+        self.assertEqual(Report._read_group([('lead_id', '=', 0)], [], ['lead_count:sum', 'conversion_rate:avg']),
+                         [(0, None)], 'the total of no lead')
+        descending = Report._read_group(domain, ['dimension'], ['lead_count:sum'], order='dimension desc')
+        self.assertEqual([dimension for dimension, _count in descending],
+                         sorted({row.dimension for row in rows}, reverse=True))
+
     def test_views_and_salesman_access(self):
         Report = self.env['crm.lead.classification.report']
         views = Report.get_views([(False, 'pivot'), (False, 'graph'), (False, 'search')])
