@@ -12,5 +12,10 @@
     "data": [
         "data/spreadsheet_dashboard_data.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "lead_intelligence_dashboard/static/tests/tours/**/*",
+        ],
+    },
     "auto_install": True,
 }
