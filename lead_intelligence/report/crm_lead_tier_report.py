@@ -78,9 +78,11 @@ class CrmLeadTierReport(models.Model):
     won_revenue = fields.Monetary(
         readonly=True, aggregator='sum', currency_field='company_currency',
         help="Expected revenue of the won leads.")
-    deal_size = fields.Monetary(
-        'Average Deal Size', readonly=True, aggregator='avg', currency_field='company_currency',
-        help="Expected revenue of the won leads, on average.")
+    # a float: the pivot sums a monetary measure converted when its groups mix currencies, which
+    # would show a sum as the average
+    deal_size = fields.Float(
+        'Average Deal Size', readonly=True, aggregator='avg', digits=(16, 2),
+        help="Expected revenue of the won leads, on average, in their company's currency.")
     score = fields.Float('Average Score', readonly=True, aggregator='avg', digits=(16, 1))
 
     def init(self):
@@ -90,7 +92,8 @@ class CrmLeadTierReport(models.Model):
         self.env.cr.execute(SQL(
             """CREATE VIEW %(table)s AS (
                SELECT lead.id, lead.id AS lead_id, lead.tier_id, lead.team_id, lead.user_id, lead.company_id,
-                      company.currency_id AS company_currency, lead.create_date, lead.date_closed,
+                      COALESCE(company.currency_id, main.currency_id) AS company_currency, lead.create_date,
+                      lead.date_closed,
                       lead.won_status, lead.industry_id, %(dimensions)s,
                       (LEAST(FLOOR(score.score / 10), 9) * 10)::int::varchar AS score_band,
                       1 AS lead_count,
@@ -106,6 +109,8 @@ class CrmLeadTierReport(models.Model):
                       score.score AS score
                  FROM crm_lead lead
                  LEFT JOIN res_company company ON company.id = lead.company_id
+                 -- a lead of no company is in the main company's currency, as crm shows it
+                 LEFT JOIN (SELECT currency_id FROM res_company ORDER BY sequence, id LIMIT 1) AS main ON TRUE
                  LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
                 WHERE lead.active OR lead.won_status = 'lost')""",
             table=SQL.identifier(self._table),

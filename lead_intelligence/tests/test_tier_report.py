@@ -64,6 +64,20 @@ class TestTierReport(TestLeadIntelligenceCommon):
         # the total is not a sum or an average of the tiers' rates and medians
         self.assertFigures(self._figures([])[None], [10, 2, 4, 4, 8, 50.0, 30.0, 32.5, 6500.0, 1625.0])
 
+    def test_revenue_in_one_currency_as_the_pivot_reads_it(self):
+        """A lead of no company counts in the main company's currency, and the average deal size stays
+        an average: the pivot shows a monetary measure as a converted sum when its currencies differ."""
+        self.leads[:2].company_id = False
+        self.env.flush_all()
+        Report = self.env['crm.lead.tier.report']
+        [(currencies, revenue, deal_size)] = Report._read_group(
+            [('lead_id', 'in', self.leads.ids)], [],
+            ['company_currency:array_agg_distinct', 'won_revenue:sum', 'deal_size:avg'])
+        self.assertEqual(currencies, [self.env.company.currency_id.id])
+        self.assertEqual((revenue, deal_size), (6500, 6500 / 4))
+        self.assertNotIn('currency_field', Report.fields_get(['deal_size'])['deal_size'],
+                         'the pivot would replace the average by a converted sum')
+
     def test_figures_per_salesperson_team_and_dimension(self):
         (self.leads[:2]).write({'user_id': self.user_sales_manager.id})
         self.env.flush_all()
