@@ -29,6 +29,12 @@ SETTINGS_DEFAULTS = {
     'alert_share_factor': 2.0,
     'alert_missing_share': 50,
     'trend_window_days': 14,
+    # quality gates of a trained model, and our probability as the lead's (issue 15)
+    'model_min_valid_leads': 40,
+    'model_min_valid_won': 10,
+    'model_min_valid_lost': 10,
+    'model_min_auc': 0.6,
+    'model_win_probability': True,
 }
 # settings that move scores: changing them rescores every open lead
 RESCORE_KEYS = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit', 'weight_engagement', 'weight_model',
@@ -276,3 +282,32 @@ class ResConfigSettings(models.TransientModel):
     def _check_lead_intelligence_trend_window(self):
         if any(settings.lead_intelligence_trend_window_days < 1 for settings in self):
             raise ValidationError(self.env._('The score trend window must be at least one day.'))
+
+    # quality gates of a trained model, and its probability as the lead's (issue 15)
+    lead_intelligence_model_min_valid_leads = fields.Integer(
+        'Minimum Validation Leads', default=SETTINGS_DEFAULTS['model_min_valid_leads'],
+        help="A model measured on fewer of the newest closed leads than this is not activated on its own: "
+             "its figures would say little.")
+    lead_intelligence_model_min_valid_won = fields.Integer(
+        'Minimum Won Validation Leads', default=SETTINGS_DEFAULTS['model_min_valid_won'])
+    lead_intelligence_model_min_valid_lost = fields.Integer(
+        'Minimum Lost Validation Leads', default=SETTINGS_DEFAULTS['model_min_valid_lost'])
+    lead_intelligence_model_min_auc = fields.Float(
+        'Minimum ROC AUC', digits=(16, 2), default=SETTINGS_DEFAULTS['model_min_auc'],
+        help="A model that ranks the validation leads worse than this (0.5 is chance, 1 perfect) is not "
+             "activated on its own.")
+    lead_intelligence_model_win_probability = fields.Boolean(
+        'Model Probability as Win Probability', default=SETTINGS_DEFAULTS['model_win_probability'],
+        help="The active model's probability, when the model passed its quality gates, is the lead's automated "
+             "probability: the one the pipeline, the forecast and the expected revenue use. A probability a "
+             "salesperson sets by hand still wins. Off: Odoo's own predictive lead scoring sets it.")
+
+    @api.constrains('lead_intelligence_model_min_valid_leads', 'lead_intelligence_model_min_valid_won',
+                    'lead_intelligence_model_min_valid_lost', 'lead_intelligence_model_min_auc')
+    def _check_lead_intelligence_model_gates(self):
+        for settings in self:
+            if min(settings.lead_intelligence_model_min_valid_leads, settings.lead_intelligence_model_min_valid_won,
+                   settings.lead_intelligence_model_min_valid_lost) < 1:
+                raise ValidationError(self.env._('The minimum validation leads, won and lost must be at least 1.'))
+            if not 0 <= settings.lead_intelligence_model_min_auc <= 1:
+                raise ValidationError(self.env._('The minimum ROC AUC must be between 0 and 1.'))

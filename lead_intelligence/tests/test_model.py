@@ -192,8 +192,10 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         self.assertAlmostEqual(second.roc_auc, 0.5, places=6)
         self.assertGreater(second.compared_auc, second.roc_auc)
         self.assertEqual(self.env['crm.lead.scoring.model']._get_active_model(self.env.company), first)
-        # the administrator decides otherwise
-        second.action_activate()
+        # the administrator decides otherwise, explicitly: it failed its quality gates
+        with self.assertRaisesRegex(UserError, 'failed its quality gates'):
+            second.action_activate()
+        second.with_context(lead_intelligence_activate_anyway=True).action_activate()
         self.assertEqual((first.state, second.state), ('retired', 'active'))
         # a new good model is better than the useless active one on the same leads: it takes over
         third = self.env['crm.lead.scoring.model']._train_model()
@@ -218,7 +220,8 @@ class TestScoringModel(TestLeadIntelligenceCommon):
             useless = self.env['crm.lead.scoring.model']._train_model()
         self.assertEqual(useless.state, 'candidate')
         self.assertFalse(self.env['crm.lead.scoring.model']._get_active_model(self.env.company))
-        self.assertIn('hardly better than chance', useless.message_ids[:1].body)
+        self.assertIn('below the minimum 0.60', useless.message_ids[:1].body)
+        self.assertFalse(useless.quality_passed)
 
     def test_too_little_history(self):
         self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.model_min_won', 100000)

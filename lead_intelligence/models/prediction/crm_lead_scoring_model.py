@@ -10,6 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ...engine import model as engine_model
+from ...engine.model import quality
 from ..events.crm_lead import COUNTER_FIELDS
 from ..lead_fields import OUTCOME_FIELDS, VALUE
 
@@ -17,8 +18,6 @@ _logger = logging.getLogger(__name__)
 
 ALGORITHMS = [('logreg', 'Logistic Regression'), ('hgb', 'Gradient Boosting')]
 TRAIN_BATCH_SIZE = 50000  # closed leads read per query when training
-# a model no better than this on its validation leads is not activated on its own: it would add noise
-MIN_ACTIVATION_AUC = 0.6
 TRAIN_LOCK_KEY = 0x4C49  # advisory lock namespace of model training, per company
 VALID_FRACTION = 0.2  # the engine's default: the newest fifth of the closed leads validates
 # share of the progress bar (percent) of each step of a training
@@ -63,7 +62,13 @@ TRAINED_FIELDS = frozenset({
     'name', 'company_id', 'algorithm', 'feature_names', 'parameters', 'n_train', 'n_valid', 'n_won', 'n_lost',
     'date_from', 'date_to', 'validation_cutoff', 'training_seconds', 'roc_auc', 'pr_auc', 'brier_score',
     'logreg_auc', 'hgb_auc', 'hyperparameters', 'compared_auc', 'calibration_ids', 'tier_stat_ids',
+    'n_valid_won', 'n_valid_lost', 'pls_auc', 'quality_passed', 'quality_issues',
 })
+# Odoo's PLS fields the comparison can read: their values are records or choices (a text or number field,
+# which crm's settings allow, is left out: crm compares its text as it comes)
+PLS_FIELD_TYPES = ('many2one', 'selection', 'many2many')
+# crm counts "not set" as a value of these
+PLS_UNSET_IS_VALUE = ('email_state', 'phone_state')
 
 
 class CrmLeadScoringModel(models.Model):
@@ -117,6 +122,18 @@ class CrmLeadScoringModel(models.Model):
     compared_auc = fields.Float(
         "Active Model's AUC", digits=(16, 3), readonly=True,
         help="ROC AUC of the model that was active when this one was trained, on this model's validation leads.")
+    # quality gates, judged at training with the settings of the day
+    n_valid_won = fields.Integer('Won Validation Leads', readonly=True)
+    n_valid_lost = fields.Integer('Lost Validation Leads', readonly=True)
+    pls_auc = fields.Float(
+        "Odoo PLS's AUC", digits=(16, 3), readonly=True,
+        help="ROC AUC of Odoo's own predictive lead scoring on the same validation leads, its frequencies "
+             "rebuilt from the training leads.")
+    quality_passed = fields.Boolean(
+        'Passed the Quality Gates', readonly=True,
+        help="Enough validation leads, won and lost among them, a ROC AUC above the minimum and at least Odoo's "
+             "own predictive lead scoring's. A model that failed is never activated on its own.")
+    quality_issues = fields.Text(readonly=True, help="Why the model failed its quality gates.")
     calibration_ids = fields.One2many('crm.lead.scoring.model.calibration', 'model_id', readonly=True)
     tier_stat_ids = fields.One2many('crm.lead.scoring.model.tier', 'model_id', readonly=True)
 
@@ -163,8 +180,18 @@ class CrmLeadScoringModel(models.Model):
     # ------------------------------------------------------------
 
     def action_activate(self):
-        """Make this model the company's active one, whatever its figures: the administrator decides."""
+        """Make this model the company's active one, whatever its figures: the administrator decides.
+
+        A model that failed its quality gates is activated only when asked explicitly, after the
+        warning of the form's "Activate Anyway" (the context key ``lead_intelligence_activate_anyway``).
+
+        :raise UserError: the model failed its quality gates and the activation was not confirmed
+        """
         self.ensure_one()
+        if not self.quality_passed and not self.env.context.get('lead_intelligence_activate_anyway'):
+            raise UserError(self.env._(
+                'The model %(name)s failed its quality gates: %(issues)s Activate it anyway from its form if you '
+                'still want it to score the leads.', name=self.name, issues=self.quality_issues or ''))
         self._activate()
 
     def action_retire(self):
@@ -323,10 +350,11 @@ class CrmLeadScoringModel(models.Model):
     def _train_model(self, progress=None):
         """Train a model on the current company's leads won or lost within the window.
 
-        The new model becomes active when its validation ROC AUC reaches
-        :data:`MIN_ACTIVATION_AUC` and there is no active model, or it does at
-        least as well as the active one on the new model's validation leads (the
-        newest closed ones); otherwise it stays a candidate.
+        The new model becomes active when it passes its quality gates (:meth:`_quality_gates`: enough
+        validation leads, won and lost among them, the minimum ROC AUC of the settings, and at least
+        Odoo's own predictive lead scoring's on the same leads, :meth:`_pls_auc`) and there is no
+        active model, or it does at least as well as the active one on the new model's validation
+        leads (the newest closed ones); otherwise it stays a candidate, with the reason in its chatter.
 
         :param progress: optional callable ``progress(percent, step)`` told how far the training is
             (0-100) and what it does, at each step
@@ -361,6 +389,9 @@ class CrmLeadScoringModel(models.Model):
         # the active model is measured on the new validation leads: read what it needs too
         read_features = features + [entry for entry in (current_model.encoder.spec if current_model else [])
                                     if entry['name'] not in {feature['name'] for feature in features}]
+        pls_features = [feature for feature in self._pls_features()
+                        if feature['name'] not in {entry['name'] for entry in read_features}]
+        read_features += pls_features
         columns, outcomes = self._read_training_data(
             company, date_from, read_features,
             progress=lambda done, total: report(
@@ -412,6 +443,8 @@ class CrmLeadScoringModel(models.Model):
             'hgb_auc': result.scores.get('hgb', False),
             'hyperparameters': ', '.join(f'{key}={value}' for key, value in sorted(result.settings.items())),
             'compared_auc': compared_auc,
+            **self._quality_gates(settings, metrics['roc_auc'], outcomes.won, result.valid_index,
+                                  self._pls_auc(columns, outcomes.won, result.valid_index)),
             'training_seconds': time.monotonic() - started,
             'calibration_ids': [
                 fields.Command.create({'decile': decile, 'predicted': predicted, 'observed': observed, 'count': count})
@@ -421,11 +454,10 @@ class CrmLeadScoringModel(models.Model):
                                        'conversion_rate': rate, 'lift': lift})
                 for tier, threshold, (count, rate, lift) in zip(tiers, thresholds, metrics['tiers'], strict=True)],
         }).with_env(self.env)
-        if not metrics['roc_auc'] >= MIN_ACTIVATION_AUC:
+        if not record.quality_passed:
             record.message_post(body=self.env._(
-                'Not activated: ROC AUC %(auc).3f on the validation leads, hardly better than chance (0.5): the '
-                'history does not tell won from lost leads with these features. An administrator may still '
-                'activate it.', auc=metrics['roc_auc']))
+                'Not activated, it failed its quality gates: %(issues)s An administrator may still activate it.',
+                issues=record.quality_issues))
         elif compared_auc is False or math.isnan(compared_auc) or metrics['roc_auc'] >= compared_auc:
             record._activate()
         else:
@@ -436,6 +468,82 @@ class CrmLeadScoringModel(models.Model):
                      record.name, result.n_won + result.n_lost, company.name, metrics['roc_auc'], record.state)
         report(100, self.env._('Done'))
         return record
+
+    @api.model
+    def _pls_features(self):
+        """Odoo's PLS fields (crm's setting) and the team, as feature descriptions read with the training data."""
+        Lead = self.env['crm.lead']
+        names = ['team_id'] + [name for name in Lead._pls_get_safe_fields() if name != 'team_id']
+        return [engine_model.multi(name) if Lead._fields[name].type == 'many2many' else engine_model.category(name)
+                for name in names if Lead._fields[name].type in PLS_FIELD_TYPES]
+
+    @api.model
+    def _pls_auc(self, columns, won, valid_index):
+        """ROC AUC of Odoo's PLS on the validation leads ``valid_index``, its frequencies built from the others.
+
+        :param columns: the training data's columns, holding :meth:`_pls_features`
+        :param won: (n,) 1 won, 0 lost, of every closed lead read
+        """
+        valid = np.zeros(len(won), dtype=bool)
+        valid[valid_index] = True
+        fields_codes, tags = [], None
+        for feature in self._pls_features():
+            name = feature['name']
+            if name == 'team_id':
+                continue
+            if feature['kind'] == 'multi':
+                rows, values = columns[name]
+                in_valid = valid[rows]
+                # rows renumbered within the training and the validation leads
+                train_rank, valid_rank = np.cumsum(~valid) - 1, np.cumsum(valid) - 1
+                tags = ((train_rank[rows[~in_valid]], values[~in_valid]),
+                        (valid_rank[rows[in_valid]], values[in_valid]))
+                continue
+            values = columns[name]
+            if values.dtype.kind in 'iu':
+                unset = values <= 0
+                codes = np.unique(values, return_inverse=True)[1]
+            else:
+                values = values.astype(str)
+                unset = (values == '') & (name not in PLS_UNSET_IS_VALUE)
+                codes = np.unique(values, return_inverse=True)[1]
+            codes = np.where(unset, -1, codes)
+            fields_codes.append((codes[~valid], codes[valid]))
+        team = np.asarray(columns['team_id'], dtype=np.int64)
+        probability = quality.pls_probability(won[~valid], team[~valid], team[valid], fields_codes, tags)
+        return quality.roc_auc(won[valid], probability)
+
+    @api.model
+    def _quality_gates(self, settings, auc, won, valid_index, pls_auc):
+        """The quality gates' figures and verdict of a model of ROC AUC ``auc`` on the validation leads.
+
+        :param won: (n,) 1 won, 0 lost, of every closed lead read; ``valid_index`` the validation ones
+        :return: the values of the model's quality fields
+        """
+        valid_won = int(np.asarray(won)[valid_index].sum())
+        n_valid = len(valid_index)
+        issues = []
+        if n_valid < settings['model_min_valid_leads']:
+            issues.append(self.env._('measured on %(count)s validation leads, at least %(min)s are needed.',
+                                     count=n_valid, min=settings['model_min_valid_leads']))
+        if valid_won < settings['model_min_valid_won'] or n_valid - valid_won < settings['model_min_valid_lost']:
+            issues.append(self.env._(
+                '%(won)s won and %(lost)s lost validation leads, at least %(min_won)s won and %(min_lost)s lost are '
+                'needed.', won=valid_won, lost=n_valid - valid_won, min_won=settings['model_min_valid_won'],
+                min_lost=settings['model_min_valid_lost']))
+        if not auc >= settings['model_min_auc']:
+            issues.append(self.env._('ROC AUC %(auc).3f on the validation leads, below the minimum %(min).2f.',
+                                     auc=auc, min=settings['model_min_auc']))
+        if not math.isnan(pls_auc) and not auc >= pls_auc:
+            issues.append(self.env._(
+                "ROC AUC %(auc).3f, below Odoo's own predictive lead scoring (%(pls).3f) on the same leads.",
+                auc=auc, pls=pls_auc))
+        return {
+            'n_valid_won': valid_won, 'n_valid_lost': n_valid - valid_won,
+            'pls_auc': False if math.isnan(pls_auc) else pls_auc,
+            'quality_passed': not issues,
+            'quality_issues': ' '.join(f'{index}. {issue}' for index, issue in enumerate(issues, start=1)) or False,
+        }
 
     def _activate(self):
         self.ensure_one()
