@@ -48,6 +48,7 @@
         "security/crm_lead_tier_report_security.xml",
         "report/crm_lead_tier_report_views.xml",
         "views/crm_lead_scoring_model_quality_views.xml",
+        "views/crm_lead_win_probability_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

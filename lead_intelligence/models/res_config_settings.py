@@ -30,7 +30,7 @@ SETTINGS_DEFAULTS = {
     'alert_missing_share': 50,
     'trend_window_days': 14,
     # quality gates of a trained model, and our probability as the lead's (issue 15)
-    'model_min_valid_leads': 40,
+    'model_min_valid_leads': 30,
     'model_min_valid_won': 10,
     'model_min_valid_lost': 10,
     'model_min_auc': 0.6,
@@ -217,6 +217,8 @@ class ResConfigSettings(models.TransientModel):
             params.set_param(PARAM_PREFIX + key, str(value) if not isinstance(default, str) else (value or '').strip())
         if any(before[key] != self._get_lead_intelligence_settings()[key] for key in RESCORE_KEYS):
             self.env['crm.lead']._trigger_full_rescore()
+        if before['model_win_probability'] != self._get_lead_intelligence_settings()['model_win_probability']:
+            self.env['crm.lead']._on_model_win_probability_changed()
         return res
 
     @api.model

@@ -30,3 +30,4 @@ from . import test_scoring_latency
 from . import test_demo
 from . import test_tier_report
 from . import test_model_quality
+from . import test_win_probability

@@ -11,10 +11,13 @@ from ...engine import behaviour, scoring
 from ...engine import model as engine_model
 from ..events.crm_lead import COUNTER_FIELDS
 from ..lead_fields import VALUE
+from ..writes import crm_lead as lead_writes
 from ..writes.crm_lead_engagement import decayed_units_sql
 from .crm_lead_scoring_model import ZERO_IS_MISSING
 
 _logger = logging.getLogger(__name__)
+
+RESTORE_BATCH_SIZE = 50000  # leads given Odoo's probability back per batch
 
 
 class CrmLead(models.Model):
@@ -29,6 +32,9 @@ class CrmLead(models.Model):
     model_score = fields.Integer(
         related='score_line_id.model_score', system_owned=True,
         help="0-100: the model probability as a score component.")
+    model_sets_probability = fields.Boolean(
+        compute='_compute_model_sets_probability',
+        help="The lead's automated probability is the model's (setting Model Probability as Win Probability).")
 
     # ------------------------------------------------------------
     # BUSINESS
@@ -297,6 +303,119 @@ class CrmLead(models.Model):
             self.env._('Model score (win probability %s%%)', round(explanation['score'])), explanation['score']))
         parts.append(Markup('</tbody></table>'))
         return Markup('').join(parts)
+
+
+    # ------------------------------------------------------------
+    # WIN PROBABILITY
+    # ------------------------------------------------------------
+
+    def _compute_model_sets_probability(self):
+        ours = self._get_model_win_probabilities([lead_id for lead_id in self.ids if isinstance(lead_id, int)])
+        for lead in self:
+            lead.model_sets_probability = lead.id in ours
+
+    @api.model
+    def _model_win_probability_on(self):
+        return self.env['res.config.settings']._get_lead_intelligence_settings()['model_win_probability']
+
+    @api.model
+    def _main_company_id(self):
+        main_company = self.env.ref('base.main_company', raise_if_not_found=False)
+        return main_company.id if main_company else 0
+
+    @api.model
+    def _get_model_win_probabilities(self, ids):
+        """{lead id: the model's probability in percent} of the open leads ``ids`` whose probability is the
+        model's: the setting is on and their company's active model passed its quality gates. One query."""
+        if not ids or not self._model_win_probability_on():
+            return {}
+        return dict(self.env.execute_query(lead_writes.model_win_probabilities_sql(ids, self._main_company_id())))
+
+    @api.model
+    def _set_model_win_probabilities(self, ids=None):
+        """Make the model's probability the automated probability of the open leads ``ids`` (all when None),
+        when the setting says so; the pass calls it after its writes, in one statement per chunk."""
+        if not self._model_win_probability_on():
+            return
+        self.env['crm.lead.scoring.model'].flush_model(['state', 'active', 'quality_passed'])
+        self.flush_model(['probability', 'automated_probability', 'expected_revenue', 'recurring_revenue'])
+        written = lead_writes.set_automated_probabilities(self.env, lead_writes.model_win_probabilities_sql(
+            None if ids is None else np.asarray(ids).tolist(), self._main_company_id()))
+        if written:
+            self._invalidate_probabilities()
+
+    def _invalidate_probabilities(self):
+        self.invalidate_model(['automated_probability', 'probability', 'prorated_revenue', 'recurring_revenue_prorated',
+                               'recurring_revenue_monthly_prorated', 'is_automated_probability'])
+
+    @api.model
+    def _on_model_win_probability_changed(self):
+        """The setting was switched: on, every open lead takes its model's probability at once; off, they
+        get Odoo's own back (:meth:`_restore_odoo_probabilities`)."""
+        if self._model_win_probability_on():
+            self._set_model_win_probabilities()
+        else:
+            self._restore_odoo_probabilities()
+
+    @api.model
+    def _restore_odoo_probabilities(self):
+        """Give Odoo's own probability back to the open leads that hold their model's but should not (the
+        setting is off, or their company's model is no longer active or failed its gates).
+
+        Computed by crm's naive Bayes in batches, as its own job does (which is off unless an administrator
+        turns it on), and written in one statement per batch.
+        """
+        self.env['crm.lead.scoring.model'].flush_model(['state', 'active', 'quality_passed'])
+        self.flush_model()
+        ids = [row[0] for row in self.env.execute_query(lead_writes.model_probability_holders_sql(
+            self._main_company_id(), self._model_win_probability_on()))]
+        for start in range(0, len(ids), RESTORE_BATCH_SIZE):
+            batch = ids[start:start + RESTORE_BATCH_SIZE]
+            result = self.browse(batch)._pls_get_naive_bayes_probabilities(batch_mode=True)
+            probabilities = result[0] if isinstance(result, tuple) else result
+            # crm gives no probability to a lead it cannot score (no stage, no won and lost leads): 0, as its form
+            lead_writes.set_automated_probabilities(self.env, lead_writes.values_sql(
+                batch, [float(probabilities.get(lead_id, 0)) for lead_id in batch]))
+        if ids:
+            self._invalidate_probabilities()
+
+    def _pls_get_naive_bayes_probabilities(self, batch_mode=False, is_tooltip=False):
+        """Odoo's probabilities, the model's instead for the open leads whose probability is the model's.
+
+        crm calls this from the probability's compute, its nightly job and its tooltip: none of them
+        puts Odoo's frequencies back where the model's probability is the lead's.
+        """
+        result = super()._pls_get_naive_bayes_probabilities(batch_mode=batch_mode, is_tooltip=is_tooltip)
+        if not isinstance(result, tuple):  # crm returns its dict alone when it has nothing to compute
+            return result
+        probabilities, tooltip = result
+        # a record of a form being edited stands for its saved lead
+        real = {key: key if isinstance(key, int) else getattr(key, 'origin', None) for key in probabilities}
+        ours = self._get_model_win_probabilities([lead_id for lead_id in real.values() if lead_id])
+        for key, lead_id in real.items():
+            # crm's 100 is a lead in a won stage: won, not predicted
+            if lead_id in ours and probabilities[key] != 100:
+                probabilities[key] = ours[lead_id]
+        if is_tooltip and self.id in ours:
+            tooltip['probability'] = ours[self.id]
+        return probabilities, tooltip
+
+    def prepare_pls_tooltip_data(self):
+        """Odoo's AI tooltip; where the probability is the model's, its factors are the model's too."""
+        data = super().prepare_pls_tooltip_data()
+        if not self.model_sets_probability:
+            return data
+        explanation = self._explain_model(
+            np.array(self.ids), np.array([self.company_id.id or 0]), self._get_scoring_config()).get(self.id)
+        if not explanation or explanation.get('error'):
+            return data
+        factors = sorted(explanation['factors'], key=lambda factor: -factor[1])
+        data.update(
+            top_3_data=[{'field': 'lead_intelligence_factor', 'value': words, 'color': False}
+                        for words, points in factors[:3] if points > 0],
+            low_3_data=[{'field': 'lead_intelligence_factor', 'value': words, 'color': False}
+                        for words, points in factors[::-1][:3] if points < 0])
+        return data
 
 
 def _loaded_models(config):

@@ -165,14 +165,18 @@ class CrmLeadScoringModel(models.Model):
             self.env.registry.clear_cache()  # the loaded models are cached by id
         if 'state' in vals:
             self.env['crm.lead']._trigger_full_rescore()
+        if vals.get('state') == 'retired' and not self.env.context.get('lead_intelligence_activating'):
+            # without an active model the leads get Odoo's probability back (a new active one: see _activate)
+            self.env['crm.lead']._restore_odoo_probabilities()
         return res
 
     def unlink(self):
         was_active = any(record.state == 'active' for record in self)
         res = super().unlink()
         if was_active:
-            # the company's leads fall back to fit and engagement
+            # the company's leads fall back to fit and engagement, and to Odoo's probability
             self.env['crm.lead']._trigger_full_rescore()
+            self.env['crm.lead']._restore_odoo_probabilities()
         return res
 
     # ------------------------------------------------------------
@@ -549,10 +553,13 @@ class CrmLeadScoringModel(models.Model):
         self.ensure_one()
         current = self.search([
             ('company_id', '=', self.company_id.id), ('state', '=', 'active'), ('id', '!=', self.id)])
-        current.write({'state': 'retired'})
+        current.with_context(lead_intelligence_activating=True).write({'state': 'retired'})
         # one active model per company is a unique index: retire before activating, not in one UPDATE
         current.flush_recordset(['state'])
         self.write({'state': 'active', 'active': True})
+        if not self.quality_passed:
+            # a model activated in spite of its gates does not set the win probability: Odoo's comes back
+            self.env['crm.lead']._restore_odoo_probabilities()
 
     @api.model
     def _feature_label(self, name):

@@ -480,6 +480,7 @@ class CrmLead(models.Model):
         # scores by a point or two, it records only what matters: tier moves and fit changes
         logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
         self._write_scores(state, update, cause, logged, stable)
+        self._set_model_win_probabilities(ids)
         self._on_pass_changes(update.field_changes(ids, state.stored_scores()))
         # the trends that can have moved: of the leads rescored, on new behaviour and at night
         restrict = cause == 'event' or (chunk is not None and chunk.trend_since is not None)

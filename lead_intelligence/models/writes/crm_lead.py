@@ -242,3 +242,78 @@ def backdate_closing(env, ids, ages):
         """UPDATE crm_lead SET date_closed = now() - make_interval(days => v.age)
              FROM unnest(%s::int[], %s::int[]) AS v(id, age) WHERE crm_lead.id = v.id""",
         ids, ages))
+
+
+# ------------------------------------------------------------
+# WIN PROBABILITY (the model's probability as crm's automated probability)
+# ------------------------------------------------------------
+
+
+def model_win_probabilities_sql(ids, main_company_id):
+    """SELECT (id, probability in percent) of the open leads, among ``ids`` (all when None), whose
+    company's active model passed its quality gates and gave them a probability.
+
+    A lead without company goes to the main company's model, as in the scoring pass. The
+    probability is rounded to a hundredth of a percent, as crm rounds its own.
+    """
+    return SQL(
+        """SELECT lead.id, round((line.model_probability * 100)::numeric, 2)::float8 AS probability
+             FROM crm_lead lead
+             JOIN crm_lead_score line ON line.id = lead.score_line_id
+             JOIN crm_lead_scoring_model model
+               ON model.company_id = COALESCE(lead.company_id, %(main)s) AND model.state = 'active'
+              AND model.active AND model.quality_passed
+            WHERE lead.won_status = 'pending' AND lead.active AND line.model_probability IS NOT NULL
+              AND %(ids)s""",
+        main=main_company_id, ids=SQL('lead.id = ANY(%s)', list(ids)) if ids is not None else SQL('TRUE'))
+
+
+def model_probability_holders_sql(main_company_id, setting_on):
+    """SELECT id of the open leads whose automated probability is their model probability but should not
+    be: the setting is off (``setting_on`` False), or their company has no active model that passed its
+    quality gates."""
+    return SQL(
+        """SELECT lead.id
+             FROM crm_lead lead
+             JOIN crm_lead_score line ON line.id = lead.score_line_id
+            WHERE lead.won_status = 'pending' AND lead.active AND line.model_probability IS NOT NULL
+              AND lead.automated_probability = round((line.model_probability * 100)::numeric, 2)::float8
+              AND (NOT %(on)s OR NOT EXISTS (
+                   SELECT 1 FROM crm_lead_scoring_model model
+                    WHERE model.company_id = COALESCE(lead.company_id, %(main)s) AND model.state = 'active'
+                      AND model.active AND model.quality_passed))
+            ORDER BY lead.id""",
+        on=setting_on, main=main_company_id)
+
+
+def values_sql(ids, probabilities):
+    """SELECT (id, probability) of the aligned lists ``ids`` and ``probabilities`` (percent)."""
+    return SQL('SELECT * FROM unnest(%s::int[], %s::float8[]) AS v(id, probability)', ids, probabilities)
+
+
+def set_automated_probabilities(env, rows):
+    """Set the automated probability of the open leads of ``rows``.
+
+    As crm's own update: the probability follows where it equalled the automated one (or was empty),
+    a probability set by hand stays; the prorated revenues follow the probability. Only the leads
+    whose automated probability differs are written.
+
+    :param rows: SQL of (id, probability in percent) rows, as :func:`model_win_probabilities_sql`
+    :return: ids of the leads written
+    """
+    return [row[0] for row in env.execute_query(SQL(
+        """UPDATE crm_lead
+              SET automated_probability = v.probability, probability = v.new_probability,
+                  prorated_revenue = round((COALESCE(crm_lead.expected_revenue, 0) * v.new_probability / 100)::numeric,
+                                           2),
+                  recurring_revenue_prorated = COALESCE(crm_lead.recurring_revenue, 0) * v.new_probability / 100,
+                  recurring_revenue_monthly_prorated =
+                      COALESCE(crm_lead.recurring_revenue_monthly, 0) * v.new_probability / 100
+             FROM (SELECT rows.id, rows.probability,
+                          CASE WHEN lead.probability IS NULL OR lead.probability = lead.automated_probability
+                               THEN rows.probability ELSE lead.probability END AS new_probability
+                     FROM (%(rows)s) AS rows JOIN crm_lead lead ON lead.id = rows.id
+                    WHERE lead.won_status = 'pending') AS v
+            WHERE crm_lead.id = v.id AND crm_lead.automated_probability IS DISTINCT FROM v.probability
+        RETURNING crm_lead.id""",
+        rows=rows))]
