@@ -1,3 +1,4 @@
+import json
 from unittest.mock import patch
 
 from odoo.exceptions import UserError, ValidationError
@@ -114,3 +115,29 @@ class TestModelQualityGates(TestLeadIntelligenceCommon):
         settings = self.env['res.config.settings'].create({'lead_intelligence_model_min_valid_leads': 77})
         settings.execute()
         self.assertEqual(self.params.get_param('lead_intelligence.model_min_valid_leads'), '77')
+
+    def test_the_model_page_speaks_plainly(self):
+        model = self._train()
+        points = round(100 * (model.roc_auc - model.pls_auc))
+        self.assertGreater(points, 0)
+        self.assertTrue(model._verdict().startswith(
+            f"Good: ranks won leads above lost ones {round(100 * model.roc_auc)} times in 100; better than Odoo's "
+            f"built-in probability by {points} points; "))
+        # the industry decides most outcomes of the history: it is the first driver, the language none
+        drivers = json.loads(model.driver_importance)
+        self.assertEqual(drivers[0][0], 'industry_id')
+        self.assertGreater(drivers[0][1], 0.1)
+        self.assertEqual(dict(drivers)['lang_id'], 0)
+        summary = str(model.summary)
+        self.assertIn('<li>Industry: ', summary)
+        self.assertNotIn('Language', summary)
+        for tier in model.tier_stat_ids.filtered('count'):
+            self.assertIn(f'{tier.name}: {tier.count} leads, {round(100 * tier.conversion_rate)}% won', summary)
+        arch = self.env['crm.lead.scoring.model'].get_view(view_type='form')['arch']
+        self.assertLess(arch.index('name="summary"'), arch.index('name="roc_auc"'))  # experts' figures below
+
+    def test_a_failed_model_is_not_trusted(self):
+        with patch.object(CrmLeadScoringModel, '_model_features', only_language):
+            model = self._train()
+        self.assertTrue(model._verdict().startswith('Not trusted: ranks won leads above lost ones 50 times in 100'))
+        self.assertNotIn('o_lead_model_drivers', str(model.summary))  # nothing it relies on

@@ -109,3 +109,48 @@ def roc_auc(y, probability):
 
     y = np.asarray(y, dtype=np.int64)
     return float(roc_auc_score(y, probability)) if len(np.unique(y)) == 2 else float("nan")
+
+
+def permutation_importance(model, X, y, random_state=0, max_rows=50000):
+    """How much each feature of ``model`` matters on the rows ``X`` (encoded, (n, p)): the drop of ROC AUC
+    when the feature's columns are shuffled together across the rows (its information is lost, its
+    distribution kept).
+
+    :param model: a :class:`.ScoringModel`
+    :param y: (n,) 1 won, 0 lost
+    :param random_state: the seed of the shuffles (and of the sample of ``max_rows`` rows, if more)
+    :return: (n_features,) float64, the AUC drop of each feature of ``model.encoder.spec``, in its
+        order; 0 for a feature without columns; NaN for all without both outcomes
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    n_features = len(model.encoder.spec)
+    if len(np.unique(y)) < 2:
+        return np.full(n_features, np.nan)
+    rng = np.random.default_rng(random_state)
+    if len(y) > max_rows:
+        rows = np.sort(rng.choice(len(y), max_rows, replace=False))
+        X, y = X[rows], y[rows]
+    base = roc_auc(y, model.predict_proba_encoded(X))
+    drops = np.zeros(n_features)
+    for index in range(n_features):
+        columns = np.flatnonzero(model.encoder.groups == index)
+        if not len(columns):
+            continue
+        shuffled = X.copy()
+        shuffled[:, columns] = X[rng.permutation(len(y))][:, columns]
+        drops[index] = base - roc_auc(y, model.predict_proba_encoded(shuffled))
+    return drops
+
+
+def calibration_error(calibration):
+    """Mean absolute gap between predicted and observed win rate over the bins of ``calibration``, weighted
+    by their leads (expected calibration error).
+
+    :param calibration: rows (bin, mean predicted, observed rate, count), as :func:`.metrics.calibration`
+    """
+    counts = np.array([row[3] for row in calibration], dtype=np.float64)
+    if not counts.sum():
+        return float("nan")
+    gaps = np.abs(np.array([row[1] - row[2] for row in calibration], dtype=np.float64))
+    return float((gaps * counts).sum() / counts.sum())

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from engine.model.quality import pls_probability, roc_auc
+from engine.model.quality import calibration_error, permutation_importance, pls_probability, roc_auc
 
 
 def naive_bayes_by_hand(y, teams, values, leads):
@@ -72,3 +72,26 @@ def test_rare_tags_do_not_count_and_frequent_ones_do():
 def test_roc_auc_needs_both_outcomes():
     assert roc_auc([0, 1, 1], [0.1, 0.8, 0.4]) == 1.0
     assert np.isnan(roc_auc([1, 1], [0.1, 0.2]))
+
+
+def test_permutation_importance_finds_the_feature_that_decides():
+    from engine import model as engine_model
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    columns = {"decisive": rng.normal(size=n), "noise": rng.normal(size=n)}
+    y = (columns["decisive"] + 0.3 * rng.normal(size=n) > 0).astype(int)
+    config = engine_model.TrainingConfig(
+        [engine_model.number("decisive"), engine_model.number("noise")], algorithms=("logreg",))
+    result = engine_model.train(config, columns, y, np.arange(n))
+    X = result.model.encoder.transform(engine_model.subset(columns, config.features, result.valid_index))
+    drops = permutation_importance(result.model, X, y[result.valid_index])
+    assert drops[0] > 0.3
+    assert abs(drops[1]) < 0.02
+    np.testing.assert_array_equal(drops, permutation_importance(result.model, X, y[result.valid_index]))
+
+
+def test_calibration_error_weighs_the_bins_by_their_leads():
+
+    assert calibration_error([(1, 0.1, 0.1, 50), (2, 0.5, 0.3, 50)]) == pytest.approx(0.1)
+    assert calibration_error([(1, 0.2, 0.1, 90), (2, 0.5, 0.5, 10)]) == pytest.approx(0.09)

@@ -1,9 +1,11 @@
+import json
 import logging
 import math
 import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from markupsafe import Markup
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
@@ -62,8 +64,12 @@ TRAINED_FIELDS = frozenset({
     'name', 'company_id', 'algorithm', 'feature_names', 'parameters', 'n_train', 'n_valid', 'n_won', 'n_lost',
     'date_from', 'date_to', 'validation_cutoff', 'training_seconds', 'roc_auc', 'pr_auc', 'brier_score',
     'logreg_auc', 'hgb_auc', 'hyperparameters', 'compared_auc', 'calibration_ids', 'tier_stat_ids',
-    'n_valid_won', 'n_valid_lost', 'pls_auc', 'quality_passed', 'quality_issues',
+    'n_valid_won', 'n_valid_lost', 'pls_auc', 'quality_passed', 'quality_issues', 'driver_importance',
 })
+# the verdict's words by ROC AUC on the validation leads, best first
+VERDICT_LEVELS = ((0.8, 'good'), (0.7, 'fair'), (0.0, 'weak'))
+CALIBRATED_ERROR = 0.05  # mean gap of predicted and observed win rate per decile, at most, to say "calibrated"
+SHOWN_DRIVERS = 5  # drivers named on the model's summary
 # Odoo's PLS fields the comparison can read: their values are records or choices (a text or number field,
 # which crm's settings allow, is left out: crm compares its text as it comes)
 PLS_FIELD_TYPES = ('many2one', 'selection', 'many2many')
@@ -134,6 +140,13 @@ class CrmLeadScoringModel(models.Model):
         help="Enough validation leads, won and lost among them, a ROC AUC above the minimum and at least Odoo's "
              "own predictive lead scoring's. A model that failed is never activated on its own.")
     quality_issues = fields.Text(readonly=True, help="Why the model failed its quality gates.")
+    driver_importance = fields.Text(
+        readonly=True, help="JSON list of [feature, ROC AUC lost when the feature is shuffled on the validation "
+                            "leads], largest first: what the model relies on most.")
+    summary = fields.Html(
+        compute='_compute_summary', sanitize=False,
+        help="What the model is worth, in a sales manager's words: its verdict, the drivers that matter most and "
+             "how the validation leads convert per tier.")
     calibration_ids = fields.One2many('crm.lead.scoring.model.calibration', 'model_id', readonly=True)
     tier_stat_ids = fields.One2many('crm.lead.scoring.model.tier', 'model_id', readonly=True)
 
@@ -145,6 +158,57 @@ class CrmLeadScoringModel(models.Model):
             record.load_error = error and self.env._(
                 'The lead scoring model %(name)s cannot be used: %(error)s. The leads of its company are scored on '
                 'profile fit and engagement only: train a new model.', name=record.name, error=error)
+
+    @api.depends('roc_auc', 'pls_auc', 'quality_passed', 'driver_importance', 'calibration_ids', 'tier_stat_ids')
+    def _compute_summary(self):
+        for record in self:
+            record.summary = record._summary_html() if record.n_valid else False
+
+    def _verdict(self):
+        """The verdict sentence: how well the model ranks, against Odoo's probability, how calibrated."""
+        self.ensure_one()
+        level = next(name for floor, name in VERDICT_LEVELS if self.roc_auc >= floor)
+        words = {
+            'good': self.env._('Good'), 'fair': self.env._('Fair'), 'weak': self.env._('Weak'),
+        }[level] if self.quality_passed else self.env._('Not trusted')
+        parts = [self.env._('ranks won leads above lost ones %s times in 100', round(100 * self.roc_auc))]
+        if self.pls_auc:
+            points = round(100 * (self.roc_auc - self.pls_auc))
+            if points > 0:
+                parts.append(self.env._("better than Odoo's built-in probability by %s points", points))
+            elif points < 0:
+                parts.append(self.env._("worse than Odoo's built-in probability by %s points", -points))
+            else:
+                parts.append(self.env._("as good as Odoo's built-in probability"))
+        error = quality.calibration_error([
+            (row.decile, row.predicted, row.observed, row.count) for row in self.calibration_ids])
+        if not math.isnan(error):
+            parts.append(self.env._('calibrated') if error <= CALIBRATED_ERROR else self.env._(
+                'its probabilities are %s points off the observed win rates on average', round(100 * error)))
+        return f"{words}: {'; '.join(parts)}."
+
+    def _summary_html(self):
+        """The model's summary for a sales manager: verdict, drivers in words, tiers on the validation leads."""
+        self.ensure_one()
+        html = [Markup('<p class="fs-5 fw-bold o_lead_model_verdict">%s</p>') % self._verdict()]
+        drivers = [(name, drop) for name, drop in json.loads(self.driver_importance or '[]') if drop > 0]
+        if drivers:
+            total = sum(drop for _name, drop in drivers)
+            html.append(Markup('<p class="mb-1">%s</p><ul class="o_lead_model_drivers">') % self.env._(
+                'What matters most, on the newest closed leads:'))
+            html += [Markup('<li>%s</li>') % self.env._(
+                '%(feature)s: %(share)s%% of what the model relies on', feature=self._feature_label(name),
+                share=round(100 * drop / total)) for name, drop in drivers[:SHOWN_DRIVERS]]
+            html.append(Markup('</ul>'))
+        tiers = self.tier_stat_ids.filtered('count')
+        if tiers:
+            html.append(Markup('<p class="mb-1">%s</p><ul class="o_lead_model_tiers">') % self.env._(
+                'How the %s validation leads convert by tier:', self.n_valid))
+            html += [Markup('<li>%s</li>') % self.env._(
+                '%(tier)s: %(count)s leads, %(rate)s%% won', tier=tier.name, count=tier.count,
+                rate=round(100 * tier.conversion_rate)) for tier in tiers]
+            html.append(Markup('</ul>'))
+        return Markup('').join(html)
 
     # ------------------------------------------------------------
     # ORM
@@ -449,6 +513,7 @@ class CrmLeadScoringModel(models.Model):
             'compared_auc': compared_auc,
             **self._quality_gates(settings, metrics['roc_auc'], outcomes.won, result.valid_index,
                                   self._pls_auc(columns, outcomes.won, result.valid_index)),
+            'driver_importance': self._driver_importance(result.model, columns, outcomes.won, result.valid_index),
             'training_seconds': time.monotonic() - started,
             'calibration_ids': [
                 fields.Command.create({'decile': decile, 'predicted': predicted, 'observed': observed, 'count': count})
@@ -516,6 +581,15 @@ class CrmLeadScoringModel(models.Model):
         team = np.asarray(columns['team_id'], dtype=np.int64)
         probability = quality.pls_probability(won[~valid], team[~valid], team[valid], fields_codes, tags)
         return quality.roc_auc(won[valid], probability)
+
+    @api.model
+    def _driver_importance(self, engine, columns, won, valid_index):
+        """JSON of [feature name, ROC AUC lost without it] of ``engine`` on the validation leads, largest first
+        (``engine.model.quality.permutation_importance``)."""
+        X = engine.encoder.transform(engine_model.subset(columns, engine.encoder.spec, valid_index))
+        drops = quality.permutation_importance(engine, X, np.asarray(won)[valid_index])
+        ranked = sorted(zip(engine.feature_names, drops.tolist(), strict=True), key=lambda pair: -pair[1])
+        return json.dumps([[name, round(drop, 5)] for name, drop in ranked if not math.isnan(drop)])
 
     @api.model
     def _quality_gates(self, settings, auc, won, valid_index, pls_auc):
