@@ -31,3 +31,4 @@ from . import test_demo
 from . import test_tier_report
 from . import test_model_quality
 from . import test_win_probability
+from . import test_model_page_ui

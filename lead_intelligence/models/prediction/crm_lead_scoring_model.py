@@ -148,6 +148,9 @@ class CrmLeadScoringModel(models.Model):
         help="What the model is worth, in a sales manager's words: its verdict, the drivers that matter most and "
              "how the validation leads convert per tier.")
     calibration_ids = fields.One2many('crm.lead.scoring.model.calibration', 'model_id', readonly=True)
+    calibration_lines = fields.Json(
+        compute='_compute_calibration_lines',
+        help="[decile, mean predicted probability, observed win rate] of each decile of the validation leads.")
     tier_stat_ids = fields.One2many('crm.lead.scoring.model.tier', 'model_id', readonly=True)
 
     _active_per_company = models.UniqueIndex("(company_id) WHERE state = 'active'")
@@ -163,6 +166,11 @@ class CrmLeadScoringModel(models.Model):
     def _compute_summary(self):
         for record in self:
             record.summary = record._summary_html() if record.n_valid else False
+
+    @api.depends('calibration_ids')
+    def _compute_calibration_lines(self):
+        for record in self:
+            record.calibration_lines = [[row.decile, row.predicted, row.observed] for row in record.calibration_ids]
 
     def _verdict(self):
         """The verdict sentence: how well the model ranks, against Odoo's probability, how calibrated."""
