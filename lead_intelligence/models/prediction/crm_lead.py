@@ -4,7 +4,7 @@ import math
 import numpy as np
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 from ...engine import behaviour, scoring
@@ -324,10 +324,19 @@ class CrmLead(models.Model):
         return main_company.id if main_company else 0
 
     @api.model
+    @tools.ormcache()
+    def _has_model_win_probability(self):
+        """Whether a company has an active model that passed its quality gates (cached: the crm's own
+        computations ask on every lead they compute; cleared when a model's state changes)."""
+        # sudo: the models of every company, whoever's lead is computed
+        return bool(self.env['crm.lead.scoring.model'].sudo().search_count(
+            [('state', '=', 'active'), ('quality_passed', '=', True)], limit=1))
+
+    @api.model
     def _get_model_win_probabilities(self, ids):
         """{lead id: the model's probability in percent} of the open leads ``ids`` whose probability is the
         model's: the setting is on and their company's active model passed its quality gates. One query."""
-        if not ids or not self._model_win_probability_on():
+        if not ids or not self._model_win_probability_on() or not self._has_model_win_probability():
             return {}
         return dict(self.env.execute_query(lead_writes.model_win_probabilities_sql(ids, self._main_company_id())))
 
@@ -335,7 +344,7 @@ class CrmLead(models.Model):
     def _set_model_win_probabilities(self, ids=None):
         """Make the model's probability the automated probability of the open leads ``ids`` (all when None),
         when the setting says so; the pass calls it after its writes, in one statement per chunk."""
-        if not self._model_win_probability_on():
+        if not self._model_win_probability_on() or not self._has_model_win_probability():
             return
         self.env['crm.lead.scoring.model'].flush_model(['state', 'active', 'quality_passed'])
         self.flush_model(['probability', 'automated_probability', 'expected_revenue', 'recurring_revenue'])

@@ -233,8 +233,9 @@ class CrmLeadScoringModel(models.Model):
             # an archived model scores nothing: archiving the active one retires it
             self.filtered(lambda record: record.state == 'active').write({'state': 'retired'})
         res = super().write(vals)
-        if 'parameters' in vals:
-            self.env.registry.clear_cache()  # the loaded models are cached by id
+        if 'parameters' in vals or 'state' in vals or 'active' in vals:
+            # the loaded models are cached by id; whether a model sets the leads' probability, once
+            self.env.registry.clear_cache()
         if 'state' in vals:
             self.env['crm.lead']._trigger_full_rescore()
         if vals.get('state') == 'retired' and not self.env.context.get('lead_intelligence_activating'):
@@ -246,6 +247,7 @@ class CrmLeadScoringModel(models.Model):
         was_active = any(record.state == 'active' for record in self)
         res = super().unlink()
         if was_active:
+            self.env.registry.clear_cache()  # see write
             # the company's leads fall back to fit and engagement, and to Odoo's probability
             self.env['crm.lead']._trigger_full_rescore()
             self.env['crm.lead']._restore_odoo_probabilities()
