@@ -49,6 +49,8 @@
         "report/crm_lead_tier_report_views.xml",
         "views/crm_lead_scoring_model_quality_views.xml",
         "views/crm_lead_win_probability_views.xml",
+        "security/crm_lead_account_security.xml",
+        "views/crm_lead_account_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

@@ -64,6 +64,9 @@ LEAD_FIELD_FACTS = {
     # behaviour: the event log, and the date of the latest counted event
     'event_ids': {NOT_SCORED},
     'last_engagement_date': {COUNTED},
+    # the account's figures, rolled up from all its open leads after the passes (accounts/)
+    'account_score': {NOT_SCORED, UNSTABLE},
+    'account_tier_id': {NOT_SCORED, UNSTABLE},
 }
 
 # How a rule reads the records of a model through the lead's links (a path such as ``country_id.code``,

@@ -35,6 +35,8 @@ SETTINGS_DEFAULTS = {
     'model_min_valid_lost': 10,
     'model_min_auc': 0.6,
     'model_win_probability': True,
+    'account_engagement_days': 90,
+    'account_role_points': 10,
 }
 # settings that move scores: changing them rescores every open lead
 RESCORE_KEYS = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit', 'weight_engagement', 'weight_model',
@@ -215,10 +217,13 @@ class ResConfigSettings(models.TransientModel):
         for key, default in SETTINGS_DEFAULTS.items():
             value = self[f'lead_intelligence_{key}']
             params.set_param(PARAM_PREFIX + key, str(value) if not isinstance(default, str) else (value or '').strip())
-        if any(before[key] != self._get_lead_intelligence_settings()[key] for key in RESCORE_KEYS):
+        after = self._get_lead_intelligence_settings()
+        if any(before[key] != after[key] for key in RESCORE_KEYS):
             self.env['crm.lead']._trigger_full_rescore()
         if before['model_win_probability'] != self._get_lead_intelligence_settings()['model_win_probability']:
             self.env['crm.lead']._on_model_win_probability_changed()
+        if any(before[key] != after[key] for key in ('account_engagement_days', 'account_role_points')):
+            self.env['crm.lead']._refresh_account_scores()
         return res
 
     @api.model
@@ -270,7 +275,8 @@ class ResConfigSettings(models.TransientModel):
                 or min(values['min_dwell'], values['burst_count'], values['burst_seconds']) < 0 \
                 or not 1 <= values['api_max_events'] <= 10000 \
                 or not 0 < values['size_employees_medium'] < values['size_employees_large'] \
-                or not 0 < values['size_revenue_medium'] < values['size_revenue_large']:
+                or not 0 < values['size_revenue_medium'] < values['size_revenue_large'] \
+                or values['account_engagement_days'] < 1 or not 0 <= values['account_role_points'] <= 100:
             raise UserError(self.env._(
                 'The Lead Intelligence settings are inconsistent (%s): fix them in CRM settings.', values))
         return values
@@ -313,3 +319,18 @@ class ResConfigSettings(models.TransientModel):
                 raise ValidationError(self.env._('The minimum validation leads, won and lost must be at least 1.'))
             if not 0 <= settings.lead_intelligence_model_min_auc <= 1:
                 raise ValidationError(self.env._('The minimum ROC AUC must be between 0 and 1.'))
+    lead_intelligence_account_engagement_days = fields.Integer(
+        'Account Engagement Window (Days)', default=SETTINGS_DEFAULTS['account_engagement_days'],
+        help="A lead counts as an engaged buying role of its account when its last counted event is this recent.")
+    lead_intelligence_account_role_points = fields.Integer(
+        'Points per Engaged Buying Role', default=SETTINGS_DEFAULTS['account_role_points'],
+        help="An account's score is its best open lead's score plus these points for each buying role (decision "
+             "maker, technical lead, procurement) engaged lately, 100 at most.")
+
+    @api.constrains('lead_intelligence_account_engagement_days', 'lead_intelligence_account_role_points')
+    def _check_lead_intelligence_account(self):
+        for settings in self:
+            if settings.lead_intelligence_account_engagement_days < 1:
+                raise ValidationError(self.env._('The account engagement window must be at least one day.'))
+            if not 0 <= settings.lead_intelligence_account_role_points <= 100:
+                raise ValidationError(self.env._('The points per engaged buying role must be between 0 and 100.'))

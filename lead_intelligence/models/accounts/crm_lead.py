@@ -1,0 +1,47 @@
+from odoo import api, fields, models
+
+from ..writes import res_partner as account_writes
+
+
+class CrmLead(models.Model):
+    """The lead's account: its commercial partner's score and tier, kept on the lead so that
+    rules and routing read them, and refreshed by the passes (:meth:`_refresh_account_scores`)."""
+
+    _inherit = 'crm.lead'
+
+    account_score = fields.Integer(
+        'Account Score', readonly=True, copy=False, system_owned=True,
+        help="The score of the lead's company (its contact's commercial entity), from all its open leads.")
+    account_tier_id = fields.Many2one('crm.lead.tier', 'Account Tier', readonly=True, copy=False, system_owned=True)
+    account_summary = fields.Char('Account Engagement', compute='_compute_account_summary')
+
+    @api.depends('partner_id.commercial_partner_id.account_roles')
+    def _compute_account_summary(self):
+        for lead in self:
+            account = lead.partner_id.commercial_partner_id
+            lead.account_summary = account._account_summary_text() if account else False
+
+    def _score_query(self, query, cause, config=None, chunk=None):
+        """The pass, then the accounts of its leads rolled up again, outside full passes (which
+        roll every account up once they end: :meth:`_rescore_all_leads`)."""
+        ids, changed = super()._score_query(query, cause, config, chunk)
+        if chunk is None and ids:
+            self._refresh_account_scores(ids)
+        return ids, changed
+
+    def _rescore_all_leads(self, run):
+        super()._rescore_all_leads(run)
+        if run.state == 'done':
+            self._refresh_account_scores()
+
+    @api.model
+    def _refresh_account_scores(self, lead_ids=None):
+        """Roll the open leads' scores up to their accounts, and the accounts' scores down to
+        their leads, where something changed; the accounts of ``lead_ids`` only, when given.
+
+        :return: the number of accounts whose score, tier or roles changed
+        """
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+        self.env.flush_all()
+        return account_writes.roll_up_accounts(
+            self.env, lead_ids, settings['account_engagement_days'], settings['account_role_points'])
