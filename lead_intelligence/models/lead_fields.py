@@ -64,6 +64,8 @@ LEAD_FIELD_FACTS = {
     # behaviour: the event log, and the date of the latest counted event
     'event_ids': {NOT_SCORED},
     'last_engagement_date': {COUNTED},
+    # the nearest segment, written by the passes (segmentation/)
+    'cluster_id': {NOT_SCORED, UNSTABLE},
 }
 
 # How a rule reads the records of a model through the lead's links (a path such as ``country_id.code``,

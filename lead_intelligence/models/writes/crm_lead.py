@@ -242,3 +242,16 @@ def backdate_closing(env, ids, ages):
         """UPDATE crm_lead SET date_closed = now() - make_interval(days => v.age)
              FROM unnest(%s::int[], %s::int[]) AS v(id, age) WHERE crm_lead.id = v.id""",
         ids, ages))
+
+
+# ------------------------------------------------------------
+# SEGMENTATION
+# ------------------------------------------------------------
+
+def set_clusters(env, ids, cluster_ids):
+    """Set the segment ``cluster_ids[i]`` on each lead ``ids[i]`` where it differs, in one statement."""
+    env.cr.execute(SQL(
+        """UPDATE crm_lead lead SET cluster_id = new.cluster_id
+             FROM unnest(%s::int[], %s::int[]) AS new(id, cluster_id)
+            WHERE lead.id = new.id AND lead.cluster_id IS DISTINCT FROM new.cluster_id""",
+        [int(value) for value in ids], [int(value) for value in cluster_ids]))
