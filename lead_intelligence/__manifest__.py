@@ -51,6 +51,8 @@
         "views/crm_lead_win_probability_views.xml",
         "security/crm_lead_account_security.xml",
         "views/crm_lead_account_views.xml",
+        "security/crm_lead_cluster_security.xml",
+        "views/crm_lead_cluster_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

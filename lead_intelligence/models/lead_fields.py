@@ -67,6 +67,8 @@ LEAD_FIELD_FACTS = {
     # the account's figures, rolled up from all its open leads after the passes (accounts/)
     'account_score': {NOT_SCORED, UNSTABLE},
     'account_tier_id': {NOT_SCORED, UNSTABLE},
+    # the nearest segment, written by the passes (segmentation/)
+    'cluster_id': {NOT_SCORED, UNSTABLE},
 }
 
 # How a rule reads the records of a model through the lead's links (a path such as ``country_id.code``,

@@ -317,3 +317,13 @@ def set_automated_probabilities(env, rows):
             WHERE crm_lead.id = v.id AND crm_lead.automated_probability IS DISTINCT FROM v.probability
         RETURNING crm_lead.id""",
         rows=rows))]
+# SEGMENTATION
+# ------------------------------------------------------------
+
+def set_clusters(env, ids, cluster_ids):
+    """Set the segment ``cluster_ids[i]`` on each lead ``ids[i]`` where it differs, in one statement."""
+    env.cr.execute(SQL(
+        """UPDATE crm_lead lead SET cluster_id = new.cluster_id
+             FROM unnest(%s::int[], %s::int[]) AS new(id, cluster_id)
+            WHERE lead.id = new.id AND lead.cluster_id IS DISTINCT FROM new.cluster_id""",
+        [int(value) for value in ids], [int(value) for value in cluster_ids]))
