@@ -64,6 +64,12 @@ LEAD_FIELD_FACTS = {
     # behaviour: the event log, and the date of the latest counted event
     'event_ids': {NOT_SCORED},
     'last_engagement_date': {COUNTED},
+    # RFM and ABC, refreshed in SQL before each full pass (segmentation/)
+    'rfm_recency': {NOT_SCORED, UNSTABLE},
+    'rfm_frequency': {NOT_SCORED, UNSTABLE},
+    'rfm_monetary': {NOT_SCORED, UNSTABLE},
+    'rfm_segment': {NOT_SCORED, UNSTABLE},
+    'abc_class': {NOT_SCORED, UNSTABLE},
 }
 
 # How a rule reads the records of a model through the lead's links (a path such as ``country_id.code``,

@@ -29,6 +29,10 @@ SETTINGS_DEFAULTS = {
     'alert_share_factor': 2.0,
     'alert_missing_share': 50,
     'trend_window_days': 14,
+    'rfm_window_days': 90,
+    'abc_window_days': 365,
+    'abc_a_share': 80,
+    'abc_b_share': 15,
 }
 # settings that move scores: changing them rescores every open lead
 RESCORE_KEYS = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit', 'weight_engagement', 'weight_model',
@@ -209,8 +213,12 @@ class ResConfigSettings(models.TransientModel):
         for key, default in SETTINGS_DEFAULTS.items():
             value = self[f'lead_intelligence_{key}']
             params.set_param(PARAM_PREFIX + key, str(value) if not isinstance(default, str) else (value or '').strip())
-        if any(before[key] != self._get_lead_intelligence_settings()[key] for key in RESCORE_KEYS):
+        after = self._get_lead_intelligence_settings()
+        if any(before[key] != after[key] for key in RESCORE_KEYS):
             self.env['crm.lead']._trigger_full_rescore()
+        if any(before[key] != after[key] for key in ('rfm_window_days', 'abc_window_days', 'abc_a_share',
+                                                     'abc_b_share')):
+            self.env['crm.lead']._refresh_rfm()
         return res
 
     @api.model
@@ -262,7 +270,10 @@ class ResConfigSettings(models.TransientModel):
                 or min(values['min_dwell'], values['burst_count'], values['burst_seconds']) < 0 \
                 or not 1 <= values['api_max_events'] <= 10000 \
                 or not 0 < values['size_employees_medium'] < values['size_employees_large'] \
-                or not 0 < values['size_revenue_medium'] < values['size_revenue_large']:
+                or not 0 < values['size_revenue_medium'] < values['size_revenue_large'] \
+                or min(values['rfm_window_days'], values['abc_window_days']) < 1 \
+                or min(values['abc_a_share'], values['abc_b_share']) <= 0 \
+                or values['abc_a_share'] + values['abc_b_share'] >= 100:
             raise UserError(self.env._(
                 'The Lead Intelligence settings are inconsistent (%s): fix them in CRM settings.', values))
         return values
@@ -276,3 +287,28 @@ class ResConfigSettings(models.TransientModel):
     def _check_lead_intelligence_trend_window(self):
         if any(settings.lead_intelligence_trend_window_days < 1 for settings in self):
             raise ValidationError(self.env._('The score trend window must be at least one day.'))
+
+    lead_intelligence_rfm_window_days = fields.Integer(
+        'RFM Window (Days)', default=SETTINGS_DEFAULTS['rfm_window_days'],
+        help="Frequency and monetary value count the events (leads) and the won deals (customers) of this many "
+             "days.")
+    lead_intelligence_abc_window_days = fields.Integer(
+        'ABC Period (Days)', default=SETTINGS_DEFAULTS['abc_window_days'],
+        help="Customers are ranked by their won revenue over this many days.")
+    lead_intelligence_abc_a_share = fields.Integer(
+        'Class A Share (%)', default=SETTINGS_DEFAULTS['abc_a_share'],
+        help="Class A: the largest customers bringing this share of the won revenue.")
+    lead_intelligence_abc_b_share = fields.Integer(
+        'Class B Share (%)', default=SETTINGS_DEFAULTS['abc_b_share'],
+        help="Class B: the next customers, bringing this share of the won revenue; C: the rest.")
+
+    @api.constrains('lead_intelligence_rfm_window_days', 'lead_intelligence_abc_window_days',
+                    'lead_intelligence_abc_a_share', 'lead_intelligence_abc_b_share')
+    def _check_lead_intelligence_rfm(self):
+        for settings in self:
+            if min(settings.lead_intelligence_rfm_window_days, settings.lead_intelligence_abc_window_days) < 1:
+                raise ValidationError(self.env._('The RFM window and the ABC period must be at least one day.'))
+            if min(settings.lead_intelligence_abc_a_share, settings.lead_intelligence_abc_b_share) <= 0 \
+                    or settings.lead_intelligence_abc_a_share + settings.lead_intelligence_abc_b_share >= 100:
+                raise ValidationError(self.env._(
+                    'The shares of classes A and B must be positive and leave some revenue to class C.'))
