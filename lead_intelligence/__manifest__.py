@@ -53,6 +53,7 @@
         "views/crm_lead_account_views.xml",
         "security/crm_lead_cluster_security.xml",
         "views/crm_lead_cluster_views.xml",
+        "views/crm_lead_rfm_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

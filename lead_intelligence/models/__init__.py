@@ -11,7 +11,8 @@
 # - then the stages in flow order: events (behaviour, engagement), classification,
 #   scoring (the pass), prediction, routing (which implements the pass's tier-moves hook).
 # - accounts/: the account score, rolled up from the leads after the pass (it wraps the pass).
-# - segmentation/: segments of similar leads found by clustering, kept by the passes (it wraps the pass).
+# - segmentation/: RFM segments and ABC classes refreshed before each full pass, and segments of similar
+#   leads found by clustering, kept by the passes (it wraps the pass).
 # - crm_lead_demo.py: the demo database's configuration of every stage, last as it uses them all.
 from . import crm_lead
 from . import rules

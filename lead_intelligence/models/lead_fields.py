@@ -69,6 +69,12 @@ LEAD_FIELD_FACTS = {
     'account_tier_id': {NOT_SCORED, UNSTABLE},
     # the nearest segment, written by the passes (segmentation/)
     'cluster_id': {NOT_SCORED, UNSTABLE},
+    # RFM and ABC, refreshed in SQL before each full pass (segmentation/)
+    'rfm_recency': {NOT_SCORED, UNSTABLE},
+    'rfm_frequency': {NOT_SCORED, UNSTABLE},
+    'rfm_monetary': {NOT_SCORED, UNSTABLE},
+    'rfm_segment': {NOT_SCORED, UNSTABLE},
+    'abc_class': {NOT_SCORED, UNSTABLE},
 }
 
 # How a rule reads the records of a model through the lead's links (a path such as ``country_id.code``,

@@ -37,6 +37,10 @@ SETTINGS_DEFAULTS = {
     'model_win_probability': True,
     'account_engagement_days': 90,
     'account_role_points': 10,
+    'rfm_window_days': 90,
+    'abc_window_days': 365,
+    'abc_a_share': 80,
+    'abc_b_share': 15,
 }
 # settings that move scores: changing them rescores every open lead
 RESCORE_KEYS = ('fit_mapping', 'fit_points_low', 'fit_points_high', 'weight_fit', 'weight_engagement', 'weight_model',
@@ -224,6 +228,9 @@ class ResConfigSettings(models.TransientModel):
             self.env['crm.lead']._on_model_win_probability_changed()
         if any(before[key] != after[key] for key in ('account_engagement_days', 'account_role_points')):
             self.env['crm.lead']._refresh_account_scores()
+        if any(before[key] != after[key] for key in ('rfm_window_days', 'abc_window_days', 'abc_a_share',
+                                                     'abc_b_share')):
+            self.env['crm.lead']._refresh_rfm()
         return res
 
     @api.model
@@ -276,7 +283,10 @@ class ResConfigSettings(models.TransientModel):
                 or not 1 <= values['api_max_events'] <= 10000 \
                 or not 0 < values['size_employees_medium'] < values['size_employees_large'] \
                 or not 0 < values['size_revenue_medium'] < values['size_revenue_large'] \
-                or values['account_engagement_days'] < 1 or not 0 <= values['account_role_points'] <= 100:
+                or values['account_engagement_days'] < 1 or not 0 <= values['account_role_points'] <= 100 \
+                or min(values['rfm_window_days'], values['abc_window_days']) < 1 \
+                or min(values['abc_a_share'], values['abc_b_share']) <= 0 \
+                or values['abc_a_share'] + values['abc_b_share'] >= 100:
             raise UserError(self.env._(
                 'The Lead Intelligence settings are inconsistent (%s): fix them in CRM settings.', values))
         return values
@@ -334,3 +344,27 @@ class ResConfigSettings(models.TransientModel):
                 raise ValidationError(self.env._('The account engagement window must be at least one day.'))
             if not 0 <= settings.lead_intelligence_account_role_points <= 100:
                 raise ValidationError(self.env._('The points per engaged buying role must be between 0 and 100.'))
+    lead_intelligence_rfm_window_days = fields.Integer(
+        'RFM Window (Days)', default=SETTINGS_DEFAULTS['rfm_window_days'],
+        help="Frequency and monetary value count the events (leads) and the won deals (customers) of this many "
+             "days.")
+    lead_intelligence_abc_window_days = fields.Integer(
+        'ABC Period (Days)', default=SETTINGS_DEFAULTS['abc_window_days'],
+        help="Customers are ranked by their won revenue over this many days.")
+    lead_intelligence_abc_a_share = fields.Integer(
+        'Class A Share (%)', default=SETTINGS_DEFAULTS['abc_a_share'],
+        help="Class A: the largest customers bringing this share of the won revenue.")
+    lead_intelligence_abc_b_share = fields.Integer(
+        'Class B Share (%)', default=SETTINGS_DEFAULTS['abc_b_share'],
+        help="Class B: the next customers, bringing this share of the won revenue; C: the rest.")
+
+    @api.constrains('lead_intelligence_rfm_window_days', 'lead_intelligence_abc_window_days',
+                    'lead_intelligence_abc_a_share', 'lead_intelligence_abc_b_share')
+    def _check_lead_intelligence_rfm(self):
+        for settings in self:
+            if min(settings.lead_intelligence_rfm_window_days, settings.lead_intelligence_abc_window_days) < 1:
+                raise ValidationError(self.env._('The RFM window and the ABC period must be at least one day.'))
+            if min(settings.lead_intelligence_abc_a_share, settings.lead_intelligence_abc_b_share) <= 0 \
+                    or settings.lead_intelligence_abc_a_share + settings.lead_intelligence_abc_b_share >= 100:
+                raise ValidationError(self.env._(
+                    'The shares of classes A and B must be positive and leave some revenue to class C.'))

@@ -34,3 +34,4 @@ from . import test_win_probability
 from . import test_model_page_ui
 from . import test_account_score
 from . import test_segments
+from . import test_rfm

@@ -5,13 +5,50 @@ from odoo.tools import SQL
 
 from ...engine import clustering
 from ..writes import crm_lead as lead_writes
+from ..writes import rfm as rfm_writes
 from .features import read_chunk
+from .rfm import ABC_CLASSES, RFM_SEGMENTS
 
 
 class CrmLead(models.Model):
-    """The lead's segment: the nearest segment of the latest segmentation run, kept by the passes."""
+    """The lead's segments: its RFM segment (from its own engagement and expected revenue) and its
+    account's ABC class, refreshed in SQL at the start of each full pass so that the rules read
+    today's values; and the nearest segment of the latest segmentation run, kept by the passes."""
 
     _inherit = 'crm.lead'
+
+    rfm_recency = fields.Integer(
+        'Recency Score', readonly=True, copy=False, system_owned=True,
+        help="1 to 5: the quintile of the lead's last counted event among the company's open leads, 5 the most "
+             "recent.")
+    rfm_frequency = fields.Integer(
+        'Frequency Score', readonly=True, copy=False, system_owned=True,
+        help="1 to 5: the quintile of the lead's counted events over the RFM window (their decayed units).")
+    rfm_monetary = fields.Integer(
+        'Monetary Score', readonly=True, copy=False, system_owned=True,
+        help="1 to 5: the quintile of the lead's expected revenue.")
+    rfm_segment = fields.Selection(RFM_SEGMENTS, 'RFM Segment', readonly=True, copy=False, system_owned=True)
+    abc_class = fields.Selection(
+        ABC_CLASSES, 'Account ABC Class', readonly=True, copy=False, system_owned=True,
+        help="The ABC class of the lead's company (its contact's commercial entity).")
+
+    def _rescore_all_leads(self, run):
+        if not run.last_lead_id:
+            self._refresh_rfm()
+        return super()._rescore_all_leads(run)
+
+    @api.model
+    def _refresh_rfm(self):
+        """RFM of the open leads and of the customers, ABC of the customers and their leads, in SQL,
+        written where they changed; see ``writes/rfm.py``. Returns the rows written per table."""
+        settings = self.env['res.config.settings']._get_lead_intelligence_settings()
+        self.env.flush_all()
+        written = rfm_writes.refresh(self.env, settings['rfm_window_days'], settings['abc_window_days'],
+                                     settings['abc_a_share'], settings['abc_b_share'])
+        self.invalidate_model(['rfm_recency', 'rfm_frequency', 'rfm_monetary', 'rfm_segment', 'abc_class'])
+        self.env['res.partner'].invalidate_model(
+            ['rfm_recency', 'rfm_frequency', 'rfm_monetary', 'rfm_segment', 'abc_class'])
+        return written
 
     cluster_id = fields.Many2one(
         'crm.lead.cluster', 'Segment', readonly=True, copy=False, index='btree_not_null', system_owned=True,
