@@ -224,7 +224,7 @@ class ResConfigSettings(models.TransientModel):
         after = self._get_lead_intelligence_settings()
         if any(before[key] != after[key] for key in RESCORE_KEYS):
             self.env['crm.lead']._trigger_full_rescore()
-        if before['model_win_probability'] != self._get_lead_intelligence_settings()['model_win_probability']:
+        if before['model_win_probability'] != after['model_win_probability']:
             self.env['crm.lead']._on_model_win_probability_changed()
         if any(before[key] != after[key] for key in ('account_engagement_days', 'account_role_points')):
             self.env['crm.lead']._refresh_account_scores()
