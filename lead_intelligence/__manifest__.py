@@ -47,6 +47,8 @@
         "views/crm_lead_tuning_views.xml",
         "security/crm_lead_tier_report_security.xml",
         "report/crm_lead_tier_report_views.xml",
+        "security/crm_lead_topic_security.xml",
+        "views/crm_lead_topic_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

@@ -10,6 +10,7 @@
 #   stages whose models inherit them.
 # - then the stages in flow order: events (behaviour, engagement), classification,
 #   scoring (the pass), prediction, routing (which implements the pass's tier-moves hook).
+# - interest/: content topics and each lead's decayed interest in them, folded in as events are counted.
 # - crm_lead_demo.py: the demo database's configuration of every stage, last as it uses them all.
 from . import crm_lead
 from . import rules
@@ -21,4 +22,5 @@ from . import routing
 from . import res_config_settings
 from . import insight
 from . import tuning
+from . import interest
 from . import crm_lead_demo

@@ -64,6 +64,9 @@ LEAD_FIELD_FACTS = {
     # behaviour: the event log, and the date of the latest counted event
     'event_ids': {NOT_SCORED},
     'last_engagement_date': {COUNTED},
+    # the top content topics, written with the events' counting and before each full pass (interest/)
+    'topic_ids': {NOT_SCORED, UNSTABLE},
+    'topic_interest_ids': {NOT_SCORED, UNSTABLE},
 }
 
 # How a rule reads the records of a model through the lead's links (a path such as ``country_id.code``,
