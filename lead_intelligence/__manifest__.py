@@ -54,6 +54,8 @@
         "security/crm_lead_cluster_security.xml",
         "views/crm_lead_cluster_views.xml",
         "views/crm_lead_rfm_views.xml",
+        "security/crm_lead_topic_security.xml",
+        "views/crm_lead_topic_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

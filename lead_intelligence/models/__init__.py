@@ -13,6 +13,7 @@
 # - accounts/: the account score, rolled up from the leads after the pass (it wraps the pass).
 # - segmentation/: RFM segments and ABC classes refreshed before each full pass, and segments of similar
 #   leads found by clustering, kept by the passes (it wraps the pass).
+# - interest/: content topics and each lead's decayed interest in them, folded in as events are counted.
 # - crm_lead_demo.py: the demo database's configuration of every stage, last as it uses them all.
 from . import crm_lead
 from . import rules
@@ -26,4 +27,5 @@ from . import insight
 from . import tuning
 from . import accounts
 from . import segmentation
+from . import interest
 from . import crm_lead_demo

@@ -75,6 +75,9 @@ LEAD_FIELD_FACTS = {
     'rfm_monetary': {NOT_SCORED, UNSTABLE},
     'rfm_segment': {NOT_SCORED, UNSTABLE},
     'abc_class': {NOT_SCORED, UNSTABLE},
+    # the top content topics, written with the events' counting and before each full pass (interest/)
+    'topic_ids': {NOT_SCORED, UNSTABLE},
+    'topic_interest_ids': {NOT_SCORED, UNSTABLE},
 }
 
 # How a rule reads the records of a model through the lead's links (a path such as ``country_id.code``,

@@ -35,3 +35,4 @@ from . import test_model_page_ui
 from . import test_account_score
 from . import test_segments
 from . import test_rfm
+from . import test_content_interest
