@@ -146,6 +146,9 @@ class PassClock:
     * ``tier_moves``: ``_log_tier_moves``: the chatter messages of the tier moves;
     * ``trend``: ``_update_score_trends``: the score trends of the chunk's leads;
     * ``hooks``: ``_on_tier_moves``: routing's queue, the hot lead alerts;
+    * ``segmentation``: the refreshes of RFM and ABC, top topics and accounts, and the segments of
+      the chunks' leads (``_refresh_rfm``, ``_refresh_top_topics``, ``_refresh_account_scores``,
+      ``_assign_clusters``);
     * ``commit``: ``ir.cron._commit_progress`` (a commit outside a cron);
     * ``other``: the remainder: the rules' scoring in numpy, the pass's bookkeeping.
     """
@@ -153,7 +156,8 @@ class PassClock:
     def __init__(self, env):
         self.env = env
         self.seconds = dict.fromkeys(
-            ("classify", "read", "engagement", "write", "history", "tier_moves", "trend", "hooks", "commit"), 0.0)
+            ("classify", "read", "engagement", "write", "history", "tier_moves", "trend", "hooks", "segmentation",
+             "commit"), 0.0)
 
     def install(self):
         lead = self.env["crm.lead"]
@@ -161,7 +165,9 @@ class PassClock:
                             ("_read_engagement", "engagement"), ("_update_score_trends", "trend"),
                             ("_on_tier_moves", "hooks"),
                             ("_write_scores", "write"), ("_log_score_history", "history"),
-                            ("_log_tier_moves", "tier_moves")):
+                            ("_log_tier_moves", "tier_moves"), ("_refresh_rfm", "segmentation"),
+                            ("_refresh_top_topics", "segmentation"), ("_refresh_account_scores", "segmentation"),
+                            ("_assign_clusters", "segmentation")):
             PhaseClock._wrap(lead, name, lambda seconds, phase=phase: self._add(phase, seconds))
         PhaseClock._wrap(self.env["ir.cron"], "_commit_progress", lambda seconds: self._add("commit", seconds))
 

@@ -25,11 +25,27 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import classify, decay, events, ingest, latency, model, model_data, report, rescore, route, soak, train, tune
+from bench import (
+    classify,
+    decay,
+    events,
+    ingest,
+    latency,
+    model,
+    model_data,
+    report,
+    rescore,
+    route,
+    segmentation,
+    soak,
+    train,
+    tune,
+)
 
 SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run,
              "classify": classify.run, "route": route.run, "model": model.run, "train": train.run,
-             "soak": soak.run, "tune": tune.run, "latency": latency.run, "report": report.run}
+             "soak": soak.run, "tune": tune.run, "latency": latency.run, "report": report.run,
+             "segmentation": segmentation.run}
 # the other scenarios need --leads, but model and train
 DEFAULT_LEADS = {"route": route.DEFAULT_LEADS, "soak": soak.DEFAULT_LEADS}
 DEFAULT_BATCH_SIZE = 1000  # events per request (the API's maximum), but for soak

@@ -15,7 +15,7 @@ import re
 import time
 from pathlib import Path
 
-from bench import classify, classify_floor, event_tasks, latency, model_tasks, report, route, soak, tune
+from bench import classify, classify_floor, event_tasks, latency, model_tasks, report, route, segmentation, soak, tune
 from bench.fixtures import create_fixtures
 from bench.floor import run_floor
 from bench.odoo_env import environment
@@ -105,6 +105,10 @@ TASKS = {
     "tune_compute": lambda db, _rules, _params: in_odoo_measured(db, tune.compute_tuning),
     "report_setup": lambda db, _rules, _params: in_odoo_measured(db, report.prepare_and_commit),
     "report_queries": lambda db, _rules, _params: in_odoo_measured(db, report.measure_queries),
+    "segmentation_setup": lambda db, _rules, _params: in_odoo_measured(db, segmentation.setup),
+    "segmentation_pass": lambda db, _rules, params: in_odoo_measured(
+        db, lambda env: segmentation.full_pass(env, params["refresh"])),
+    "segmentation_clusters": lambda db, _rules, _params: in_odoo_measured(db, segmentation.clusters),
 }
 
 
