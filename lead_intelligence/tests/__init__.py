@@ -30,3 +30,4 @@ from . import test_scoring_latency
 from . import test_demo
 from . import test_tier_report
 from . import test_job_level_fit
+from . import test_classification_history
