@@ -47,6 +47,7 @@
         "views/crm_lead_tuning_views.xml",
         "security/crm_lead_tier_report_security.xml",
         "report/crm_lead_tier_report_views.xml",
+        "views/crm_lead_completeness_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

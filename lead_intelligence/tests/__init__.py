@@ -31,3 +31,4 @@ from . import test_demo
 from . import test_tier_report
 from . import test_job_level_fit
 from . import test_classification_history
+from . import test_profile_completeness

@@ -242,3 +242,17 @@ def backdate_closing(env, ids, ages):
         """UPDATE crm_lead SET date_closed = now() - make_interval(days => v.age)
              FROM unnest(%s::int[], %s::int[]) AS v(id, age) WHERE crm_lead.id = v.id""",
         ids, ages))
+
+
+# ------------------------------------------------------------
+# PROFILE COMPLETENESS
+# ------------------------------------------------------------
+
+
+def set_profile_completeness(env, expression, ids=None):
+    """Set the profile completeness of the leads ``ids`` (every lead when None) to ``expression``
+    (an SQL expression on ``crm_lead``), in one UPDATE of the rows where it changes."""
+    env.execute_query(SQL(
+        """UPDATE crm_lead SET profile_completeness = %(value)s
+            WHERE profile_completeness IS DISTINCT FROM %(value)s%(restrict)s""",
+        value=expression, restrict=SQL(' AND id = ANY(%s)', list(ids)) if ids is not None else SQL()))
