@@ -56,6 +56,7 @@
         "views/crm_lead_rfm_views.xml",
         "security/crm_lead_topic_security.xml",
         "views/crm_lead_topic_views.xml",
+        "views/crm_lead_completeness_views.xml",
     ],
     "demo": [
         "demo/crm_lead_demo.xml",

@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..engine import behaviour, scoring
+from .classification.crm_lead_completeness import COMPLETENESS_CANDIDATES, COMPLETENESS_PARAM
 
 SETTINGS_DEFAULTS = {
     'fit_mapping': 'linear',
@@ -368,3 +369,36 @@ class ResConfigSettings(models.TransientModel):
                     or settings.lead_intelligence_abc_a_share + settings.lead_intelligence_abc_b_share >= 100:
                 raise ValidationError(self.env._(
                     'The shares of classes A and B must be positive and leave some revenue to class C.'))
+
+class ResConfigSettingsCompleteness(models.TransientModel):
+    """The profile fields an administrator expects filled in: a lead's profile completeness counts them."""
+
+    _inherit = 'res.config.settings'
+
+    lead_intelligence_completeness_field_ids = fields.Many2many(
+        'ir.model.fields', string='Expected Profile Fields',
+        domain=lambda self: [('model', '=', 'crm.lead'), ('name', 'in', COMPLETENESS_CANDIDATES)],
+        help="A lead's profile completeness is the share of these fields it has filled in. Changing them "
+             "recomputes every lead's completeness and rescores the leads.")
+
+    @api.model
+    def get_values(self):
+        res = super().get_values()
+        names = self.env['crm.lead']._get_completeness_fields()
+        res['lead_intelligence_completeness_field_ids'] = [(6, 0, [
+            self.env['ir.model.fields']._get('crm.lead', name).id for name in names])]
+        return res
+
+    def set_values(self):
+        names = sorted(self.lead_intelligence_completeness_field_ids.mapped('name'))
+        if not names:
+            raise ValidationError(self.env._(
+                'Choose at least one expected profile field: the profile completeness counts them.'))
+        res = super().set_values()
+        Lead = self.env['crm.lead']
+        if names != sorted(Lead._get_completeness_fields()):
+            # sudo: writing the settings' own parameter, as Odoo's config_parameter fields do
+            self.env['ir.config_parameter'].sudo().set_param(COMPLETENESS_PARAM, ','.join(names))
+            Lead._recompute_profile_completeness()
+            Lead._trigger_full_rescore()
+        return res

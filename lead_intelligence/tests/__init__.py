@@ -36,3 +36,6 @@ from . import test_account_score
 from . import test_segments
 from . import test_rfm
 from . import test_content_interest
+from . import test_job_level_fit
+from . import test_classification_history
+from . import test_profile_completeness

@@ -64,7 +64,7 @@ class TestClassification(TestLeadIntelligenceCommon):
         self.env.invalidate_all()
         self.assertEqual(lead.intent_level, 'high')
         history = lead.classification_history_ids.filtered(lambda row: row.dimension == 'intent_level')[0]
-        self.assertEqual((history.old_value, history.new_value, history.cause), ('Low', 'High', 'event'))
+        self.assertEqual((history.old_label, history.new_label, history.cause), ('Low', 'High', 'event'))
 
     def test_industry_rules_in_history_and_chatter(self):
         retail, energy = self.env['res.partner.industry'].create([{'name': 'Shops'}, {'name': 'Power'}])
@@ -82,7 +82,7 @@ class TestClassification(TestLeadIntelligenceCommon):
         self._classify(corner | plant)
         self.assertEqual((corner.industry_id, plant.industry_id), (retail, energy))
         history = plant.classification_history_ids.filtered(lambda row: row.dimension == 'industry')
-        self.assertEqual(history.mapped(lambda row: (row.old_value, row.new_value, row.cause)), [
+        self.assertEqual(history.mapped(lambda row: (row.old_label, row.new_label, row.cause)), [
             (retail.display_name, energy.display_name, 'rule'), (False, retail.display_name, 'rule')])
         tracked = plant.message_ids.tracking_value_ids.filtered(lambda value: value.field_id.name == 'industry_id')
         self.assertEqual(
@@ -144,13 +144,13 @@ class TestClassification(TestLeadIntelligenceCommon):
         self.env.invalidate_all()
         self.assertEqual(lead.job_level, 'decision_maker')
         history = lead.classification_history_ids.filtered(lambda row: row.dimension == 'job_level')
-        self.assertEqual(history[0].mapped(lambda row: (row.old_value, row.new_value, row.cause)),
+        self.assertEqual(history[0].mapped(lambda row: (row.old_label, row.new_label, row.cause)),
                          [('Staff', 'Decision Maker', 'rule')])
         tracked = lead.message_ids.tracking_value_ids.filtered(lambda value: value.field_id.name == 'job_level')
         self.assertEqual(tracked.mapped(lambda value: (value.old_value_char, value.new_value_char)),
                          [('Staff', 'Decision Maker')], 'the first value (Staff) is in the history, not the chatter')
         self.assertEqual(lead.classification_history_ids.filtered(
-            lambda row: row.dimension == 'job_level').mapped('old_value'), ['Staff', False])
+            lambda row: row.dimension == 'job_level').mapped('old_value'), ['staff', False], 'kept as codes')
 
     def test_a_value_set_by_hand_is_kept_until_cleared(self):
         lead = self._create_lead(function='CEO')
@@ -200,7 +200,7 @@ class TestClassification(TestLeadIntelligenceCommon):
         self._classify(lead)
         self.assertEqual(lead.class_ids, automotive | ev_parts)
         history = lead.classification_history_ids.filtered(lambda row: row.dimension == 'class')
-        self.assertEqual(history.new_value, 'Manufacturing / Automotive, Manufacturing / Automotive / EV parts')
+        self.assertEqual(history.new_label, 'Manufacturing / Automotive, Manufacturing / Automotive / EV parts')
 
     def test_rules_are_validated(self):
         Rule = self.env['crm.lead.classification.rule']
@@ -305,7 +305,7 @@ class TestClassification(TestLeadIntelligenceCommon):
         self.assertEqual((lead.lifecycle_stage, lead.intent_level), ('hot', 'high'))
         history = lead.classification_history_ids.filtered(lambda row: row.dimension == 'lifecycle_stage')
         # newest first: cold when first classified, hot in the pass that counted the demo request
-        self.assertEqual([(row.old_value, row.new_value) for row in history], [('Cold', 'Hot'), (False, 'Cold')])
+        self.assertEqual([(row.old_label, row.new_label) for row in history], [('Cold', 'Hot'), (False, 'Cold')])
 
 
 @tagged('lead_intelligence', 'post_install', '-at_install')

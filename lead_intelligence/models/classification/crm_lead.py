@@ -20,6 +20,7 @@ from ..writes import (
     crm_lead_classification_history,
     crm_lead_classification_rule,
 )
+from .crm_lead_classification_history import class_codes
 from .dimensions import (
     COMPANY_SIZES,
     DIMENSION_FIELDS,
@@ -77,14 +78,14 @@ class CrmLead(models.Model):
             for dimension, field in DIMENSION_FIELDS.items() if field in vals
         }
         if manual:
-            old = {lead.id: lead._classification_labels() for lead in self}
+            old = {lead.id: lead._classification_codes() for lead in self}
             vals = dict(vals, **manual)
         res = super().write(vals)
         if manual:
             cause = 'import' if self.env.context.get('import_file') else 'user'
             rows = [
                 (lead.id, dimension, old[lead.id][dimension], new)
-                for lead in self for dimension, new in lead._classification_labels().items()
+                for lead in self for dimension, new in lead._classification_codes().items()
                 if MANUAL_FIELDS[dimension] in manual and old[lead.id][dimension] != new
             ]
             self._log_classification_history(self._cells_from_rows(rows), cause, self.env.cr.now(), self.env.uid)
@@ -99,14 +100,14 @@ class CrmLead(models.Model):
                     vals[MANUAL_FIELDS[dimension]] = True
         return super().create(vals_list)
 
-    def _classification_labels(self):
-        """Display value of each dimension of the lead (empty string when none)."""
+    def _classification_codes(self):
+        """The value of each dimension of the lead as its history keeps it (empty string when none):
+        see ``crm.lead.classification.history``."""
         self.ensure_one()
-        labels = {'industry': self.industry_id.display_name or '',
-                  'class': ', '.join(sorted(self.class_ids.mapped('display_name')))}
+        codes = {'industry': str(self.industry_id.id or ''), 'class': class_codes(self.class_ids.ids)}
         for dimension in SELECTION_DIMENSIONS:
-            labels[dimension] = dict(self._fields[dimension]._description_selection(self.env)).get(self[dimension], '')
-        return labels
+            codes[dimension] = self[dimension] or ''
+        return codes
 
     # ------------------------------------------------------------
     # CLASSIFICATION
@@ -229,7 +230,7 @@ class CrmLead(models.Model):
             self._on_pass_changes(changes.field_changes([DIMENSION_FIELDS[name] for name in VALUE_DIMENSIONS],
                                                         [SELECTION_KEYS.get(name) for name in VALUE_DIMENSIONS]))
             self._log_classification_tracking(changes, now)
-            history.append(changes)
+            history.append(self._classification_changes(changes, as_codes=True))
         class_changes = self._classify_classes(
             state.id, matches[:, len(value_rules):], class_rules, state.frozen('class', config.stable)) \
             if 'class' in dimensions else []
@@ -245,8 +246,12 @@ class CrmLead(models.Model):
         self.invalidate_model([*DIMENSION_FIELDS.values(), 'classification_history_ids'])
         return state.id[moved & state.score_dirty]
 
-    def _classification_changes(self, cells):
-        """The changed ``cells`` of the single-valued dimensions (``ChangedCells``), labelled."""
+    def _classification_changes(self, cells, as_codes=False):
+        """The changed ``cells`` of the single-valued dimensions (``ChangedCells``), labelled.
+
+        :param as_codes: label each value by its code (a selection key, an industry id), as the
+            history keeps it, rather than by its name in the user's language, as the chatter shows it
+        """
         industry = cells.dimension == VALUE_DIMENSIONS.index('industry')
         industry_ids = np.unique(np.concatenate([cells.old_value[industry], cells.new_value[industry]]))
         industry_ids = industry_ids[industry_ids != classification.NO_VALUE]
@@ -256,16 +261,16 @@ class CrmLead(models.Model):
         for dimension in VALUE_DIMENSIONS:
             if dimension == 'industry':
                 keys.append(industry_ids)
-                labels += [industry.display_name for industry in industries]
+                labels += [str(industry.id) if as_codes else industry.display_name for industry in industries]
             else:
                 names = dict(self._fields[dimension]._description_selection(self.env))
                 keys.append(np.arange(len(SELECTION_KEYS[dimension])))
-                labels += [names[key] for key in SELECTION_KEYS[dimension]]
+                labels += [key if as_codes else names[key] for key in SELECTION_KEYS[dimension]]
         return cells.labelled(keys, labels)
 
     @api.model
     def _cells_from_rows(self, rows):
-        """``ChangedCells`` of rows (lead id, dimension, old label, new label), as users' edits give them."""
+        """``ChangedCells`` of rows (lead id, dimension, old code, new code), as users' edits give them."""
         labels, (old_codes, new_codes) = arrays.encode_labels([row[2] for row in rows], [row[3] for row in rows])
         none = np.full(len(rows), classification.NO_VALUE, dtype=np.int64)
         return ChangedCells(
@@ -277,7 +282,7 @@ class CrmLead(models.Model):
         """Set the classes of the leads to those of their matching class rules, except where
         ``manual`` is set (classes set by hand, or kept as they are by this pass).
 
-        :return: history rows of the leads whose classes changed
+        :return: history rows (lead id, 'class', old code, new code) of the leads whose classes changed
         """
         ids, matches = ids[~manual], matches[~manual]
         if not len(ids):
@@ -323,15 +328,8 @@ class CrmLead(models.Model):
             'class_ids', [lead_id for lead_id, _new in changed],
             [frozenset(current.get(lead_id, ())) for lead_id, _new in changed],
             [frozenset(new) for _lead_id, new in changed]))
-        # sudo: the history names the classes, whoever triggered the classification
-        classes = self.env['crm.lead.class'].sudo().with_context(active_test=False)
-        names = {lead_class.id: lead_class.display_name for lead_class in classes.browse(
-            set().union(*current.values(), *(new for _lead, new in changed)))}
-        return [
-            (lead_id, 'class', ', '.join(sorted(names[c] for c in current.get(lead_id, ()))),
-             ', '.join(sorted(names[c] for c in new)))
-            for lead_id, new in changed
-        ]
+        return [(lead_id, 'class', class_codes(current.get(lead_id, ())), class_codes(new))
+                for lead_id, new in changed]
 
     def _log_classification_history(self, cells, cause, now, user_id):
         """The history rows of ``cells`` (``ChangedCells``), in one INSERT."""

@@ -436,8 +436,8 @@ class CrmLead(models.Model):
 
         1. classify (:meth:`_classify_query`) the dimensions whose rules read no score:
            the fit rules may read them (at night, when every such rule is stable
-           (:meth:`_classify_stable_stage`) and no fit rule reads a class, the leads flagged
-           since only, after step 2, which reads the chunk);
+           (:meth:`_classify_stable_stage`), the leads flagged since only: after step 2, which
+           reads the chunk, when no fit rule reads a class, before it otherwise);
         2. read the stored scores with every fit rule matched (:meth:`_read_scoring_rows`; with
            ``chunk.reuse_stable``, the stable ones on the leads changed since their last match only);
         3. engagement, decayed to now (:meth:`_read_engagement`);
@@ -466,6 +466,14 @@ class CrmLead(models.Model):
             # chunk is read once, by the fit rules, and the flagged leads classified after
             state, matches, stable = self._read_scoring_rows(query, config, chunk)
             cleared_ids = self._classify_query(self._query_leads(state.id[state.score_dirty].tolist()), cause)
+        elif nightly and self._classify_stable_stage():
+            # no lead but the flagged ones can change class, and a fit rule reads a class (the shipped
+            # job-level rules do): the flagged leads of the chunk are classified first, the fit rules
+            # read their classes of this pass
+            flagged = self._search(Domain('id', 'in', query) & Domain('score_dirty', '=', True),
+                                   order='id', active_test=False)
+            cleared_ids = self._classify_query(flagged, cause)
+            state, matches, stable = self._read_scoring_rows(query, config, chunk, cleared_ids)
         else:
             cleared_ids = self._classify_query(query, cause)
             state, matches, stable = self._read_scoring_rows(query, config, chunk, cleared_ids)

@@ -327,3 +327,14 @@ def set_clusters(env, ids, cluster_ids):
              FROM unnest(%s::int[], %s::int[]) AS new(id, cluster_id)
             WHERE lead.id = new.id AND lead.cluster_id IS DISTINCT FROM new.cluster_id""",
         [int(value) for value in ids], [int(value) for value in cluster_ids]))
+# PROFILE COMPLETENESS
+# ------------------------------------------------------------
+
+
+def set_profile_completeness(env, expression, ids=None):
+    """Set the profile completeness of the leads ``ids`` (every lead when None) to ``expression``
+    (an SQL expression on ``crm_lead``), in one UPDATE of the rows where it changes."""
+    env.execute_query(SQL(
+        """UPDATE crm_lead SET profile_completeness = %(value)s
+            WHERE profile_completeness IS DISTINCT FROM %(value)s%(restrict)s""",
+        value=expression, restrict=SQL(' AND id = ANY(%s)', list(ids)) if ids is not None else SQL()))

@@ -1,4 +1,5 @@
-"""The SQL writes of ``crm_lead_classification_history``, a row per changed value of a lead."""
+"""The SQL writes of ``crm_lead_classification_history``, a row per changed value of a lead, the
+values as codes (see ``crm.lead.classification.history``)."""
 
 from odoo.tools import SQL
 
@@ -9,7 +10,7 @@ from ...engine.classification import DIMENSIONS
 def insert_changes(env, cells, cause, now, user_id):
     """One INSERT of a history row per cell of ``cells``.
 
-    :param cells: ``engine.classification.ChangedCells``, not empty
+    :param cells: ``engine.classification.ChangedCells``, not empty, labelled with the values' codes
     :param cause: the ``cause`` of the rows; ``now``: their date; ``user_id``: who, None for the rules
     """
     env.execute_query(SQL(
