@@ -42,6 +42,11 @@ class CrmLead(models.Model):
         :return: the number of accounts whose score, tier or roles changed
         """
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
-        self.env.flush_all()
+        # what the roll-up reads: not flush_all, which would flush the pass's pending activities too
+        self.flush_model(['partner_id', 'active', 'won_status', 'job_level', 'last_engagement_date', 'score_line_id',
+                          'account_score', 'account_tier_id'])
+        self.env['res.partner'].flush_model(['commercial_partner_id', 'company_id'])
+        self.env['crm.lead.score'].flush_model(['score'])
+        self.env['crm.lead.tier'].flush_model(['active', 'min_score', 'company_id'])
         return account_writes.roll_up_accounts(
             self.env, lead_ids, settings['account_engagement_days'], settings['account_role_points'])

@@ -68,7 +68,9 @@ class CrmLead(models.Model):
         run, segments = self.env['crm.lead.cluster.run']._get_active()
         if segments is None:
             return
-        self.env.flush_all()
+        # what the features read (see features.read_chunk)
+        self.flush_model()
+        self.env['crm.lead.score'].flush_model(['fit_score', 'engagement_score'])
         lead_ids, _won, X = read_chunk(self.env, SQL('lead.id = ANY(%s)', list(ids)), 0, limit=len(ids))
         if len(lead_ids):
             cluster_ids = np.asarray(run.cluster_ids.sorted('sequence').ids)
