@@ -10,9 +10,9 @@ class CrmLead(models.Model):
     _inherit = 'crm.lead'
 
     account_score = fields.Integer(
-        'Account Score', readonly=True, copy=False, system_owned=True,
+        readonly=True, copy=False, system_owned=True,
         help="The score of the lead's company (its contact's commercial entity), from all its open leads.")
-    account_tier_id = fields.Many2one('crm.lead.tier', 'Account Tier', readonly=True, copy=False, system_owned=True)
+    account_tier_id = fields.Many2one('crm.lead.tier', readonly=True, copy=False, system_owned=True)
     account_summary = fields.Char('Account Engagement', compute='_compute_account_summary')
 
     @api.depends('partner_id.commercial_partner_id.account_roles')
@@ -30,9 +30,10 @@ class CrmLead(models.Model):
         return ids, changed
 
     def _rescore_all_leads(self, run):
-        super()._rescore_all_leads(run)
+        res = super()._rescore_all_leads(run)
         if run.state == 'done':
             self._refresh_account_scores()
+        return res
 
     @api.model
     def _refresh_account_scores(self, lead_ids=None):

@@ -19,10 +19,10 @@ class ResPartner(models.Model):
     _inherit = 'res.partner'
 
     account_score = fields.Integer(
-        'Account Score', readonly=True, copy=False,
+        readonly=True, copy=False,
         help="The best score among this company's open leads, plus points for each buying role (decision maker, "
              "technical lead, procurement) among its leads engaged lately; 100 at most. Empty: no open lead.")
-    account_tier_id = fields.Many2one('crm.lead.tier', 'Account Tier', readonly=True, copy=False)
+    account_tier_id = fields.Many2one('crm.lead.tier', readonly=True, copy=False)
     account_roles = fields.Char(
         'Engaged Buying Roles (Codes)', readonly=True, copy=False,
         help="The job levels of the buying roles engaged lately, as codes separated by commas.")
