@@ -1,44 +1,22 @@
-import { Component, onWillStart, onWillUnmount, useEffect, useRef } from "@odoo/owl";
-import { loadBundle } from "@web/core/assets";
 import { _t } from "@web/core/l10n/translation";
 import { formatDateTime, deserializeDateTime } from "@web/core/l10n/dates";
 import { registry } from "@web/core/registry";
-import { standardFieldProps } from "@web/views/fields/standard_field_props";
+import { LineChartField } from "../chart/line_chart_field";
 
 /** A small line chart of the lead's score over time, from its score history. */
-export class LeadScoreTimelineField extends Component {
+export class LeadScoreTimelineField extends LineChartField {
     static template = "lead_intelligence.LeadScoreTimelineField";
-    static props = { ...standardFieldProps };
 
-    setup() {
-        this.canvasRef = useRef("canvas");
-        this.chart = null;
-        onWillStart(() => loadBundle("web.chartjs_lib"));
-        useEffect(
-            () => this.renderChart(),
-            () => [this.points]
-        );
-        onWillUnmount(() => this.chart?.destroy());
-    }
-
-    get points() {
-        return this.props.record.data[this.props.name] || [];
-    }
-
-    renderChart() {
-        this.chart?.destroy();
-        this.chart = null;
-        if (!this.points.length) {
-            return;
-        }
-        this.chart = new window.Chart(this.canvasRef.el, {
+    /** ``rows``: [[date, score], ...], oldest first. */
+    chartConfig(rows) {
+        return {
             type: "line",
             data: {
-                labels: this.points.map(([date]) => formatDateTime(deserializeDateTime(date))),
+                labels: rows.map(([date]) => formatDateTime(deserializeDateTime(date))),
                 datasets: [
                     {
                         label: _t("Score"),
-                        data: this.points.map(([, score]) => score),
+                        data: rows.map(([, score]) => score),
                         stepped: "before",
                         borderColor: "#017e84",
                         pointRadius: 2,
@@ -51,7 +29,7 @@ export class LeadScoreTimelineField extends Component {
                 plugins: { legend: { display: false } },
                 scales: { x: { ticks: { maxTicksLimit: 6 } }, y: { min: 0, max: 100 } },
             },
-        });
+        };
     }
 }
 
