@@ -46,8 +46,8 @@ def create_history(env, count, company, industries, seed=11):
     return leads
 
 
-@tagged('lead_intelligence', 'post_install', '-at_install')
-class TestScoringModel(TestLeadIntelligenceCommon):
+class TestModelHistoryCommon(TestLeadIntelligenceCommon):
+    """A history of closed leads (see :func:`create_history`) where one industry converts better."""
 
     @classmethod
     def setUpClass(cls):
@@ -55,6 +55,10 @@ class TestScoringModel(TestLeadIntelligenceCommon):
         cls.industry_good, cls.industry_other = cls.env['res.partner.industry'].create([
             {'name': 'Machine Building'}, {'name': 'Hospitality'}])
         cls.history = create_history(cls.env, HISTORY_SIZE, cls.env.company, cls.industry_good + cls.industry_other)
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestScoringModel(TestModelHistoryCommon):
 
     def _set_weights(self, fit=100, engagement=0, model=50):
         params = self.env['ir.config_parameter'].sudo()

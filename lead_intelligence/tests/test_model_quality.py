@@ -6,8 +6,7 @@ from odoo.tests import tagged
 
 from ..engine import model as engine_model
 from ..models.prediction.crm_lead_scoring_model import CrmLeadScoringModel
-from .common import TestLeadIntelligenceCommon
-from .test_model import HISTORY_SIZE, create_history
+from .test_model import TestModelHistoryCommon
 
 
 def only_language(_self):
@@ -16,14 +15,11 @@ def only_language(_self):
 
 
 @tagged('lead_intelligence', 'post_install', '-at_install')
-class TestModelQualityGates(TestLeadIntelligenceCommon):
+class TestModelQualityGates(TestModelHistoryCommon):
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.industry_good, cls.industry_other = cls.env['res.partner.industry'].create([
-            {'name': 'Machine Building'}, {'name': 'Hospitality'}])
-        cls.history = create_history(cls.env, HISTORY_SIZE, cls.env.company, cls.industry_good + cls.industry_other)
         cls.params = cls.env['ir.config_parameter'].sudo()
         # Odoo's PLS on its shipped fields, which no lead of the history has: it ranks nothing
         cls.params.set_param('crm.pls_fields', 'phone_state,email_state,state_id,country_id,source_id,lang_id,tag_ids')

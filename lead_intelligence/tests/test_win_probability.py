@@ -4,20 +4,16 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from .common import TestLeadIntelligenceCommon
-from .test_model import HISTORY_SIZE, create_history
+from .test_model import TestModelHistoryCommon
 
 
 @tagged('lead_intelligence', 'post_install', '-at_install')
-class TestModelWinProbability(TestLeadIntelligenceCommon):
+class TestModelWinProbability(TestModelHistoryCommon):
     """The model's probability as the lead's win probability, through crm's own automated probability."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.industry_good, cls.industry_other = cls.env['res.partner.industry'].create([
-            {'name': 'Machine Building'}, {'name': 'Hospitality'}])
-        cls.history = create_history(cls.env, HISTORY_SIZE, cls.env.company, cls.industry_good + cls.industry_other)
         cls.params = cls.env['ir.config_parameter'].sudo()
         cls.params.set_param('crm.pls_start_date', fields.Date.to_string(fields.Date.today() - timedelta(days=9000)))
         cls.model = cls.env['crm.lead.scoring.model']._train_model()
