@@ -72,7 +72,7 @@ class Measurements:
 def setup(env):
     """Companies for the leads, closing dates, last events, topics and interest (see the module); commit."""
     cr = env.cr
-    cr.execute("SELECT count(*) FROM res_partner WHERE name LIKE 'Bench account %%'")
+    cr.execute("SELECT count(*) FROM res_partner WHERE name LIKE 'Bench account %'")
     if not cr.fetchone()[0]:
         cr.execute("SELECT count(*) FROM crm_lead")
         companies = cr.fetchone()[0] // LEADS_PER_COMPANY + 1
@@ -83,15 +83,15 @@ def setup(env):
             """INSERT INTO res_partner (name, complete_name, is_company, active, type)
                SELECT 'Bench account ' || n, 'Bench account ' || n, TRUE, TRUE, 'contact'
                  FROM generate_series(1, %s) AS n""", [companies])
-        cr.execute("UPDATE res_partner SET commercial_partner_id = id WHERE name LIKE 'Bench account %%'")
+        cr.execute("UPDATE res_partner SET commercial_partner_id = id WHERE name LIKE 'Bench account %'")
         cr.execute(
             """WITH accounts AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS position FROM res_partner
-                                  WHERE name LIKE 'Bench account %%'),
+                                  WHERE name LIKE 'Bench account %'),
                     total AS (SELECT count(*) AS n FROM accounts)
                UPDATE crm_lead SET partner_id = accounts.id
-                 FROM accounts, total WHERE accounts.position = crm_lead.id %% total.n""")
+                 FROM accounts, total WHERE accounts.position = crm_lead.id % total.n""")
     cr.execute(
-        """UPDATE crm_lead SET date_closed = now() at time zone 'UTC' - make_interval(days => id %% 400)
+        """UPDATE crm_lead SET date_closed = now() at time zone 'UTC' - make_interval(days => id % 400)
             WHERE won_status = 'won'""")
     cr.execute(
         """UPDATE crm_lead lead SET last_engagement_date = sub.ref
@@ -115,7 +115,7 @@ def setup(env):
             WHERE lead.active AND lead.won_status = 'pending' AND topic.position <= lead.id %% 4""", [topics.ids])
     interest = cr.rowcount
     env.cr.commit()
-    cr.execute("SELECT count(*) FROM res_partner WHERE name LIKE 'Bench account %%'")
+    cr.execute("SELECT count(*) FROM res_partner WHERE name LIKE 'Bench account %'")
     return {"accounts": cr.fetchone()[0], "interest_rows": interest}
 
 
