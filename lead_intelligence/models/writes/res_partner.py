@@ -5,10 +5,11 @@ from odoo.tools import SQL
 
 from ..accounts.res_partner import role_codes
 
-# every account with a lead or a score
+# every account with an open lead or a score
 EVERY_ACCOUNT = SQL("""
     SELECT DISTINCT COALESCE(contact.commercial_partner_id, contact.id)
       FROM crm_lead lead JOIN res_partner contact ON contact.id = lead.partner_id
+     WHERE lead.active AND lead.won_status = 'pending'
      UNION
     SELECT id FROM res_partner WHERE account_score IS NOT NULL""")
 
@@ -16,8 +17,8 @@ EVERY_ACCOUNT = SQL("""
 def roll_up_accounts(env, lead_ids, engagement_days, role_points):
     """Score the accounts of ``lead_ids`` (every account when None) from their open leads, in
     three statements: the accounts, with one history row per account whose score or tier moved;
-    their leads' copy of the account's score and tier, where it differs; and the leads left
-    without a contact cleared.
+    their open leads' copy of the account's score and tier, where it differs (a closed lead keeps
+    the figures it closed with); and the leads left without a contact cleared.
 
     :param engagement_days: a lead counts as engaged when its last counted event is this recent
     :param role_points: points an account earns for each buying role engaged
@@ -84,18 +85,18 @@ def roll_up_accounts(env, lead_ids, engagement_days, role_points):
         accounts=accounts, days=SQL('make_interval(days => %s)', engagement_days), roles=role_codes(),
         points=role_points))
     changed = cr.fetchone()[0]
-    # the leads' copy, read by rules and routing: where it differs (the accounts updated just now
-    # included, as the statement above cannot see its own writes)
+    # the open leads' copy, read by rules and routing: where it differs (the accounts updated just
+    # now included, as the statement above cannot see its own writes)
     cr.execute(SQL(
         """UPDATE crm_lead lead
               SET account_score = account.account_score, account_tier_id = account.account_tier_id
              FROM res_partner contact, res_partner account
             WHERE contact.id = lead.partner_id
               AND account.id = COALESCE(contact.commercial_partner_id, contact.id)
-              AND account.id IN (%(accounts)s)
+              AND %(scope)s AND lead.active AND lead.won_status = 'pending'
               AND (lead.account_score, lead.account_tier_id)
                   IS DISTINCT FROM (account.account_score, account.account_tier_id)""",
-        accounts=accounts))
+        scope=SQL('TRUE') if lead_ids is None else SQL('account.id IN (%s)', accounts)))
     # a lead whose contact went keeps no account's figures
     cr.execute(SQL(
         """UPDATE crm_lead SET account_score = NULL, account_tier_id = NULL

@@ -19,19 +19,24 @@ def refresh(env, rfm_days, abc_days, a_share, b_share):
       monetary by the won deals and revenue of the RFM window; quintiles per company;
     * ABC: per company, customers by won revenue over the ABC period, largest first: A while the
       revenue before them is under ``a_share`` % of the total, B under ``a_share + b_share`` %, C
-      after; none without won revenue in the period.
+      after; none without won revenue in the period; copied on the open leads (a closed lead keeps
+      the class it closed with).
 
     :return: {'leads': n, 'customers': n, 'abc': n, 'lead_abc': n} rows written
     """
     cr = env.cr
+    # the quintiles sort every open lead three times: in memory, not spilled to disk (measured at
+    # 1,000,000 leads: 4.6 s at the default 4 MB, 2.3 s at 64 MB); for this transaction only
+    cr.execute("SET LOCAL work_mem = '64MB'")
     written = {}
     cr.execute(SQL(
         """WITH facts AS (
                SELECT lead.id, lead.company_id, lead.last_engagement_date, lead.expected_revenue,
-                      COALESCE((SELECT sum(engagement.units) FROM crm_lead_engagement engagement
-                                 WHERE engagement.lead_id = lead.id
-                                   AND engagement.ref_date >= %(now)s - %(window)s), 0) AS frequency
+                      COALESCE(recent.units, 0) AS frequency
                  FROM crm_lead lead
+                 LEFT JOIN (SELECT lead_id, sum(units) AS units FROM crm_lead_engagement
+                             WHERE ref_date >= %(now)s - %(window)s GROUP BY lead_id) recent
+                        ON recent.lead_id = lead.id
                 WHERE lead.active AND lead.won_status = 'pending'),
            scores AS (
                SELECT id, %(r)s AS r, %(f)s AS f, %(m)s AS m FROM facts)
@@ -102,11 +107,16 @@ def refresh(env, rfm_days, abc_days, a_share, b_share):
             WHERE partner.id = target.id AND partner.abc_class IS DISTINCT FROM target.abc""",
         won=won, now=NOW, period=SQL('make_interval(days => %s)', abc_days), a=a_share, ab=a_share + b_share))
     written['abc'] = cr.rowcount
+    # the open leads' copy, which the rules read (a closed lead keeps the class it closed with)
     cr.execute(SQL(
         """UPDATE crm_lead lead SET abc_class = account.abc_class
-             FROM crm_lead source
-             LEFT JOIN res_partner contact ON contact.id = source.partner_id
-             LEFT JOIN res_partner account ON account.id = COALESCE(contact.commercial_partner_id, contact.id)
-            WHERE lead.id = source.id AND lead.abc_class IS DISTINCT FROM account.abc_class"""))
+             FROM res_partner contact, res_partner account
+            WHERE contact.id = lead.partner_id AND account.id = COALESCE(contact.commercial_partner_id, contact.id)
+              AND lead.active AND lead.won_status = 'pending'
+              AND lead.abc_class IS DISTINCT FROM account.abc_class"""))
     written['lead_abc'] = cr.rowcount
+    cr.execute(SQL(
+        """UPDATE crm_lead SET abc_class = NULL
+            WHERE partner_id IS NULL AND abc_class IS NOT NULL AND active AND won_status = 'pending'"""))
+    written['lead_abc'] += cr.rowcount
     return written
