@@ -5,9 +5,9 @@ from odoo.tools import SQL
 
 from ..accounts.res_partner import role_codes
 
-# every account with an open lead or a score
+# every account with an open lead or a score (a partner's commercial entity is itself or its company)
 EVERY_ACCOUNT = SQL("""
-    SELECT DISTINCT COALESCE(contact.commercial_partner_id, contact.id)
+    SELECT DISTINCT contact.commercial_partner_id
       FROM crm_lead lead JOIN res_partner contact ON contact.id = lead.partner_id
      WHERE lead.active AND lead.won_status = 'pending'
      UNION
@@ -25,20 +25,21 @@ def roll_up_accounts(env, lead_ids, engagement_days, role_points):
     :return: the number of accounts whose score, tier or roles changed
     """
     accounts = EVERY_ACCOUNT if lead_ids is None else SQL(
-        """SELECT DISTINCT COALESCE(contact.commercial_partner_id, contact.id)
+        """SELECT DISTINCT contact.commercial_partner_id
              FROM crm_lead lead JOIN res_partner contact ON contact.id = lead.partner_id
             WHERE lead.id = ANY(%s)""", list(lead_ids))
     cr = env.cr
     cr.execute(SQL(
-        """WITH accounts AS (%(accounts)s),
+        """WITH accounts(id) AS (%(accounts)s),
            open_leads AS (
-               SELECT COALESCE(contact.commercial_partner_id, contact.id) AS account_id, score.score,
-                      lead.job_level, lead.last_engagement_date >= now() at time zone 'UTC' - %(days)s AS engaged
-                 FROM crm_lead lead
-                 JOIN res_partner contact ON contact.id = lead.partner_id
+               -- from the accounts to their contacts and leads, by the indexes of both links
+               SELECT contact.commercial_partner_id AS account_id, score.score, lead.job_level,
+                      lead.last_engagement_date >= now() at time zone 'UTC' - %(days)s AS engaged
+                 FROM accounts
+                 JOIN res_partner contact ON contact.commercial_partner_id = accounts.id
+                 JOIN crm_lead lead ON lead.partner_id = contact.id
                  LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
-                WHERE lead.active AND lead.won_status = 'pending'
-                  AND COALESCE(contact.commercial_partner_id, contact.id) IN (SELECT * FROM accounts)),
+                WHERE lead.active AND lead.won_status = 'pending'),
            rolled AS (
                SELECT account_id, count(*) AS open_count, max(COALESCE(score, 0)) AS best,
                       array_agg(DISTINCT job_level) FILTER (WHERE engaged AND job_level = ANY(%(roles)s)) AS roles
@@ -91,8 +92,7 @@ def roll_up_accounts(env, lead_ids, engagement_days, role_points):
         """UPDATE crm_lead lead
               SET account_score = account.account_score, account_tier_id = account.account_tier_id
              FROM res_partner contact, res_partner account
-            WHERE contact.id = lead.partner_id
-              AND account.id = COALESCE(contact.commercial_partner_id, contact.id)
+            WHERE contact.id = lead.partner_id AND account.id = contact.commercial_partner_id
               AND %(scope)s AND lead.active AND lead.won_status = 'pending'
               AND (lead.account_score, lead.account_tier_id)
                   IS DISTINCT FROM (account.account_score, account.account_tier_id)""",
