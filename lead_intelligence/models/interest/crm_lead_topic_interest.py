@@ -1,4 +1,8 @@
+import numpy as np
+
 from odoo import fields, models
+
+from ...engine import behaviour
 
 
 class CrmLeadTopicInterest(models.Model):
@@ -21,6 +25,9 @@ class CrmLeadTopicInterest(models.Model):
 
     def _compute_weight(self):
         now = fields.Datetime.now()
-        for row in self:
-            days = max((now - row.ref_date).total_seconds() / 86400, 0) if row.ref_date else 0
-            row.weight = row.units * 0.5 ** (days / row.topic_id.half_life) if row.topic_id.half_life else row.units
+        # the decay of the engagement sums, of which these are the topic's kind
+        factors = behaviour.decay_factor(
+            np.array([(now - row.ref_date).total_seconds() if row.ref_date else 0.0 for row in self]),
+            np.array([row.topic_id.half_life for row in self]))
+        for row, factor in zip(self, factors.tolist(), strict=True):
+            row.weight = row.units * factor
