@@ -14,6 +14,7 @@ SETTINGS_DEFAULTS = {
     'model_min_won': 20,
     'model_min_lost': 20,
     'model_window_days': 730,
+    'model_recency_half_life_days': 0,
     'engagement_points_high': 100,
     'score_on_save': 'now',
     'min_dwell': 5,
@@ -81,6 +82,10 @@ class ResConfigSettings(models.TransientModel):
     lead_intelligence_model_window_days = fields.Integer(
         'Training Window (Days)', default=SETTINGS_DEFAULTS['model_window_days'],
         help="The model learns from the leads won or lost in this many last days.")
+    lead_intelligence_model_recency_half_life_days = fields.Integer(
+        'Recent Leads Weigh More (Half-Life, Days)', default=SETTINGS_DEFAULTS['model_recency_half_life_days'],
+        help="When training, a lead closed this many days before the newest closed lead counts half as much, "
+             "twice as long a quarter: the model follows a business that changes. 0 weighs every lead alike.")
     lead_intelligence_model_status = fields.Char('Model Status', compute='_compute_lead_intelligence_model_status')
     lead_intelligence_engagement_points_high = fields.Integer(
         'Engagement Points for 100', default=SETTINGS_DEFAULTS['engagement_points_high'],
@@ -141,7 +146,8 @@ class ResConfigSettings(models.TransientModel):
                     'lead_intelligence_size_employees_medium', 'lead_intelligence_size_employees_large',
                     'lead_intelligence_size_revenue_medium', 'lead_intelligence_size_revenue_large',
                     'lead_intelligence_weight_model', 'lead_intelligence_model_min_won',
-                    'lead_intelligence_model_min_lost', 'lead_intelligence_model_window_days')
+                    'lead_intelligence_model_min_lost', 'lead_intelligence_model_window_days',
+                    'lead_intelligence_model_recency_half_life_days')
     def _check_lead_intelligence_settings(self):
         for settings in self:
             if settings.lead_intelligence_weight_model < 0:
@@ -150,6 +156,9 @@ class ResConfigSettings(models.TransientModel):
                     or settings.lead_intelligence_model_window_days < 1:
                 raise ValidationError(self.env._(
                     'A model needs at least 2 won and 2 lost leads and a training window of at least a day.'))
+            if settings.lead_intelligence_model_recency_half_life_days < 0:
+                raise ValidationError(self.env._(
+                    'The half-life of recent leads is a number of days, or 0 to weigh every lead alike.'))
             if settings.lead_intelligence_fit_points_high <= settings.lead_intelligence_fit_points_low:
                 raise ValidationError(self.env._(
                     'The fit points ceiling (%(high)s) must be above the floor (%(low)s).',
@@ -279,7 +288,7 @@ class ResConfigSettings(models.TransientModel):
                 or min(values['weight_fit'], values['weight_engagement']) < 0 \
                 or values['weight_fit'] + values['weight_engagement'] <= 0 or values['engagement_points_high'] <= 0 \
                 or values['weight_model'] < 0 or min(values['model_min_won'], values['model_min_lost']) < 2 \
-                or values['model_window_days'] < 1 \
+                or values['model_window_days'] < 1 or values['model_recency_half_life_days'] < 0 \
                 or min(values['min_dwell'], values['burst_count'], values['burst_seconds']) < 0 \
                 or not 1 <= values['api_max_events'] <= 10000 \
                 or not 0 < values['size_employees_medium'] < values['size_employees_large'] \

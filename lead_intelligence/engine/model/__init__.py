@@ -1,12 +1,13 @@
-"""Predictive lead scoring: encode, train, validate on a time split, explain, store as JSON.
+"""Predictive lead scoring: encode, train, validate on time folds, calibrate, explain, store as JSON.
 
 Pure numpy / scikit-learn, no Odoo import. One module per stage:
 
 * :mod:`.encoding`: feature descriptions (:func:`category`, :func:`ordinal`,
   :func:`number`, :func:`multi`) and the :class:`Encoder` fitted on the
   training rows;
-* :mod:`.training`: :func:`train` fits every candidate on the older closed
-  leads and keeps the best on the newest, as its :class:`TrainingConfig` says;
+* :mod:`.training`: :func:`train` chooses a candidate on rolling time folds,
+  refits it on every closed lead and calibrates it, as its :class:`TrainingConfig` says;
+* :mod:`.calibration`: the slope and intercept that match recent win rates;
 * :mod:`.metrics`: the validation figures (:func:`evaluate`);
 * :mod:`.predictor`: :class:`ScoringModel`, its predictions, explanations and
   JSON document (:meth:`ScoringModel.to_json`);
@@ -20,7 +21,8 @@ from .loading import ModelFormatError, load_model
 from .metrics import evaluate
 from .predictor import ALGORITHMS, SCHEMA, VERSION, ScoringModel
 from .training import (
-    CANDIDATE_SETTINGS, Outcomes, TrainingConfig, TrainingResult, candidates, export_hgb, time_split, train,
+    CANDIDATE_SETTINGS, Outcomes, TrainingConfig, TrainingResult, candidates, export_hgb, recency_weights,
+    rolling_folds, time_split, train,
 )
 
 __all__ = [
@@ -42,6 +44,8 @@ __all__ = [
     "multi",
     "number",
     "ordinal",
+    "recency_weights",
+    "rolling_folds",
     "subset",
     "time_split",
     "train",

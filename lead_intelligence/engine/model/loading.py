@@ -26,6 +26,8 @@ MAX_INDEX = (1 << 31) - 1  # a node or column index
 MAX_KEY = (1 << 63) - 1  # an integer category key (a record id): int64
 MAX_MAGNITUDE = 1e15  # of any stored number
 INFINITIES = {"inf": math.inf, "-inf": -math.inf}
+MAX_CALIBRATION_SLOPE = 10.0  # see .calibration: fitted slopes are clipped to at most 4
+MAX_CALIBRATION_INTERCEPT = 50.0  # log-odds
 
 
 class ModelFormatError(ValueError):
@@ -153,7 +155,9 @@ def load_model(document):
     algorithm = document.get("algorithm")
     if algorithm not in ALGORITHMS:
         _refuse(f"unknown algorithm {_shown(algorithm)}")
-    _check_keys(document, ("schema", "version", "algorithm", "features", "reference", algorithm), "the document")
+    _check_keys(document, ("schema", "version", "algorithm", "features", "reference", algorithm), "the document",
+                optional=("calibration",))
+    calibration = _load_calibration(document.get("calibration"))
     features = document["features"]
     if not isinstance(features, list) or not features:
         _refuse("features must be a non-empty list")
@@ -171,7 +175,8 @@ def load_model(document):
         coef = _number_list(params["coef"], "logreg coef", n_columns)
         _number_list([params["intercept"]], "logreg intercept")
         return ScoringModel("logreg", encoder, reference,
-                            logreg={"coef": np.array(coef, dtype=np.float64), "intercept": float(params["intercept"])})
+                            logreg={"coef": np.array(coef, dtype=np.float64), "intercept": float(params["intercept"])},
+                            calibration=calibration)
     params = document["hgb"]
     _check_keys(params, ("baseline", "trees"), "hgb")
     _number_list([params["baseline"]], "hgb baseline")
@@ -180,7 +185,21 @@ def load_model(document):
     trees = [_load_tree(tree, index, n_columns) for index, tree in enumerate(params["trees"])]
     if sum(len(tree["value"]) for tree in trees) > MAX_TOTAL_NODES:
         _refuse(f"the trees have more than {MAX_TOTAL_NODES} nodes in all")
-    return ScoringModel("hgb", encoder, reference, hgb={"baseline": float(params["baseline"]), "trees": trees})
+    return ScoringModel("hgb", encoder, reference, hgb={"baseline": float(params["baseline"]), "trees": trees},
+                        calibration=calibration)
+
+
+def _load_calibration(calibration):
+    """The model's calibration, None when the document has none (an uncalibrated model)."""
+    if calibration is None:
+        return None
+    _check_keys(calibration, ("slope", "intercept"), "calibration")
+    _number_list([calibration["slope"], calibration["intercept"]], "calibration")
+    if not 0 < calibration["slope"] <= MAX_CALIBRATION_SLOPE:
+        _refuse(f"calibration slope must be positive and at most {MAX_CALIBRATION_SLOPE}")
+    if abs(calibration["intercept"]) > MAX_CALIBRATION_INTERCEPT:
+        _refuse(f"calibration intercept must be within +-{MAX_CALIBRATION_INTERCEPT}")
+    return {"slope": float(calibration["slope"]), "intercept": float(calibration["intercept"])}
 
 
 def _load_tree(tree, index, n_columns):

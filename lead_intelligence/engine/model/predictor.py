@@ -1,7 +1,8 @@
 """A trained scoring model: prediction, explanation, and the JSON document it is stored as.
 
-The model is the encoder and either logistic regression coefficients or
-boosted trees. Trees are evaluated by our own vectorised traversal, equal to
+The model is the encoder, either logistic regression coefficients or
+boosted trees, and its calibration (a slope and an intercept on the log-odds,
+see :mod:`.calibration`). Trees are evaluated by our own vectorised traversal, equal to
 scikit-learn's ``predict_proba``. Explanations give each feature's points on
 the 0-100 model score, from a base value (the score of the training
 average), summing exactly to the lead's score. :mod:`.loading` reads the
@@ -19,6 +20,7 @@ SCHEMA = "lead_intelligence.scoring_model"
 VERSION = 1
 ALGORITHMS = ("logreg", "hgb")
 PREDICT_BLOCK = 20000  # rows per block of tree traversal: bounds memory at (block, trees)
+IDENTITY = {"slope": 1.0, "intercept": 0.0}
 TREE_KEYS = ("feature_idx", "num_threshold", "missing_go_to_left", "left", "right", "is_leaf", "value")
 
 
@@ -29,12 +31,14 @@ def _sigmoid(raw):
 class ScoringModel:
     """A trained model: the encoder and either logistic regression coefficients or boosted trees."""
 
-    def __init__(self, algorithm, encoder, reference, logreg=None, hgb=None):
+    def __init__(self, algorithm, encoder, reference, logreg=None, hgb=None, calibration=None):
         self.algorithm = algorithm
         self.encoder = encoder
         self.reference = np.asarray(reference, dtype=np.float64)  # training mean of each column
         self.logreg = logreg  # {"coef": (p,), "intercept": float}
         self.hgb = hgb  # {"baseline": float, "trees": [...]} with arrays
+        # log-odds -> slope * log-odds + intercept (identity: not calibrated)
+        self.calibration = dict(calibration or IDENTITY)
         if hgb is not None:
             self._stack_trees()
 
@@ -99,14 +103,23 @@ class ScoringModel:
             raw[start:start + len(block)] += self._value[node].sum(axis=1)
         return raw
 
-    def decision_function(self, X):
-        """Log-odds of winning for the encoded rows ``X`` (n, p)."""
+    def raw_decision_function(self, X):
+        """Log-odds of winning for the encoded rows ``X`` (n, p), as fitted, before the calibration."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(self.encoder.columns):
             raise ValueError(f"X has shape {X.shape}, the model takes {len(self.encoder.columns)} columns")
         if self.algorithm == "logreg":
             return X @ self.logreg["coef"] + self.logreg["intercept"]
         return self._raw_hgb(X)
+
+    def decision_function(self, X):
+        """Calibrated log-odds of winning for the encoded rows ``X`` (n, p)."""
+        return self.calibration["slope"] * self.raw_decision_function(X) + self.calibration["intercept"]
+
+    def calibrated(self, calibration):
+        """This model with the calibration ``calibration`` ({"slope", "intercept"}) in place of its own."""
+        return ScoringModel(self.algorithm, self.encoder, self.reference, logreg=self.logreg, hgb=self.hgb,
+                            calibration=calibration)
 
     def predict_proba_encoded(self, X):
         return _sigmoid(self.decision_function(X))
@@ -157,7 +170,7 @@ class ScoringModel:
                 continue
             if self.algorithm == "logreg":
                 coef = self.logreg["coef"][columns]
-                contributions[:, index] = (X[:, columns] - self.reference[columns]) @ coef
+                contributions[:, index] = self.calibration["slope"] * (X[:, columns] - self.reference[columns]) @ coef
             else:
                 occluded = X.copy()
                 occluded[:, columns] = self.reference[columns]
@@ -208,6 +221,8 @@ class ScoringModel:
             document["hgb"] = {"baseline": float(self.hgb["baseline"]), "trees": [
                 {key: _json_thresholds(tree[key]) if key == "num_threshold" else np.asarray(tree[key]).tolist()
                  for key in TREE_KEYS} for tree in self.hgb["trees"]]}
+        if self.calibration != IDENTITY:
+            document["calibration"] = {key: float(self.calibration[key]) for key in ("slope", "intercept")}
         return document
 
     def to_json(self):

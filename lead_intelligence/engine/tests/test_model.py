@@ -74,9 +74,13 @@ def test_training_finds_the_signal_and_is_deterministic():
     assert [(algorithm, settings) for algorithm, settings, _auc in result.candidates] == model.candidates()
     for algorithm in model.ALGORITHMS:
         assert result.scores[algorithm] == max(auc for name, _s, auc in result.candidates if name == algorithm)
-    assert result.metrics["roc_auc"] == max(auc for _a, _s, auc in result.candidates)
-    assert (result.model.algorithm, result.settings, result.metrics["roc_auc"]) in result.candidates
-    assert order[result.valid_index].min() > order[result.train_index].max()
+    best = max(auc for _a, _s, auc in result.candidates)
+    assert (result.model.algorithm, result.settings, best) in result.candidates
+    # the figures are those of the kept candidate fitted on the older rows, on the newest
+    valid_columns = model.subset(columns, FEATURES, result.valid_index)
+    assert result.metrics["roc_auc"] == pytest.approx(
+        model.evaluate(y[result.valid_index], result.valid_model.predict_proba(valid_columns))["roc_auc"])
+    assert result.n_folds == 3 and len(result.train_index) == len(y)  # the kept model is refitted on every row
     assert result.validation_cutoff == order[result.valid_index].min()
     assert len(result.valid_index) == 400 and result.metrics["n"] == 400
     assert sum(count for _d, _p, _o, count in result.metrics["calibration"]) == 400
@@ -102,7 +106,8 @@ def test_validation_picks_the_settings(monkeypatch):
                              progress=lambda *args: calls.append(args))
         assert result.settings == flexible
         assert len(result.candidates) == 2 and result.candidates[0][2] != result.candidates[1][2]
-    assert calls[:2] == [("hgb", 0, 2), ("hgb", 1, 2)]
+    # two candidates on three folds, then the refit
+    assert calls[:7] == [("hgb", done, 7) for done in range(7)]
 
 
 def test_logreg_coefficient_signs():
@@ -383,3 +388,100 @@ def test_outcomes_are_named_columns_joined_in_order():
     assert len(empty) == 0 and empty.won.dtype == np.int64 and empty.closed_at.dtype == np.float64
     with pytest.raises(ValueError, match="rows"):
         model.Outcomes(won=[1, 0], closed_at=[1.0])
+
+
+def test_rolling_folds_move_forward_in_time():
+    order = np.arange(100, dtype=float)[::-1].copy()
+    folds = model.rolling_folds(order, 0.2, 3)
+    assert len(folds) == 3
+    assert [sorted(order[valid].tolist()) for _train, valid in folds] == [
+        list(range(40, 60)), list(range(60, 80)), list(range(80, 100))]
+    for train, valid in folds:
+        assert sorted(order[train].tolist()) == list(range(int(order[valid].min())))
+    newest_train, newest_valid = model.time_split(order, 0.2)
+    assert np.array_equal(folds[-1][0], newest_train) and np.array_equal(folds[-1][1], newest_valid)
+    # a short history keeps the folds that train on at least as many rows as they validate
+    assert len(model.rolling_folds(np.arange(10.0), 0.3, 3)) == 2
+    assert len(model.rolling_folds(np.arange(10.0), 0.5, 3)) == 1
+
+
+def test_recency_weights_halve_with_the_half_life():
+    day = 86400.0
+    order = np.array([0, 10, 20, 30], dtype=float) * day
+    np.testing.assert_allclose(model.recency_weights(order, 10), [0.125, 0.25, 0.5, 1.0])
+    assert model.recency_weights(order, 0) is None
+
+
+def drifting_history(n=8000, seed=11, chat=True):
+    """Closed leads over 400 days: the first 60 % convert at about 10 %, the rest at about 35 %; a new
+    source (with ``chat``) appears in the last 20 % only and wins often; replies help throughout."""
+    rng = np.random.default_rng(seed)
+    order = np.sort(rng.uniform(0, 400 * 86400.0, n))
+    late = np.arange(n) >= 0.6 * n
+    newest = np.arange(n) >= 0.8 * n
+    replies = rng.poisson(1.0, n).astype(float)
+    source = np.where(chat & newest & (rng.random(n) < 0.3), "chat",
+                      rng.choice(np.array(["web", "fair"]), n)).astype(object)
+    logit = np.where(late, -1.0, -2.6) + 0.5 * (replies - 1) + 1.5 * (source == "chat")
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return {"source": source, "replies": replies}, y, order
+
+
+DRIFT_FEATURES = [model.category("source", "Source"), model.number("replies", "Email replies")]
+
+
+def test_calibrated_to_the_recent_rate_on_leads_after_training():
+    """Trained on the first 6,500 leads, the model's mean probability on the 1,500 that follow (closed
+    later, in the new regime) matches their win rate; the same model uncalibrated does not."""
+    columns, y, order = drifting_history(chat=False)
+    cut = 6500
+    train_columns, test_columns = ({name: values[index] for name, values in columns.items()}
+                                   for index in (np.arange(cut), np.arange(cut, len(y))))
+    for algorithm in model.ALGORITHMS:
+        result = model.train(model.TrainingConfig(DRIFT_FEATURES, algorithms=(algorithm,)),
+                             train_columns, y[:cut], order[:cut])
+        rate = y[cut:].mean()
+        assert result.model.predict_proba(test_columns).mean() == pytest.approx(rate, abs=0.03)
+        assert abs(result.model.calibrated(None).predict_proba(test_columns).mean() - rate) > 0.04
+        # the order of the leads is kept: calibration does not change the ranking
+        assert result.model.calibration["slope"] > 0
+
+
+def test_refit_learns_the_newest_period():
+    """A source seen only in the newest leads: the model fitted on the older ones cannot know it, the
+    refitted model gives it its high win rate."""
+    columns, y, order = drifting_history()
+    result = model.train(model.TrainingConfig(DRIFT_FEATURES, algorithms=("logreg",)), columns, y, order)
+    chat = {"source": np.array(["chat", "web", "never seen"], dtype=object), "replies": np.array([1.0, 1.0, 1.0])}
+    refitted, older = result.model.predict_proba(chat), result.valid_model.predict_proba(chat)
+    assert refitted[0] - refitted[1] > 0.15
+    assert older[0] == pytest.approx(older[2], abs=1e-12)  # "chat" is unknown to it, as any new source
+
+
+def test_recent_leads_weigh_more_with_a_half_life():
+    """Replies win in the old leads and lose in the recent ones: weighted by recency, the model follows
+    the recent leads."""
+    rng = np.random.default_rng(5)
+    n = 6000
+    order = np.sort(rng.uniform(0, 600 * 86400.0, n))
+    replies = rng.poisson(1.0, n).astype(float)
+    recent = order > 450 * 86400.0
+    y = (rng.random(n) < 1 / (1 + np.exp(-np.where(recent, -1.0, 1.0) * (replies - 1)))).astype(int)
+    columns = {"replies": replies}
+    features = [model.number("replies", "Email replies")]
+    flat = model.train(model.TrainingConfig(features, algorithms=("logreg",)), columns, y, order)
+    weighted = model.train(model.TrainingConfig(features, algorithms=("logreg",), recency_half_life_days=30),
+                           columns, y, order)
+    assert flat.model.logreg["coef"][0] > 0 > weighted.model.logreg["coef"][0]
+
+
+def test_calibration_is_stored_and_checked():
+    columns, y, order = drifting_history(3000)
+    trained = model.train(model.TrainingConfig(DRIFT_FEATURES, algorithms=("logreg",)), columns, y, order).model
+    document = json.loads(trained.to_json())
+    assert set(document["calibration"]) == {"slope", "intercept"}
+    loaded = model.load_model(document)
+    np.testing.assert_allclose(loaded.predict_proba(columns), trained.predict_proba(columns), atol=1e-12)
+    for bad in ({"slope": 0.0, "intercept": 0.0}, {"slope": 1.0}, {"slope": 1.0, "intercept": 1e3}):
+        with pytest.raises(model.ModelFormatError):
+            model.load_model({**document, "calibration": bad})

@@ -103,8 +103,13 @@ class CrmLeadScoringModel(models.Model):
         compute='_compute_load_error',
         help="Why the model cannot be used. Its company's leads are then scored on profile fit and engagement only.")
     # training data
-    n_train = fields.Integer('Training Leads', readonly=True)
-    n_valid = fields.Integer('Validation Leads', readonly=True)
+    n_train = fields.Integer(
+        'Training Leads', readonly=True,
+        help="The closed leads the model was finally fitted on: every one of the window (a sample of them past "
+             "250,000), the validation leads included, once its figures were measured.")
+    n_valid = fields.Integer(
+        'Validation Leads', readonly=True,
+        help="The newest closed leads, measured on by the model fitted on the older ones only.")
     n_won = fields.Integer('Won Leads', readonly=True)
     n_lost = fields.Integer('Lost Leads', readonly=True)
     date_from = fields.Datetime('Closed From', readonly=True)
@@ -120,11 +125,15 @@ class CrmLeadScoringModel(models.Model):
                           help="Average precision over the validation leads ranked by probability.")
     brier_score = fields.Float(digits=(16, 4), readonly=True, aggregator='min',
                                help="Mean squared error of the probabilities: lower is better.")
-    logreg_auc = fields.Float('Logistic Regression AUC', digits=(16, 3), readonly=True)
+    logreg_auc = fields.Float('Logistic Regression AUC', digits=(16, 3), readonly=True,
+                              help="The best of the penalty strengths tried, its ROC AUC averaged over the time "
+                                   "folds (each period of closed leads measured by a model fitted on the leads "
+                                   "before it).")
     hgb_auc = fields.Float('Gradient Boosting AUC', digits=(16, 3), readonly=True,
-                           help="The best of the gradient boosting settings tried.")
+                           help="The best of the gradient boosting settings tried, its ROC AUC averaged over the "
+                                "time folds.")
     hyperparameters = fields.Char(
-        readonly=True, help="The settings the kept algorithm was fitted with, chosen on the validation leads.")
+        readonly=True, help="The settings the kept algorithm was fitted with, chosen on the time folds.")
     compared_auc = fields.Float(
         "Active Model's AUC", digits=(16, 3), readonly=True,
         help="ROC AUC of the model that was active when this one was trained, on this model's validation leads.")
@@ -482,7 +491,8 @@ class CrmLeadScoringModel(models.Model):
         tiers = Tier.browse(list(tier_ids))
         algorithm_labels = dict(self._fields['algorithm']._description_selection(self.env))
         config = engine_model.TrainingConfig(
-            features, valid_fraction=VALID_FRACTION, algorithms=engine_model.ALGORITHMS, tier_thresholds=thresholds)
+            features, valid_fraction=VALID_FRACTION, algorithms=engine_model.ALGORITHMS, tier_thresholds=thresholds,
+            recency_half_life_days=settings['model_recency_half_life_days'])
 
         def report_fit(algorithm, done, total):
             report(FIT_PROGRESS[0] + (FIT_PROGRESS[1] - FIT_PROGRESS[0]) * done / total,
@@ -523,7 +533,9 @@ class CrmLeadScoringModel(models.Model):
             'compared_auc': compared_auc,
             **self._quality_gates(settings, metrics['roc_auc'], outcomes.won, result.valid_index,
                                   self._pls_auc(columns, outcomes.won, result.valid_index)),
-            'driver_importance': self._driver_importance(result.model, columns, outcomes.won, result.valid_index),
+            # measured with the model that did not see the validation leads: the refitted one learnt them
+            'driver_importance': self._driver_importance(result.valid_model, columns, outcomes.won,
+                                                         result.valid_index),
             'training_seconds': time.monotonic() - started,
             'calibration_ids': [
                 fields.Command.create({'decile': decile, 'predicted': predicted, 'observed': observed, 'count': count})

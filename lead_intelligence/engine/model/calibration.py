@@ -1,0 +1,83 @@
+"""Calibration to today: the model's log-odds mapped so that its probabilities match recent outcomes.
+
+A model learns from leads closed over months or years; when the conversion
+rate moves (a new market, a new offer, a season), its probabilities are those
+of the past. Calibration maps the model's log-odds ``z`` to ``slope * z +
+intercept``:
+
+* the **slope** corrects over- or under-confidence. It is fitted (Platt
+  scaling: a logistic regression on ``z``) on predictions the model made for
+  leads it had not seen (the newest time fold), and only when they are enough
+  (:data:`PLATT_MIN_LEADS`, :data:`PLATT_MIN_CLASS`); otherwise it stays 1;
+* the **intercept** then makes the mean predicted probability of the most
+  recent closed leads equal their observed win rate (with few leads, the only
+  correction, an intercept shift).
+
+Both are plain numbers, stored with the model (see :class:`.ScoringModel`).
+A slope keeps the order of the leads (it is positive), so ROC AUC is unchanged.
+"""
+
+import numpy as np
+
+PLATT_MIN_LEADS = 300  # fewer validation leads than this: the slope stays 1, the intercept alone moves
+PLATT_MIN_CLASS = 30  # nor fewer won or fewer lost leads than this
+SLOPE_RANGE = (0.25, 4.0)  # a fitted slope outside this range is clipped: a model that flat or steep is no model
+INTERCEPT_LIMIT = 20.0  # log-odds; the shift is searched within +- this
+
+
+def _sigmoid(raw):
+    return 1.0 / (1.0 + np.exp(-np.clip(raw, -500, 500)))
+
+
+def fit_slope(raw, y):
+    """Platt slope of the log-odds ``raw`` for outcomes ``y`` (1 won, 0 lost), or 1 with too few leads.
+
+    :param raw: (n,) log-odds predicted for leads the model was not trained on
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    won = int(y.sum())
+    if len(y) < PLATT_MIN_LEADS or min(won, len(y) - won) < PLATT_MIN_CLASS or np.ptp(raw) == 0:
+        return 1.0
+    from sklearn.linear_model import LogisticRegression
+
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw[:, None], y)
+    return float(np.clip(platt.coef_[0][0], *SLOPE_RANGE))
+
+
+def fit_intercept(raw, rate, slope=1.0):
+    """The intercept ``b`` for which the mean of ``sigmoid(slope * raw + b)`` is ``rate``.
+
+    The mean grows with ``b``: a bisection finds it to 1e-9 in log-odds. A rate of 0 or 1
+    cannot be reached: it is taken as half a lead from it.
+
+    :param raw: (n,) log-odds of the recent closed leads
+    :param rate: their observed win rate
+    """
+    raw = slope * np.asarray(raw, dtype=np.float64)
+    if not len(raw):
+        return 0.0
+    half = 0.5 / len(raw)
+    rate = float(np.clip(rate, half, 1.0 - half))
+    low, high = -INTERCEPT_LIMIT, INTERCEPT_LIMIT
+    for _step in range(80):
+        middle = (low + high) / 2
+        if _sigmoid(raw + middle).mean() < rate:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def calibrate(out_of_sample_raw, y, recent_raw):
+    """The (slope, intercept) of a model's calibration, see the module's description.
+
+    :param out_of_sample_raw: (n,) log-odds of the newest validation leads, by a model not trained on them
+    :param y: (n,) their outcomes, 1 won, 0 lost
+    :param recent_raw: (n,) log-odds of the same leads by the model being calibrated (it may be the
+        same model, or one refitted on every lead)
+    :return: {"slope": float, "intercept": float}
+    """
+    y = np.asarray(y, dtype=np.int64)
+    slope = fit_slope(out_of_sample_raw, y)
+    return {"slope": slope, "intercept": fit_intercept(recent_raw, float(y.mean()) if len(y) else 0.5, slope)}
