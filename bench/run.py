@@ -8,6 +8,7 @@
     python bench/run.py route [--leads 10000] [--odoo-leads 1000]
     python bench/run.py model [--dataset x_education|crm_sales_opportunities] [--leads N]
     python bench/run.py train [--leads N_CLOSED]
+    python bench/run.py drift [--leads 60000]
     python bench/run.py tune --leads N [--closed-events 8]
     python bench/run.py report --leads N
     python bench/run.py soak [--leads 3000] [--seconds 120] [--requests 3000] [--clients 3] [--batch-size 50]
@@ -28,6 +29,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 from bench import (
     classify,
     decay,
+    drift,
     events,
     ingest,
     latency,
@@ -45,13 +47,13 @@ from bench import (
 SCENARIOS = {"rescore": rescore.run, "ingest": ingest.run, "events": events.run, "decay": decay.run,
              "classify": classify.run, "route": route.run, "model": model.run, "train": train.run,
              "soak": soak.run, "tune": tune.run, "latency": latency.run, "report": report.run,
-             "segmentation": segmentation.run}
+             "segmentation": segmentation.run, "drift": drift.run}
 # the other scenarios need --leads, but model and train
 DEFAULT_LEADS = {"route": route.DEFAULT_LEADS, "soak": soak.DEFAULT_LEADS}
 DEFAULT_BATCH_SIZE = 1000  # events per request (the API's maximum), but for soak
 SCENARIO_BATCH_SIZE = {"soak": soak.DEFAULT_BATCH_SIZE, "latency": latency.DEFAULT_BATCH_SIZE}
 # scenarios whose --leads is optional: the rows of the data set (model), closed leads (train)
-LEADS_OPTIONAL = {"model", "train"}
+LEADS_OPTIONAL = {"model", "train", "drift"}
 
 
 def parse_args(argv):

@@ -12,6 +12,7 @@ from odoo.tests import tagged, users
 from odoo.tools import SQL, mute_logger
 
 from ..engine import model as engine_model
+from ..engine.model.calibration import recency_weights
 from ..models.prediction.crm_lead_scoring_model import LEAKING_FIELDS, MODEL_FEATURES, CrmLeadScoringModel
 from ..models.prediction.crm_lead_scoring_model_training import CrmLeadScoringModelTraining
 from .common import TestLeadIntelligenceCommon
@@ -155,14 +156,17 @@ class TestScoringModel(TestModelHistoryCommon):
         document = json.loads(model.parameters)
         self.assertEqual((document['schema'], document['algorithm']), (engine_model.SCHEMA, model.algorithm))
         self.assertTrue(self.env['crm.lead.score.run'].search([('state', '=', 'running'), ('cause', '=', 'config')]))
-        # calibrated to the newest closed leads: their mean predicted probability is their win rate
+        # calibrated to the newest closed leads: their mean predicted probability is their win rate, the
+        # newest of them weighing most
         self.assertEqual(set(document['calibration']), {'slope', 'intercept'})
         features = model._model_features()
         columns, outcomes = model._read_training_data(self.env.company, model._get_training_window()[0], features)
         newest = np.flatnonzero(outcomes.closed_at >= model.validation_cutoff.replace(tzinfo=UTC).timestamp())
         self.assertEqual(len(newest), model.n_valid)
         predicted = model._get_engine_model().predict_proba(engine_model.subset(columns, features, newest))
-        self.assertAlmostEqual(predicted.mean(), outcomes.won[newest].mean(), delta=0.01)
+        weights = recency_weights(outcomes.closed_at[newest])
+        self.assertAlmostEqual(np.average(predicted, weights=weights),
+                               np.average(outcomes.won[newest], weights=weights), delta=0.01)
 
     def test_recent_leads_weigh_more_with_the_half_life_setting(self):
         """The half-life set in Settings reaches the fits: the same history trains another model."""

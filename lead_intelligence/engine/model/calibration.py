@@ -13,6 +13,11 @@ intercept``:
   recent closed leads equal their observed win rate (with few leads, the only
   correction, an intercept shift).
 
+Today's rate is the one at the end of the history: when the rate moves, the
+validation leads' average is already behind it. Both fits therefore weigh each
+validation lead by its recency (:func:`recency_weights`): the newest quarter
+of the validation period weighs as much as the rest.
+
 Both are plain numbers, stored with the model (see :class:`.ScoringModel`).
 A slope keeps the order of the leads (it is positive), so ROC AUC is unchanged.
 """
@@ -29,10 +34,20 @@ def _sigmoid(raw):
     return 1.0 / (1.0 + np.exp(-np.clip(raw, -500, 500)))
 
 
-def fit_slope(raw, y):
+def recency_weights(order):
+    """Weights of the leads closed at ``order`` (n,) halving every quarter of their span, 1 for the newest."""
+    order = np.asarray(order, dtype=np.float64)
+    span = float(np.ptp(order)) if len(order) else 0.0
+    if span <= 0:
+        return np.ones(len(order))
+    return np.exp2(-(order.max() - order) / (span / 4.0))
+
+
+def fit_slope(raw, y, weights=None):
     """Platt slope of the log-odds ``raw`` for outcomes ``y`` (1 won, 0 lost), or 1 with too few leads.
 
     :param raw: (n,) log-odds predicted for leads the model was not trained on
+    :param weights: optional (n,) weights of the leads
     """
     raw = np.asarray(raw, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
@@ -41,20 +56,22 @@ def fit_slope(raw, y):
         return 1.0
     from sklearn.linear_model import LogisticRegression
 
-    platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw[:, None], y)
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw[:, None], y, sample_weight=weights)
     return float(np.clip(platt.coef_[0][0], *SLOPE_RANGE))
 
 
-def fit_intercept(raw, rate, slope=1.0):
+def fit_intercept(raw, rate, slope=1.0, weights=None):
     """The intercept ``b`` for which the mean of ``sigmoid(slope * raw + b)`` is ``rate``.
 
     The mean grows with ``b``: a bisection finds it to 1e-9 in log-odds. A rate of 0 or 1
     cannot be reached: it is taken as half a lead from it.
 
     :param raw: (n,) log-odds of the recent closed leads
-    :param rate: their observed win rate
+    :param rate: their observed win rate (weighted as the mean is)
+    :param weights: optional (n,) weights of the mean
     """
     raw = slope * np.asarray(raw, dtype=np.float64)
+    weights = np.ones(len(raw)) if weights is None else np.asarray(weights, dtype=np.float64)
     if not len(raw):
         return 0.0
     half = 0.5 / len(raw)
@@ -62,22 +79,25 @@ def fit_intercept(raw, rate, slope=1.0):
     low, high = -INTERCEPT_LIMIT, INTERCEPT_LIMIT
     for _step in range(80):
         middle = (low + high) / 2
-        if _sigmoid(raw + middle).mean() < rate:
+        if np.average(_sigmoid(raw + middle), weights=weights) < rate:
             low = middle
         else:
             high = middle
     return (low + high) / 2
 
 
-def calibrate(out_of_sample_raw, y, recent_raw):
+def calibrate(out_of_sample_raw, y, recent_raw, order=None):
     """The (slope, intercept) of a model's calibration, see the module's description.
 
     :param out_of_sample_raw: (n,) log-odds of the newest validation leads, by a model not trained on them
     :param y: (n,) their outcomes, 1 won, 0 lost
     :param recent_raw: (n,) log-odds of the same leads by the model being calibrated (it may be the
         same model, or one refitted on every lead)
+    :param order: optional (n,) when the leads closed: the newest weigh more (see :func:`recency_weights`)
     :return: {"slope": float, "intercept": float}
     """
     y = np.asarray(y, dtype=np.int64)
-    slope = fit_slope(out_of_sample_raw, y)
-    return {"slope": slope, "intercept": fit_intercept(recent_raw, float(y.mean()) if len(y) else 0.5, slope)}
+    weights = recency_weights(order) if order is not None else np.ones(len(y))
+    slope = fit_slope(out_of_sample_raw, y, weights)
+    rate = float(np.average(y, weights=weights)) if len(y) else 0.5
+    return {"slope": slope, "intercept": fit_intercept(recent_raw, rate, slope, weights)}

@@ -255,7 +255,7 @@ def train(config, columns, y, order, progress=None):
     models = {}
     for algorithm, position in best_of.items():
         model, raw = newest[position]
-        models[algorithm] = model.calibrated(calibrate(raw, y_valid, raw))
+        models[algorithm] = model.calibrated(calibrate(raw, y_valid, raw, order[valid_index]))
     best_position = best_of[best]
     algorithm, settings = todo[best_position]
     if progress is not None:
@@ -271,7 +271,7 @@ def train(config, columns, y, order, progress=None):
     prediction = valid_model.predict_proba_encoded(
         valid_model.encoder.transform(subset(columns, features, valid_index)))
     return TrainingResult(
-        model=refitted.calibrated(calibrate(newest[best_position][1], y_valid, recent_raw)),
+        model=refitted.calibrated(calibrate(newest[best_position][1], y_valid, recent_raw, order[valid_index])),
         metrics=evaluate(y_valid, prediction, config.tier_thresholds),
         scores={name: float(mean_scores[position]) for name, position in best_of.items()},
         train_index=refit_index, valid_index=valid_index, validation_cutoff=float(order[valid_index].min()),
