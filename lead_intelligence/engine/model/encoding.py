@@ -33,6 +33,9 @@ def ordinal(name, levels, label=None):
     return {"name": name, "kind": "ordinal", "levels": list(levels), "label": label or name}
 
 
+BINNED_KINDS = ("number", "log")  # an ordinal's few levels need no bins
+
+
 def number(name, label=None, log=False):
     return {"name": name, "kind": "log" if log else "number", "label": label or name}
 
@@ -132,11 +135,31 @@ def _numeric_values(feature, values):
     return result
 
 
+BIN_QUANTILES = (0.2, 0.4, 0.6, 0.8)
+MIN_BIN_VALUES = 10  # distinct training values a number needs to be cut in bins
+
+
+def _bin_cuts(raw):
+    """Cut points of a number's training values ``raw`` (NaN: missing) at :data:`BIN_QUANTILES`: distinct,
+    above the smallest value (a cut below every value would make a constant column); none for a number
+    of fewer than :data:`MIN_BIN_VALUES` distinct values."""
+    present = raw[~np.isnan(raw)]
+    if len(np.unique(present)) < MIN_BIN_VALUES:
+        return []
+    cuts = np.unique(np.quantile(present, BIN_QUANTILES))
+    return [float(cut) for cut in cuts if cut > present.min()]
+
+
 class Encoder:
     """Turns the input columns into the model's float matrix (fitted on the training rows).
 
     ``spec`` is JSON: the features and, per feature, what was learnt from the
     training data (kept categories, median, mean, scale...).
+
+    A number is one standardised column and, when it has enough distinct values,
+    one step column per cut point of its training quintiles (``name>=cut``, 1
+    from the cut up): a shape logistic regression can follow where a number's
+    effect is not a straight line (a band that converts, a plateau).
     """
 
     def __init__(self, spec):
@@ -178,6 +201,8 @@ class Encoder:
                 std = float(filled.std()) if len(filled) else 0.0
                 entry.update(median=median, mean=float(filled.mean()) if len(filled) else 0.0,
                              scale=std if std > SCALE_FLOOR else 1.0, missing=bool(missing.any()))
+                if feature["kind"] in BINNED_KINDS:
+                    entry["bins"] = _bin_cuts(raw)
             spec.append(entry)
         return cls(spec)
 
@@ -213,8 +238,10 @@ class Encoder:
             else:
                 raw = _numeric_values(entry, values)
                 missing = np.isnan(raw)
-                scaled = (np.where(missing, entry["median"], raw) - entry["mean"]) / entry["scale"]
-                block = np.column_stack([scaled, missing]) if entry["missing"] else scaled[:, None]
+                filled = np.where(missing, entry["median"], raw)
+                scaled = (filled - entry["mean"]) / entry["scale"]
+                steps = filled[:, None] >= np.asarray(entry.get("bins", ()), dtype=np.float64)[None, :]
+                block = np.column_stack([scaled, steps] + ([missing] if entry["missing"] else []))
             blocks.append(block)
         return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
@@ -242,7 +269,8 @@ def _entry_columns(entry):
                 + ([f"{name}:missing"] if entry["missing"] else []))
     if kind == "multi":
         return [f"{name}={key}" for key in entry["keys"]]
-    return [name] + ([f"{name}:missing"] if entry["missing"] else [])
+    return ([name] + [f"{name}>={cut}" for cut in entry.get("bins", ())]
+            + ([f"{name}:missing"] if entry["missing"] else []))
 
 
 def subset(columns, features, index):

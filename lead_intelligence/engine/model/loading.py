@@ -6,12 +6,13 @@ structure and depth) and raises :class:`ModelFormatError` for anything else,
 never another exception; nothing is unpickled or evaluated.
 """
 
+import itertools
 import json
 import math
 
 import numpy as np
 
-from .encoding import FEATURE_KINDS, SCALE_FLOOR, Encoder
+from .encoding import BINNED_KINDS, FEATURE_KINDS, SCALE_FLOOR, Encoder
 from .predictor import ALGORITHMS, SCHEMA, TREE_KEYS, VERSION, ScoringModel, tree_depth
 
 # Bounds of a stored document, far above what training writes: anything beyond is refused unread.
@@ -26,6 +27,7 @@ MAX_INDEX = (1 << 31) - 1  # a node or column index
 MAX_KEY = (1 << 63) - 1  # an integer category key (a record id): int64
 MAX_MAGNITUDE = 1e15  # of any stored number
 INFINITIES = {"inf": math.inf, "-inf": -math.inf}
+MAX_BINS = 32  # cut points of a number
 MAX_CALIBRATION_SLOPE = 10.0  # see .calibration: fitted slopes are clipped to at most 4
 MAX_CALIBRATION_INTERCEPT = 50.0  # log-odds
 
@@ -103,7 +105,12 @@ def _load_feature(entry, index):
         _check_keys(entry, (*base, "keys"), what)
     else:
         extra = ("levels",) if kind == "ordinal" else ()
-        _check_keys(entry, (*base, *extra, "median", "mean", "scale", "missing"), what)
+        _check_keys(entry, (*base, *extra, "median", "mean", "scale", "missing"), what,
+                    optional=("bins",) if kind in BINNED_KINDS else ())
+        if "bins" in entry:
+            bins = _number_list(entry["bins"], f"{what} bins")
+            if len(bins) > MAX_BINS or any(low >= high for low, high in itertools.pairwise(bins)):
+                _refuse(f"{what} bins must be at most {MAX_BINS} increasing numbers")
         for key in ("median", "mean", "scale"):
             _number_list([entry[key]], f"{what} {key}")
         if entry["scale"] <= SCALE_FLOOR:

@@ -485,3 +485,27 @@ def test_calibration_is_stored_and_checked():
     for bad in ({"slope": 0.0, "intercept": 0.0}, {"slope": 1.0}, {"slope": 1.0, "intercept": 1e3}):
         with pytest.raises(model.ModelFormatError):
             model.load_model({**document, "calibration": bad})
+
+
+def test_numbers_in_bins_let_logistic_regression_follow_a_band():
+    """Leads convert when a number is inside a band (30 to 60), not beyond: a straight line in log-odds
+    cannot say so, the quintile steps can."""
+    rng = np.random.default_rng(9)
+    n = 5000
+    minutes = rng.uniform(0, 100, n)
+    y = (rng.random(n) < np.where((minutes >= 30) & (minutes <= 60), 0.6, 0.15)).astype(int)
+    features = [model.number("minutes", "Call minutes")]
+    result = model.train(model.TrainingConfig(features, algorithms=("logreg",)), {"minutes": minutes}, y,
+                         np.arange(n, dtype=float))
+    assert len(result.model.encoder.spec[0]["bins"]) == 4
+    assert [name for name in result.model.column_names if name.startswith("minutes>=")] == [
+        f"minutes>={cut}" for cut in result.model.encoder.spec[0]["bins"]]
+    fresh = rng.uniform(0, 100, 4000)
+    truth = ((fresh >= 30) & (fresh <= 60)).astype(int)
+    assert model.evaluate(truth, result.model.predict_proba({"minutes": fresh}))["roc_auc"] > 0.8
+    document = json.loads(result.model.to_json())
+    for bad in ([3.0, 2.0], [1.0] * 2, list(range(40))):
+        broken = copy.deepcopy(document)
+        broken["features"][0]["bins"] = bad
+        with pytest.raises(model.ModelFormatError):
+            model.load_model(broken)
