@@ -228,6 +228,8 @@ class Measurements:
         emit({**line, "figure": "pr_auc_odoo_pls", "value": pr_auc(y, p_pls)})
         emit({**line, "figure": "brier_ours", "value": round(float(np.mean((p_ours - y) ** 2)), 4)})
         emit({**line, "figure": "brier_odoo_pls", "value": round(float(np.mean((p_pls - y) ** 2)), 4)})
+        emit({**line, "figure": "ece_ours", "value": expected_calibration_error(y, p_ours)})
+        emit({**line, "figure": "ece_odoo_pls", "value": expected_calibration_error(y, p_pls)})
         if "A" in thresholds:  # the model's tier A: its 0-100 score cut at the tier's minimum
             model_a = 100.0 * p_ours >= thresholds["A"]
             emit({**line, "figure": "lift_tier_a", "value": lift(y, model_a, base), "min_score": thresholds["A"],
@@ -243,6 +245,15 @@ class Measurements:
                                ("lift_top_decile_odoo_pls", p_pls)):
             top = top_share(values, 0.1)
             emit({**line, "figure": figure, "value": lift(y, top, base), "leads": int(top.sum())})
+
+
+def expected_calibration_error(y, probability, bins=10):
+    """Mean gap between predicted and observed win rate over deciles of the predictions, weighted by their
+    leads (ECE), rounded to 4 places."""
+    order = np.argsort(probability, kind="stable")
+    gaps = [(abs(probability[part].mean() - y[part].mean()), len(part))
+            for part in np.array_split(order, bins) if len(part)]
+    return round(float(sum(gap * count for gap, count in gaps) / max(1, len(y))), 4)
 
 
 def roc_auc(y, p):

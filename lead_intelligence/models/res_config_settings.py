@@ -15,6 +15,7 @@ SETTINGS_DEFAULTS = {
     'model_min_lost': 20,
     'model_window_days': 730,
     'model_recency_half_life_days': 0,
+    'model_increasing_behaviour': True,
     'engagement_points_high': 100,
     'score_on_save': 'now',
     'min_dwell': 5,
@@ -86,6 +87,11 @@ class ResConfigSettings(models.TransientModel):
         'Recent Leads Weigh More (Half-Life, Days)', default=SETTINGS_DEFAULTS['model_recency_half_life_days'],
         help="When training, a lead closed this many days before the newest closed lead counts half as much, "
              "twice as long a quarter: the model follows a business that changes. 0 weighs every lead alike.")
+    lead_intelligence_model_increasing_behaviour = fields.Boolean(
+        'Behaviour Never Lowers the Prediction', default=SETTINGS_DEFAULTS['model_increasing_behaviour'],
+        help="When training, more visits, downloads, replies, meetings or buying signals can only raise a lead's "
+             "predicted chance, even where the history says otherwise (leads chased hardest are often the hardest "
+             "ones). Off: the model follows the history.")
     lead_intelligence_model_status = fields.Char('Model Status', compute='_compute_lead_intelligence_model_status')
     lead_intelligence_engagement_points_high = fields.Integer(
         'Engagement Points for 100', default=SETTINGS_DEFAULTS['engagement_points_high'],

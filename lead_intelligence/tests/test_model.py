@@ -168,6 +168,36 @@ class TestScoringModel(TestModelHistoryCommon):
         self.assertAlmostEqual(np.average(predicted, weights=weights),
                                np.average(outcomes.won[newest], weights=weights), delta=0.01)
 
+    def test_behaviour_never_lowers_the_prediction_unless_turned_off(self):
+        """The setting reaches the fits: the counters and the engagement are trained as increasing."""
+        configs = []
+        train = engine_model.train
+
+        def spy(config, *args, **kwargs):
+            configs.append(config)
+            return train(config, *args, **kwargs)
+
+        with patch.object(engine_model, 'train', spy):
+            model = self.env['crm.lead.scoring.model']._train_model()
+            self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.model_increasing_behaviour', 'False')
+            self.env['crm.lead.scoring.model']._train_model()
+        self.assertIn('buying_signal_count', configs[0].increasing)
+        self.assertIn('engagement_score', configs[0].increasing)
+        self.assertEqual(configs[1].increasing, ())
+        # the model trained with it on: more buying signals never lower a lead's probability
+        engine = model._get_engine_model()
+        # twelve leads alike but for their buying signals, 0 to 11
+        rows = {}
+        for entry in engine.encoder.spec:
+            if entry['kind'] == 'multi':
+                rows[entry['name']] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+            elif entry['kind'] in ('category', 'ordinal'):
+                rows[entry['name']] = np.array([None] * 12, dtype=object)
+            else:
+                rows[entry['name']] = np.zeros(12)
+        rows['buying_signal_count'] = np.arange(12.0)
+        self.assertTrue(np.all(np.diff(engine.predict_proba(rows)) >= -1e-12))
+
     def test_recent_leads_weigh_more_with_the_half_life_setting(self):
         """The half-life set in Settings reaches the fits: the same history trains another model."""
         flat = self.env['crm.lead.scoring.model']._train_model()

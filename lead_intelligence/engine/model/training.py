@@ -24,6 +24,7 @@ import numpy as np
 
 from ..arrays import Columns
 from .calibration import calibrate
+from .constraints import fit_logreg_increasing, increasing_columns
 from .encoding import Encoder, check_features, row_count, subset
 from .metrics import evaluate
 from .predictor import ALGORITHMS, ScoringModel
@@ -132,17 +133,24 @@ def candidates(algorithms=ALGORITHMS):
     return [(algorithm, settings) for algorithm in algorithms for settings in CANDIDATE_SETTINGS[algorithm]]
 
 
-def _fit(algorithm, settings, X, y, random_state, sample_weight=None):
+def _fit(algorithm, settings, X, y, random_state, sample_weight=None, increasing=None):
+    """Fit ``algorithm`` with ``settings``; the columns ``increasing`` ((p,) bool) never lower the
+    probability as they grow (see :mod:`.constraints`)."""
+    increasing = np.zeros(X.shape[1], dtype=bool) if increasing is None else np.asarray(increasing, dtype=bool)
     if algorithm == "logreg":
         from sklearn.linear_model import LogisticRegression
 
         clf = LogisticRegression(max_iter=2000, random_state=random_state, **settings).fit(
             X, y, sample_weight=sample_weight)
-        return {"coef": clf.coef_[0].astype(np.float64), "intercept": float(clf.intercept_[0])}
+        params = {"coef": clf.coef_[0].astype(np.float64), "intercept": float(clf.intercept_[0])}
+        if np.any(params["coef"][increasing] < 0):
+            params = fit_logreg_increasing(X, y, settings.get("C", 1.0), increasing, sample_weight, start=params)
+        return params
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    constraints = {"monotonic_cst": increasing.astype(np.int64).tolist()} if increasing.any() else {}
     clf = HistGradientBoostingClassifier(
-        early_stopping=False, categorical_features=None, random_state=random_state, **settings).fit(
+        early_stopping=False, categorical_features=None, random_state=random_state, **settings, **constraints).fit(
         X, y, sample_weight=sample_weight)
     return export_hgb(clf)
 
@@ -162,6 +170,8 @@ class TrainingConfig:
     :param n_folds: the rolling time folds the candidates are validated on (see :func:`rolling_folds`)
     :param recency_half_life_days: the age, before the newest closed lead, at which a lead weighs half in
         the fits; 0 weighs every lead alike
+    :param increasing: names of the number features that never lower the probability as they grow
+        (behaviour counters; see :mod:`.constraints`)
     """
 
     features: tuple
@@ -173,9 +183,10 @@ class TrainingConfig:
     min_count: int = 5
     n_folds: int = 3
     recency_half_life_days: float = 0.0
+    increasing: tuple = ()
 
     def __post_init__(self):
-        for name in ("features", "algorithms", "tier_thresholds"):
+        for name in ("features", "algorithms", "tier_thresholds", "increasing"):
             object.__setattr__(self, name, tuple(getattr(self, name)))  # frozen: set once, here
 
 
@@ -231,11 +242,12 @@ def train(config, columns, y, order, progress=None):
         fold_train = _sample(fold_train, config.max_train_rows, config.random_state)
         encoder, reference, X_train, X_valid = _encoded(config, columns, fold_train, fold_valid)
         fold_weights = weights[fold_train] if weights is not None else None
+        increasing = increasing_columns(encoder, config.increasing)
         for position, (algorithm, settings) in enumerate(todo):
             if progress is not None:
                 progress(algorithm, done, total)
             done += 1
-            params = _fit(algorithm, settings, X_train, y[fold_train], config.random_state, fold_weights)
+            params = _fit(algorithm, settings, X_train, y[fold_train], config.random_state, fold_weights, increasing)
             model = ScoringModel(algorithm, encoder, reference, **{algorithm: params})
             raw = model.raw_decision_function(X_valid)
             fold_scores[fold, position] = evaluate(y[fold_valid], 1.0 / (1.0 + np.exp(-raw)))["roc_auc"]
@@ -263,7 +275,7 @@ def train(config, columns, y, order, progress=None):
     refit_index = _sample(np.arange(len(y)), config.max_train_rows, config.random_state)
     encoder, reference, X_all, _none = _encoded(config, columns, refit_index)
     params = _fit(algorithm, settings, X_all, y[refit_index], config.random_state,
-                  weights[refit_index] if weights is not None else None)
+                  weights[refit_index] if weights is not None else None, increasing_columns(encoder, config.increasing))
     del X_all
     refitted = ScoringModel(algorithm, encoder, reference, **{algorithm: params})
     recent_raw = refitted.raw_decision_function(encoder.transform(subset(columns, features, valid_index)))

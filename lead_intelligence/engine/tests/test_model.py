@@ -509,3 +509,39 @@ def test_numbers_in_bins_let_logistic_regression_follow_a_band():
         broken["features"][0]["bins"] = bad
         with pytest.raises(model.ModelFormatError):
             model.load_model(broken)
+
+
+@pytest.mark.parametrize("algorithm", model.ALGORITHMS)
+def test_increasing_counters_never_lower_the_probability(algorithm):
+    """In this history more replies go with fewer wins; marked increasing, replies cannot lower a
+    lead's probability, and the rest of the model still learns (the source)."""
+    rng = np.random.default_rng(13)
+    n = 6000
+    replies = rng.poisson(2.0, n).astype(float)
+    source = rng.choice(np.array(["web", "fair"], dtype=object), n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.8 * (source == "fair") - 0.4 * (replies - 2))))).astype(int)
+    columns = {"replies": replies, "source": source}
+    features = [model.number("replies", "Email replies"), model.category("source", "Source")]
+    order = np.arange(n, dtype=float)
+    grid = {"replies": np.arange(0.0, 12.0), "source": np.array(["web"] * 12, dtype=object)}
+    free = model.train(model.TrainingConfig(features, algorithms=(algorithm,)), columns, y, order).model
+    assert free.predict_proba(grid)[-1] < free.predict_proba(grid)[0]  # the history's own lesson
+    bound = model.train(model.TrainingConfig(features, algorithms=(algorithm,), increasing=("replies",)),
+                        columns, y, order).model
+    probability = bound.predict_proba(grid)
+    assert np.all(np.diff(probability) >= -1e-12)
+    fair = bound.predict_proba({"replies": np.array([2.0]), "source": np.array(["fair"], dtype=object)})
+    assert fair[0] > probability[2]
+
+
+def test_constrained_logistic_regression_matches_scikit_learn_when_no_bound_bites():
+    from engine.model.constraints import fit_logreg_increasing
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3000, 4))
+    y = (rng.random(3000) < 1 / (1 + np.exp(-(X @ np.array([1.0, 0.5, -0.7, 0.0]))))).astype(int)
+    reference = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
+    ours = fit_logreg_increasing(X, y, 1.0, np.array([True, True, False, False]))
+    np.testing.assert_allclose(ours["coef"], reference.coef_[0], atol=1e-4)
+    assert ours["intercept"] == pytest.approx(reference.intercept_[0], abs=1e-4)

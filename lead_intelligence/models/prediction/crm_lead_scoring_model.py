@@ -51,6 +51,8 @@ MODEL_FEATURES = [
     engine_model.number('engagement_score'),
     engine_model.multi('class_ids'),
 ]
+# behaviour: with the setting on, more of it never lowers the prediction (engine.model.constraints)
+INCREASING_FEATURES = (*COUNTER_FIELDS, 'engagement_score')
 # Never features: the fields declared OUTCOME (lead_fields), they exist only once the
 # lead is won or lost, or a salesperson sets them knowing how it goes (the stage reached,
 # the closing date, the lost reason, the probability). The classes derived from the stage
@@ -492,7 +494,8 @@ class CrmLeadScoringModel(models.Model):
         algorithm_labels = dict(self._fields['algorithm']._description_selection(self.env))
         config = engine_model.TrainingConfig(
             features, valid_fraction=VALID_FRACTION, algorithms=engine_model.ALGORITHMS, tier_thresholds=thresholds,
-            recency_half_life_days=settings['model_recency_half_life_days'])
+            recency_half_life_days=settings['model_recency_half_life_days'],
+            increasing=INCREASING_FEATURES if settings['model_increasing_behaviour'] else ())
 
         def report_fit(algorithm, done, total):
             report(FIT_PROGRESS[0] + (FIT_PROGRESS[1] - FIT_PROGRESS[0]) * done / total,
