@@ -46,6 +46,8 @@ class Members:
     :param ids: (m,) member ids, increasing (ties go to the lowest)
     :param skills: one bool array (m, v_d) per profile dimension: member ``i``
         has value ``k`` of dimension ``d`` among its skills
+    :param set_skills: one bool array (m, v_e) per many-valued dimension (the lead's
+        content topics): member ``i`` has value ``k`` of dimension ``e`` among its skills
     :param available: (m,) bool, neither paused, out of office nor opted out
     :param capacity: (m, t) int, most open leads of each tier the member may hold
     :param open_leads: (m, t) int, open leads of each tier the member holds now
@@ -56,6 +58,7 @@ class Members:
     available: np.ndarray
     capacity: np.ndarray
     open_leads: np.ndarray
+    set_skills: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -76,20 +79,24 @@ class Assignment:
     capacity: np.ndarray
 
 
-def skill_matches(lead_values, member_skills):
+def skill_matches(lead_values, member_skills, lead_sets=(), member_set_skills=()):
     """Count, for every lead and member, the profile dimensions where the
-    member's skills include the lead's value.
+    member's skills include the lead's value: one for a many-valued dimension
+    where they include any of the lead's values.
 
     :param lead_values: (n, d) int, index of the lead's value in dimension
         ``d``, -1 when the lead has none
     :param member_skills: sequence of d bool arrays (m, v_d)
+    :param lead_sets: sequence of e pairs (rows, codes) of int arrays, one entry per
+        value a lead has in a many-valued dimension: the lead's row and the value's index
+    :param member_set_skills: sequence of e bool arrays (m, v_e)
     :return: int array (n, m)
     """
     lead_values = np.asarray(lead_values, dtype=np.int64)
     if lead_values.ndim != 2 or lead_values.shape[1] != len(member_skills):
         raise ValueError(f"lead values {lead_values.shape} do not fit {len(member_skills)} skill dimensions")
     n = lead_values.shape[0]
-    m = member_skills[0].shape[0] if member_skills else 0
+    m = next((len(skills) for skills in (*member_skills, *member_set_skills)), 0)
     matches = np.zeros((n, m), dtype=np.int64)
     for dimension, skills in enumerate(member_skills):
         skills = np.asarray(skills, dtype=bool)
@@ -98,6 +105,15 @@ def skill_matches(lead_values, member_skills):
         if skills.shape[1] and known.any():
             # (m, n) columns of the lead values, transposed onto the leads
             matches[known] += skills[:, codes[known]].T
+    if len(lead_sets) != len(member_set_skills):
+        raise ValueError(f"{len(lead_sets)} many-valued lead dimensions for {len(member_set_skills)} of skills")
+    for (rows, codes), skills in zip(lead_sets, member_set_skills, strict=True):
+        skills = np.asarray(skills, dtype=bool)
+        rows, codes = np.asarray(rows, dtype=np.int64), np.asarray(codes, dtype=np.int64)
+        if skills.shape[1] and len(rows):
+            hit = np.zeros((n, m), dtype=bool)
+            np.logical_or.at(hit, rows, skills[:, codes].T)
+            matches += hit
     return matches
 
 
@@ -135,6 +151,8 @@ class Leads(Columns):
 
     ``profile`` is no column: one (n,) int column per skill dimension, the index of the
     lead's value in the dimension, -1 when the lead has none (see :func:`skill_matches`).
+    ``interests`` neither: one (rows, codes) pair per many-valued skill dimension, an entry
+    per value of a lead (its content topics).
     """
 
     _DTYPES = {"score": np.float64}
@@ -145,11 +163,19 @@ class Leads(Columns):
     rule: np.ndarray
     exclude: np.ndarray
     profile: tuple = ()
+    interests: tuple = ()
 
     def take(self, index):
-        """The rows ``index`` (a mask or positions), of the profile too."""
+        """The rows ``index`` (a mask or positions), of the profile and the interests too."""
         profile = tuple(np.asarray(codes)[index] for codes in self.profile)
-        return dataclasses.replace(super().take(index), profile=profile)
+        positions = np.arange(len(self))[index]
+        new_row = np.full(len(self), -1, dtype=np.int64)
+        new_row[positions] = np.arange(len(positions))
+        interests = []
+        for rows, codes in self.interests:
+            kept = new_row[np.asarray(rows, dtype=np.int64)] >= 0
+            interests.append((new_row[np.asarray(rows, dtype=np.int64)[kept]], np.asarray(codes)[kept]))
+        return dataclasses.replace(super().take(index), profile=profile, interests=tuple(interests))
 
     def profile_matrix(self):
         """(n, d) the profile codes, as :func:`skill_matches` takes them."""
@@ -179,7 +205,8 @@ def assign(leads, rules, members):
                 else np.asarray(rules.received, dtype=np.int64).copy())
     exclude, lead_tier, lead_rule = leads.exclude, leads.tier, leads.rule
 
-    matches = skill_matches(leads.profile_matrix(), members.skills).astype(np.float64)
+    matches = skill_matches(leads.profile_matrix(), members.skills, leads.interests,
+                            members.set_skills).astype(np.float64)
     has_room = load < capacity  # (m, t), kept up to date as leads are assigned
     safe_capacity = np.maximum(capacity, 1).astype(np.float64)
     open_to = rule_members & np.asarray(members.available, dtype=bool)  # (r, m)

@@ -114,6 +114,22 @@ class TestRouting(TestRoutingCommon):
         self._route()
         self.assertEqual([lead.user_id for lead in leads], [self.alice, self.carol, self.alice])
 
+    def test_a_content_topic_skill_wins_among_equal_members(self):
+        warehouse, robots = self.env['crm.lead.topic'].create([
+            {'name': 'Routing Warehouse', 'url_patterns': '/warehouse*'},
+            {'name': 'Routing Robots', 'url_patterns': '/robots*'}])
+        self.member_carol.skill_topic_ids = warehouse
+        reader, other = self._hot_leads(2)
+        # the top topics, as the pass writes them
+        self.env.cr.execute('INSERT INTO crm_lead_topic_rel (lead_id, topic_id) VALUES (%s, %s), (%s, %s)',
+                            [reader.id, warehouse.id, other.id, robots.id])
+        self._route()
+        self.assertEqual(reader.user_id, self.carol, 'the topic skill wins over the member order')
+        self.assertIn('Skills matched: content topics (1 of 5)', reader.routing_reason)
+        # a topic no one knows prefers no one: the least loaded, then the first member
+        self.assertEqual(other.user_id, self.alice)
+        self.assertIn('Skills matched: none', other.routing_reason)
+
     def test_capacity_limits_are_exact_and_count_the_open_leads_held(self):
         self._set_capacity(self.member_alice, self.tier_a, 2)
         self._set_capacity(self.member_bob, self.tier_a, 1)

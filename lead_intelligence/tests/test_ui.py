@@ -84,7 +84,7 @@ class TestUi(HttpCase):
         self.env.invalidate_all()
         self.assertEqual((lead.routing_state, lead.user_id, lead.team_id, lead.routing_rule_id),
                          ('routed', rita, team, rule))
-        self.assertIn('Skills matched: industry (1 of 4)', lead.routing_reason)
+        self.assertIn('Skills matched: industry (1 of 5)', lead.routing_reason)
         self.start_tour(f'/odoo/crm/{lead.id}', 'lead_intelligence_routing_tour', login='admin')
 
     def test_scoring_model_tour(self):

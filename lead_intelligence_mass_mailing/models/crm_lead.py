@@ -71,10 +71,19 @@ class CrmLead(models.Model):
         if not values.any():
             return res
         _tiers, rules = self._get_nurture_sources()
-        fields = list({rule._field_and_key()[0] for rule in rules})
+        fields = list({rule._field_and_key()[0] for rule in rules.filtered('dimension_value')})
         changed = np.unique(changes.lead_id[values & np.isin(changes.field, fields)]) if fields else []
         if len(changed):
             self._sync_nurture_lists(self._nurture_emails(changed.tolist()))
+        return res
+
+    @api.model
+    def _on_top_topics_changed(self, lead_ids):
+        """The leads whose top content topics changed follow the mailing lists of topics."""
+        res = super()._on_top_topics_changed(lead_ids)
+        _tiers, rules = self._get_nurture_sources()
+        if rules.filtered('topic_id'):
+            self._sync_nurture_lists(self._nurture_emails(lead_ids))
         return res
 
     # ------------------------------------------------------------
@@ -135,7 +144,7 @@ class CrmLead(models.Model):
                      JOIN crm_lead_tier tier ON tier.id = lead.tier_id WHERE tier.id = ANY(%s) AND %s""",
                 tiers.ids, scope))
         by_field = {}
-        for rule in rules:
+        for rule in rules.filtered('dimension_value'):
             field, key = rule._field_and_key()
             by_field.setdefault(field, []).append((key, rule.mailing_list_id.id))
         for field, pairs in by_field.items():
@@ -144,6 +153,15 @@ class CrmLead(models.Model):
                      JOIN unnest(%s::varchar[], %s::int[]) AS value(key, list_id) ON lead.%s = value.key
                     WHERE %s""",
                 [key for key, _list_id in pairs], [list_id for _key, list_id in pairs], SQL.identifier(field), scope))
+        topics = rules.filtered('topic_id')
+        if topics:
+            parts.append(SQL(
+                """SELECT lead.email_normalized, value.list_id FROM crm_lead lead
+                     JOIN crm_lead_topic_rel rel ON rel.lead_id = lead.id
+                     JOIN unnest(%s::int[], %s::int[]) AS value(topic_id, list_id) ON value.topic_id = rel.topic_id
+                    WHERE %s""",
+                [rule.topic_id.id for rule in topics],
+                [rule.mailing_list_id.id for rule in topics], scope))
         return SQL(' UNION ').join(parts) if parts else None
 
     @api.model

@@ -51,6 +51,33 @@ def test_skill_matches_rejects_misaligned_dimensions():
         routing.skill_matches(np.zeros((2, 3), dtype=int), (np.zeros((1, 1), dtype=bool),))
 
 
+def test_a_many_valued_dimension_counts_once_when_any_value_matches():
+    """Content topics: a lead interested in topics 0 and 2 matches a member with either (once, not twice)."""
+    topics = np.array([[1, 0, 1], [0, 1, 0], [0, 0, 1]], dtype=bool)  # 3 members, 3 topics
+    no_profile = np.full((3, 0), -1)
+    lead_topics = (np.array([0, 0, 1]), np.array([0, 2, 1]))  # lead 0: topics 0 and 2; lead 1: topic 1; lead 2: none
+    np.testing.assert_array_equal(
+        routing.skill_matches(no_profile, (), (lead_topics,), (topics,)), [[1, 0, 1], [0, 1, 0], [0, 0, 0]])
+    with pytest.raises(ValueError, match="many-valued"):
+        routing.skill_matches(no_profile, (), (lead_topics,), ())
+
+
+def test_topic_skills_prefer_the_member_who_knows_the_lead_s_interest():
+    topics = np.array([[0, 0], [0, 1], [1, 0]], dtype=bool)
+    members = routing.Members(ids=np.array([10, 20, 30]), skills=(), available=np.ones(3, dtype=bool),
+                              capacity=np.full((3, 1), 5), open_leads=np.zeros((3, 1), dtype=int),
+                              set_skills=(topics,))
+    leads = routing.Leads(id=np.array([1, 2, 3]), score=np.array([50.0, 40.0, 30.0]), tier=np.zeros(3, dtype=int),
+                          rule=np.zeros(3, dtype=int), exclude=np.full(3, -1),
+                          interests=((np.array([0, 1]), np.array([1, 0])),))  # lead 1: topic 1; lead 2: topic 0
+    result = routing.assign(leads, _rules(3), members)
+    # lead 3 has no interest: equal members, the least loaded then the lowest id (10, who has none yet)
+    assert result.member.tolist() == [1, 2, 0] and result.skill.tolist() == [1, 1, 0]
+    # taking rows keeps each lead's interests with it
+    taken = leads.take(np.array([False, True, True]))
+    assert [row.tolist() for row in taken.interests[0]] == [[0], [0]]
+
+
 def test_best_skill_match_wins_over_load():
     skills = (np.array([[0], [1], [0]], dtype=bool),)
     members = _members(skills=skills, open_leads=[[0], [4], [0]])

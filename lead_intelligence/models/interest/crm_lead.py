@@ -22,7 +22,13 @@ class CrmLead(models.Model):
 
     @api.model
     def _refresh_top_topics(self):
-        """Every lead's top topics by its interest decayed to now, where they changed (two statements)."""
+        """Every lead's top topics by its interest decayed to now, where they changed (three statements)."""
         self.env.flush_all()
-        interest_writes.set_top_topics(self.env, None)
+        changed = interest_writes.set_top_topics(self.env, None)
         self.invalidate_model(['topic_ids'])
+        if changed:
+            self._on_top_topics_changed(sorted(changed))
+
+    @api.model
+    def _on_top_topics_changed(self, lead_ids):
+        """Hook: the top topics of the leads ``lead_ids`` (sorted ids) changed, already written."""

@@ -14,6 +14,9 @@ class CrmLeadEvent(models.Model):
         # sudo: the topics of every company are matched, as counting runs over every lead
         patterns = self.env['crm.lead.topic'].sudo()._patterns()
         if interest_writes.fold(self.env, events.event_id.tolist(), patterns):
-            interest_writes.set_top_topics(self.env, sorted(set(events.lead_id.tolist())))
-            self.env['crm.lead'].invalidate_model(['topic_ids', 'topic_interest_ids'])
+            changed = interest_writes.set_top_topics(self.env, sorted(set(events.lead_id.tolist())))
+            Lead = self.env['crm.lead']
+            Lead.invalidate_model(['topic_ids', 'topic_interest_ids'])
+            if changed:
+                Lead._on_top_topics_changed(sorted(changed))
         return res

@@ -84,5 +84,8 @@ class CrmLeadTopic(models.Model):
         top topics."""
         self.env.flush_all()
         interest_writes.rebuild(self.env, self.sudo()._patterns())  # sudo: every company's leads are rebuilt
-        interest_writes.set_top_topics(self.env, None)
-        self.env['crm.lead'].invalidate_model(['topic_ids', 'topic_interest_ids'])
+        changed = interest_writes.set_top_topics(self.env, None)
+        Lead = self.env['crm.lead']
+        Lead.invalidate_model(['topic_ids', 'topic_interest_ids'])
+        if changed:
+            Lead._on_top_topics_changed(sorted(changed))

@@ -50,6 +50,7 @@ class RoutingConfig:
     rule_members: np.ndarray  # (r, m) bool
     available: np.ndarray  # (m,) bool
     skill_values: list  # per dimension, per member: the set of its skill values (ids; sizes: see SIZE_CODES)
+    topic_skills: list  # per member: the set of its content topic ids
     member_user: np.ndarray  # (m,) user id
     member_team: np.ndarray  # (m,) team id
     nurture_tiers: dict  # tier id -> nurture tag id (0: none)
@@ -341,6 +342,7 @@ class CrmLead(models.Model):
             rule_members=rule_members,
             available=np.array([member._is_routing_available(today) for member in members], dtype=bool),
             skill_values=skill_values,
+            topic_skills=[set(member.skill_topic_ids.ids) for member in members],
             member_user=np.array([member.user_id.id for member in members], dtype=np.int64),
             member_team=np.array([member.crm_team_id.id for member in members], dtype=np.int64),
             nurture_tiers={tier.id: tier.nurture_tag_id.id or 0 for tier in nurture},
@@ -470,6 +472,12 @@ class CrmLead(models.Model):
                 matrix[position, np.searchsorted(vocabulary, sorted(values))] = True
             codes.append(lead_codes)
             skills.append(matrix)
+        # content topics: a lead has several, a member's topic skill matches any of them
+        rows, topic_ids = self._read_routing_topics(leads.id)
+        vocabulary = np.array(sorted(set(topic_ids.tolist()).union(*config.topic_skills)) or [0])
+        topic_skills = np.zeros((len(members), len(vocabulary)), dtype=bool)
+        for position, values in enumerate(config.topic_skills):
+            topic_skills[position, np.searchsorted(vocabulary, sorted(values))] = True
         rules = routing.Rules(
             members=config.rule_members, valid=config.rule_valid,
             round_robin=np.array([rule.method == 'round_robin' for rule in config.rules], dtype=bool),
@@ -482,10 +490,22 @@ class CrmLead(models.Model):
                 exclude[i] = owner[0] if len(owner) else -1
         return routing.assign(
             routing.Leads(id=leads.id, score=leads.score, tier=tier_index, rule=leads.rule, profile=tuple(codes),
-                          exclude=exclude),
+                          exclude=exclude, interests=((rows, np.searchsorted(vocabulary, topic_ids)),)),
             rules,
             routing.Members(ids=np.array(members.ids, dtype=np.int64), skills=tuple(skills),
-                            available=config.available, capacity=capacity, open_leads=open_leads))
+                            available=config.available, capacity=capacity, open_leads=open_leads,
+                            set_skills=(topic_skills,)))
+
+    def _read_routing_topics(self, lead_ids):
+        """The top content topics of the leads ``lead_ids`` (n,): (rows, topic ids), an entry per topic of
+        a lead, ``rows`` its position in ``lead_ids``."""
+        lead_ids = np.asarray(lead_ids, dtype=np.int64)
+        pairs = np.array(self.env.execute_query(SQL(
+            'SELECT lead_id, topic_id FROM crm_lead_topic_rel WHERE lead_id = ANY(%s) ORDER BY lead_id, topic_id',
+            lead_ids.tolist())), dtype=np.int64).reshape(-1, 2)
+        order = np.argsort(lead_ids, kind='stable')
+        rows = order[np.searchsorted(lead_ids[order], pairs[:, 0])]
+        return rows, pairs[:, 1]
 
     def _read_round_robin_received(self, config):
         """Leads each member received from each round-robin rule lately: (r, m) ints."""
@@ -578,6 +598,10 @@ class CrmLead(models.Model):
         methods = dict(self.env['crm.lead.routing.rule']._fields['method']._description_selection(self.env))
         dimension_labels = [self.env._('industry'), self.env._('country'), self.env._('language'),
                             self.env._('company size')]
+        topic_rows, topic_ids = self._read_routing_topics(leads.id)
+        lead_topics = [set() for _lead in range(len(leads))]
+        for row, topic_id in zip(topic_rows.tolist(), topic_ids.tolist(), strict=True):
+            lead_topics[row].add(topic_id)
         why_not = {
             routing.NO_RULE: self.env._('No routing rule matches the lead (tier and condition).'),
             routing.NO_MEMBER: self.env._('The rule has no salesperson to route to.'),
@@ -603,12 +627,13 @@ class CrmLead(models.Model):
             matched = [
                 label for dimension, label in enumerate(dimension_labels)
                 if profile[dimension][i] in config.skill_values[dimension][member]
-            ]
+            ] + ([self.env._('content topics')] if lead_topics[i] & config.topic_skills[member] else [])
             lines = [
                 self.env._('Routed to %(user)s by rule "%(rule)s" (%(method)s).',
                            user=user_names.get(user_id, ''), rule=rule.name, method=methods[rule.method]),
-                self.env._('Skills matched: %(matched)s (%(count)s of 4).',
-                           matched=', '.join(matched) or self.env._('none'), count=len(matched)),
+                self.env._('Skills matched: %(matched)s (%(count)s of %(total)s).',
+                           matched=', '.join(matched) or self.env._('none'), count=len(matched),
+                           total=len(dimension_labels) + 1),
                 self.env._('Load: %(load)s open leads of the tier out of a capacity of %(capacity)s.',
                            load=int(result.load[i]), capacity=int(result.capacity[i])),
             ]

@@ -4,7 +4,7 @@ from odoo.tools import SQL
 # a change of these may let routing take the leads it could not: they wait for it again
 ROUTING_MEMBER_FIELDS = {
     'active', 'assignment_optout', 'routing_paused', 'out_of_office_until', 'capacity_ids', 'skill_industry_ids',
-    'skill_country_ids', 'skill_lang_ids', 'skill_company_sizes',
+    'skill_country_ids', 'skill_lang_ids', 'skill_company_sizes', 'skill_topic_ids',
 }
 
 
@@ -21,6 +21,9 @@ class CrmTeamMember(models.Model):
         'res.lang', 'crm_team_member_skill_lang_rel', 'member_id', 'lang_id', string='Languages')
     skill_company_sizes = fields.Many2many(
         'crm.lead.company.size', 'crm_team_member_skill_size_rel', 'member_id', 'size_id', string='Company Sizes')
+    skill_topic_ids = fields.Many2many(
+        'crm.lead.topic', 'crm_team_member_skill_topic_rel', 'member_id', 'topic_id', string='Content Topics',
+        help="Topics the salesperson knows: routing prefers them for leads among whose top interests is one.")
     # Capacity and availability for routing
     capacity_ids = fields.One2many('crm.team.member.capacity', 'member_id', string='Capacity per Tier')
     routing_paused = fields.Boolean(

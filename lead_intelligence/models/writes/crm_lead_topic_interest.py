@@ -94,7 +94,10 @@ def rebuild(env, patterns):
 
 def set_top_topics(env, lead_ids):
     """Give the leads ``lead_ids`` (None: every lead with interest or topics) their top topics by the
-    weight of their interest decayed to now; two statements, writing only the links that change."""
+    weight of their interest decayed to now; three statements, writing only the links that change.
+
+    :return: the ids of the leads whose top topics changed (a set)
+    """
     scope = SQL('TRUE') if lead_ids is None else SQL('lead_id = ANY(%s)', list(lead_ids))
     env.cr.execute(SQL(
         """CREATE TEMP TABLE IF NOT EXISTS lead_intelligence_top_topics (lead_id int, topic_id int) ON COMMIT DROP;
@@ -107,12 +110,17 @@ def set_top_topics(env, lead_ids):
                  FROM crm_lead_topic_interest interest
                  JOIN crm_lead_topic topic ON topic.id = interest.topic_id AND topic.active
                 WHERE %(scope)s) ranked
-            WHERE position <= %(top)s AND weight >= %(min)s;
-           DELETE FROM crm_lead_topic_rel rel
-            WHERE %(scope)s AND NOT EXISTS (SELECT 1 FROM lead_intelligence_top_topics top
-                                              WHERE top.lead_id = rel.lead_id AND top.topic_id = rel.topic_id);
-           INSERT INTO crm_lead_topic_rel (lead_id, topic_id)
-           SELECT lead_id, topic_id FROM lead_intelligence_top_topics ON CONFLICT DO NOTHING""",
+            WHERE position <= %(top)s AND weight >= %(min)s""",
         weight=_decay(SQL('interest.units'), SQL('interest.ref_date'), SQL("(now() at time zone 'UTC')"),
                       SQL('topic.half_life')),
         scope=scope, top=TOP_TOPICS, min=MIN_WEIGHT))
+    removed = env.execute_query(SQL(
+        """DELETE FROM crm_lead_topic_rel rel
+            WHERE %s AND NOT EXISTS (SELECT 1 FROM lead_intelligence_top_topics top
+                                      WHERE top.lead_id = rel.lead_id AND top.topic_id = rel.topic_id)
+        RETURNING rel.lead_id""", scope))
+    added = env.execute_query(SQL(
+        """INSERT INTO crm_lead_topic_rel (lead_id, topic_id)
+           SELECT lead_id, topic_id FROM lead_intelligence_top_topics ON CONFLICT DO NOTHING
+        RETURNING lead_id"""))
+    return {lead_id for (lead_id,) in removed + added}

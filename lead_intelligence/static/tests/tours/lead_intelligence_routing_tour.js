@@ -45,7 +45,7 @@ registry.category("web_tour.tours").add("lead_intelligence_routing_tour", {
             content: "... the rule",
         },
         {
-            trigger: ".modal .o_form_view .o_field_widget[name=routing_explanation]:contains('Tour skilled routing'):contains('Skills matched: industry (1 of 4)')",
+            trigger: ".modal .o_form_view .o_field_widget[name=routing_explanation]:contains('Tour skilled routing'):contains('Skills matched: industry (1 of 5)')",
             content: "... and the reason: the industry skill matched",
         },
         {
