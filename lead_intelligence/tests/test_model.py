@@ -231,12 +231,12 @@ class TestScoringModel(TestModelHistoryCommon):
             self.assertLess(abs(explanation['other']), 0.5 * len(MODEL_FEATURES))  # only the factors below half a point
             self.assertAlmostEqual(explanation['score'], 100 * lead.model_probability, delta=0.01)
         good_words, poor_words = dict(explained[good.id]['factors']), dict(explained[poor.id]['factors'])
-        self.assertGreater(good_words['Industry = Machine Building'], 0)
-        self.assertGreater(good_words['Email Replies = 4'], 0)
-        self.assertLess(poor_words['Industry = Hospitality'], 0)
+        self.assertGreater(good_words['Industry: Machine Building'], 0)
+        self.assertGreater(good_words['Email Replies: 4'], 0)
+        self.assertLess(poor_words['Industry: Hospitality'], 0)
         self.assertLess(poor_words['No Email Replies'], 0)
         text = str(good.score_explanation)
-        self.assertIn('Industry = Machine Building', text)
+        self.assertIn('Industry: Machine Building', text)
         self.assertIn(f'+ 33% model {good.model_score} = {good.score}', text)
 
     def test_worse_candidate_is_not_activated(self):
@@ -268,7 +268,7 @@ class TestScoringModel(TestModelHistoryCommon):
         self.env['crm.lead']._score_leads(lead.ids, 'manual')
         self.assertFalse(lead.company_id)
         self.assertGreater(lead.model_probability, 0)
-        self.assertIn('Industry = Machine Building', str(lead.score_explanation))
+        self.assertIn('Industry: Machine Building', str(lead.score_explanation))
 
     def test_a_model_no_better_than_chance_is_not_activated(self):
         # no active model, but one that can learn nothing: only the language, which no lead has
@@ -600,5 +600,5 @@ class TestScoringModelMultiCompany(TestLeadIntelligenceCommon):
         self.env['crm.lead']._score_leads(lead.ids, 'manual')
         explanation = str(lead.with_user(self.user_sales_manager_mc).with_context(
             allowed_company_ids=[self.company_2.id]).score_explanation)
-        self.assertIn('Industry = Machine Building', explanation)
+        self.assertIn('Industry: Machine Building', explanation)
         self.assertIn(f'model {lead.model_score} = {lead.score}', explanation)

@@ -60,9 +60,9 @@ class TestScoringModelSafety(TestLeadIntelligenceCommon):
         explained = self.env['crm.lead']._explain_model(
             np.array(lead.ids), np.array(lead.company_id.ids), config, top=50)[lead.id]
         factors = dict(explained['factors'])
-        self.assertGreater(factors['Classes = Decision Maker'], 0)
+        self.assertGreater(factors['Classes: Decision Maker'], 0)
         text = str(lead.score_explanation)
-        self.assertIn('Classes = Decision Maker', text)
+        self.assertIn('Classes: Decision Maker', text)
         self.assertIn(f'model {lead.model_score} = {lead.score}', text)
 
     def test_a_broken_model_of_one_company_leaves_the_others(self):

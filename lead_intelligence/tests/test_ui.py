@@ -107,5 +107,5 @@ class TestUi(HttpCase):
         lead.invalidate_recordset()
         self.env['crm.lead']._score_leads(lead.ids, 'manual')
         self.assertGreater(lead.model_probability, 0.5)
-        self.assertIn('Industry = Tour Machine Building', str(lead.score_explanation))
+        self.assertIn('Industry: Tour Machine Building', str(lead.score_explanation))
         self.start_tour('/odoo/crm', 'lead_intelligence_model_tour', login='admin')

@@ -109,7 +109,7 @@ class TestModelWinProbability(TestModelHistoryCommon):
     def test_the_ai_tooltip_explains_the_model(self):
         data = self.lead.prepare_pls_tooltip_data()
         self.assertEqual(data['probability'], self._ours(self.lead))
-        self.assertIn({'field': 'lead_intelligence_factor', 'value': 'Industry = Machine Building', 'color': False},
+        self.assertIn({'field': 'lead_intelligence_factor', 'value': 'Industry: Machine Building', 'color': False},
                       data['top_3_data'])
         self.assertTrue(all(entry['field'] == 'lead_intelligence_factor'
                             for entry in data['top_3_data'] + data['low_3_data']))

@@ -265,13 +265,15 @@ class CrmLead(models.Model):
 
     @api.model
     def _describe_model_factor(self, entry, value):
-        """A feature's value of a lead in a salesperson's words: "Industry = Manufacturing", "Phone not set"."""
+        """A feature's value of a lead in a salesperson's words: "Industry: Manufacturing", "Email Replies: 4",
+        "Phone not set"."""
         field = self._fields[entry['name']]
         label = field._description_string(self.env)
         if entry['kind'] == 'multi':
             # sudo: as the explanation, whoever reads it
             names = self.env[field.comodel_name].sudo().browse(value).mapped('display_name')
-            return f"{label} = {', '.join(names)}" if names else self.env._('No %s', label)
+            return self.env._('%(label)s: %(value)s', label=label, value=', '.join(names)) if names \
+                else self.env._('No %s', label)
         if (value in (None, False, '', 0) and field.type in ('many2one', 'selection')) \
                 or (isinstance(value, float) and math.isnan(value)):
             return self.env._('%s not set', label)
@@ -283,7 +285,7 @@ class CrmLead(models.Model):
             shown = dict(field._description_selection(self.env)).get(value, value)
         else:
             shown = f'{value:,.0f}' if float(value).is_integer() else f'{value:,.2f}'
-        return f'{label} = {shown}'
+        return self.env._('%(label)s: %(value)s', label=label, value=shown)
 
     def _format_model_explanation(self, explanation):
         """The model's part of the explanation: its base, the lead's top factors, its score; or why not."""

@@ -40,7 +40,7 @@ registry.category("web_tour.tours").add("lead_intelligence_win_probability_tour"
             run: "click",
         },
         {
-            trigger: ".o_crm_pls_tooltip:contains('Industry = Tour Machine Building')",
+            trigger: ".o_crm_pls_tooltip:contains('Industry: Tour Machine Building')",
             content: "The tooltip explains the model's factors",
         },
     ],

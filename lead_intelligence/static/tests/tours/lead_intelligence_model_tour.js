@@ -83,7 +83,7 @@ registry.category("web_tour.tours").add("lead_intelligence_model_tour", {
             run: "click",
         },
         {
-            trigger: ".o_lead_model_explanation:contains('ROC AUC'):contains('Industry = Tour Machine Building'):contains('Model score')",
+            trigger: ".o_lead_model_explanation:contains('ROC AUC'):contains('Industry: Tour Machine Building'):contains('Model score')",
             content: "The explanation shows the model's part, with the lead's industry among its factors",
         },
         {
