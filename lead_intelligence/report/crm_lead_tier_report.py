@@ -10,9 +10,11 @@ from ..models.classification.dimensions import (
     SELECTION_DIMENSIONS,
     SOURCE_TYPES,
 )
+from ..models.segmentation.rfm import ABC_CLASSES, RFM_SEGMENTS
 
 SCORE_BANDS = [(str(low), f'{low}–{low + 9}' if low < 90 else '90–100') for low in range(0, 100, 10)]
 OUTCOMES = [('pending', 'Open'), ('won', 'Won'), ('lost', 'Lost')]
+COMPLETENESS_BANDS = [('0', '0–24 %'), ('25', '25–49 %'), ('50', '50–74 %'), ('75', '75–100 %')]
 
 
 class CrmLeadTierReport(models.Model):
@@ -34,6 +36,7 @@ class CrmLeadTierReport(models.Model):
     _depends = {
         'crm.lead': ['active', 'won_status', 'create_date', 'date_closed', 'team_id', 'user_id', 'tier_id',
                      'company_id', 'expected_revenue', 'score_line_id', 'industry_id', 'class_ids',
+                     'rfm_segment', 'abc_class', 'cluster_id', 'account_tier_id', 'profile_completeness',
                      *SELECTION_DIMENSIONS],
         'crm.lead.score': ['score'],
         'res.company': ['currency_id'],
@@ -60,6 +63,14 @@ class CrmLeadTierReport(models.Model):
     class_ids = fields.Many2many(
         'crm.lead.class', 'crm_lead_class_rel', 'lead_id', 'class_id', string='Classes', readonly=True)
     score_band = fields.Selection(SCORE_BANDS, readonly=True, help="The lead's score, by tens.")
+    # segments
+    rfm_segment = fields.Selection(RFM_SEGMENTS, 'RFM Segment', readonly=True)
+    abc_class = fields.Selection(ABC_CLASSES, 'Account ABC Class', readonly=True)
+    cluster_id = fields.Many2one('crm.lead.cluster', 'Segment', readonly=True)
+    account_tier_id = fields.Many2one('crm.lead.tier', 'Account Tier', readonly=True)
+    completeness_band = fields.Selection(
+        COMPLETENESS_BANDS, 'Profile Completeness', readonly=True,
+        help="The share of the expected profile fields the lead has filled, by quarters.")
     # measures
     lead_count = fields.Integer('# Leads', readonly=True, aggregator='sum')
     open_count = fields.Integer('# Open', readonly=True, aggregator='sum')
@@ -96,6 +107,9 @@ class CrmLeadTierReport(models.Model):
                       lead.date_closed,
                       lead.won_status, lead.industry_id, %(dimensions)s,
                       (LEAST(FLOOR(score.score / 10), 9) * 10)::int::varchar AS score_band,
+                      lead.rfm_segment, lead.abc_class, lead.cluster_id, lead.account_tier_id,
+                      (LEAST(FLOOR(COALESCE(lead.profile_completeness, 0) / 25), 3) * 25)::int::varchar
+                          AS completeness_band,
                       1 AS lead_count,
                       (lead.won_status = 'pending')::int AS open_count,
                       (%(won)s)::int AS won_count,

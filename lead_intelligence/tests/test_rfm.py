@@ -111,3 +111,22 @@ class TestRfm(TestLeadIntelligenceCommon):
         self.env['res.partner'].get_views([(False, 'form'), (False, 'search')])
         self.env['crm.lead'].get_views([(False, 'form'), (False, 'search')])
         self.env['res.config.settings'].get_views([(False, 'form')])
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestSegmentExplanation(TestLeadIntelligenceCommon):
+
+    def test_the_explanation_names_the_lead_s_segments(self):
+        segmented, plain = self._create_lead(name='Segmented', email_from='s@segments.example', phone='+32 2 000'), \
+            self._create_lead(name='Plain')
+        self.env.flush_all()
+        self.env.cr.execute(SQL(
+            """UPDATE crm_lead SET rfm_segment = 'champions', abc_class = 'a', account_score = 72,
+                                   account_tier_id = %s WHERE id = %s""", self.tier_a.id, segmented.id))
+        self.env.invalidate_all()
+        text = str(segmented.score_explanation)
+        self.assertIn('RFM: Champions · ABC: A · Account: 72 (Hot)', text)
+        self.assertIn(f'Profile {segmented.profile_completeness} % complete', text)
+        plain_text = str(plain.score_explanation)
+        self.assertNotIn('RFM:', plain_text)
+        self.assertIn(f'Profile {plain.profile_completeness} % complete', plain_text)

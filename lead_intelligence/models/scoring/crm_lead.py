@@ -105,7 +105,8 @@ class CrmLead(models.Model):
     score_explanation = fields.Html(compute='_compute_score_explanation', sanitize=False)
     score_history_ids = fields.One2many('crm.lead.score.history', 'lead_id')
 
-    @api.depends('fit_score', 'score', 'tier_id', 'score_dirty', 'engagement_score', 'model_score')
+    @api.depends('fit_score', 'score', 'tier_id', 'score_dirty', 'engagement_score', 'model_score', 'rfm_segment',
+                 'abc_class', 'cluster_id', 'account_score', 'account_tier_id', 'profile_completeness')
     def _compute_score_explanation(self):
         config = self._get_scoring_config()
         saved_ids = [lead_id for lead_id in self.ids if isinstance(lead_id, int)]
@@ -124,6 +125,7 @@ class CrmLead(models.Model):
                     lambda rule, lead=lead: not rule.company_id or rule.company_id == lead.company_id)),
                 lead._format_engagement_explanation(config, contributions.get(lead.id, [])),
                 lead._format_blend_explanation(config, model_factors.get(lead.id)),
+                lead._format_segment_explanation(),
                 lead._format_score_notes(pending_config=bool(config_pass) and lead.id > config_pass.last_lead_id),
             ])
 

@@ -1,4 +1,5 @@
 import numpy as np
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -49,6 +50,25 @@ class CrmLead(models.Model):
         self.env['res.partner'].invalidate_model(
             ['rfm_recency', 'rfm_frequency', 'rfm_monetary', 'rfm_segment', 'abc_class'])
         return written
+
+    def _format_segment_explanation(self):
+        """The lead's segments in one line, those it has: RFM, ABC, segment, account, profile completeness."""
+        self.ensure_one()
+        parts = []
+        if self.rfm_segment:
+            parts.append(self.env._('RFM: %s', dict(self._fields['rfm_segment']._description_selection(self.env))[
+                self.rfm_segment]))
+        if self.abc_class:
+            parts.append(self.env._('ABC: %s', self.abc_class.upper()))
+        if self.cluster_id:
+            parts.append(self.env._('Segment: %s', self.cluster_id.name))
+        if self.account_tier_id:
+            parts.append(self.env._('Account: %(score)s (%(tier)s)', score=self.account_score,
+                                    tier=self.account_tier_id.name))
+        if self.account_summary:
+            parts.append(self.account_summary)
+        parts.append(self.env._('Profile %s %% complete', self.profile_completeness))
+        return Markup('<p class="mb-0 text-muted o_lead_segments">%s</p>') % ' · '.join(parts)
 
     cluster_id = fields.Many2one(
         'crm.lead.cluster', 'Segment', readonly=True, copy=False, index='btree_not_null', system_owned=True,
