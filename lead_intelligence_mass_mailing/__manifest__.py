@@ -1,6 +1,6 @@
 {
     "name": "Lead Intelligence - Email Marketing",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Sales/CRM",
     "summary": "Email marketing opens, clicks, replies and bounces of leads become lead behaviour events",
     "website": "https://github.com/lead-intelligence/lead_intelligence",
