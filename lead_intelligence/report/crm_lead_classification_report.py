@@ -22,20 +22,6 @@ MEASURES = {
     'score:avg': lambda sums: sums[4] / sums[5] if sums[5] else None,
 }
 
-# the segments shown beside the classification's dimensions: dimension -> its field on the tier report
-SEGMENT_FIELDS = {'rfm_segment': 'rfm_segment', 'abc_class': 'abc_class', 'cluster': 'cluster_id',
-                  'account_tier': 'account_tier_id', 'completeness': 'completeness_band'}
-REPORT_DIMENSIONS = [
-    *DIMENSIONS[:-1], ('rfm_segment', 'RFM Segment'), ('abc_class', 'Account ABC Class'), ('cluster', 'Segment'),
-    ('account_tier', 'Account Tier'), ('completeness', 'Profile Completeness'), DIMENSIONS[-1],
-]
-# the classification's dimensions but the classes (read apart: a lead has several) -> their fields on the
-# tier report; with the segments, every dimension but the classes
-CLASSIFICATION_FIELDS = {dimension: field for dimension, field in DIMENSION_FIELDS.items() if dimension != 'class'}
-TIER_REPORT_FIELDS = {**CLASSIFICATION_FIELDS, **SEGMENT_FIELDS}
-# the dimensions whose values are keys, shown by their labels
-LABELLED_DIMENSIONS = (*SELECTION_DIMENSIONS, 'rfm_segment', 'abc_class', 'completeness')
-
 # a row's id is its lead's times this, plus its row key (see _lead_rows_query): below 2 ** 53 for the
 # web client, for leads below 2 ** 31 and classes below 2 ** 21 - 16
 ROW_KEYS = 2 ** 21
@@ -67,21 +53,17 @@ class CrmLeadClassificationReport(models.Model):
     _order = 'dimension, value'
     _depends = {
         'crm.lead': ['active', 'won_status', 'create_date', 'team_id', 'user_id', 'tier_id', 'company_id',
-                     'score_line_id', 'industry_id', 'class_ids', 'rfm_segment', 'abc_class', 'cluster_id',
-                     'account_tier_id', 'profile_completeness', *SELECTION_DIMENSIONS],
+                     'score_line_id', 'industry_id', 'class_ids', *SELECTION_DIMENSIONS],
         'crm.lead.score': ['score'],
         'res.partner.industry': ['name'],
         'crm.lead.class': ['complete_name'],
-        'crm.lead.cluster': ['name'],
-        'crm.lead.tier': ['name'],
     }
 
     lead_id = fields.Many2one('crm.lead', readonly=True)
-    dimension = fields.Selection(REPORT_DIMENSIONS, readonly=True)
+    dimension = fields.Selection(DIMENSIONS, readonly=True)
     value = fields.Char(
         readonly=True,
-        help="The value's label in your language, the industry's, segment's or tier's name, or the class's full "
-             "name; empty: no value.")
+        help="The value's label in your language, the industry's name, or the class's full name; empty: no value.")
     create_date = fields.Datetime('Created On', readonly=True)
     team_id = fields.Many2one('crm.team', 'Sales Team', readonly=True)
     user_id = fields.Many2one('res.users', 'Salesperson', readonly=True)
@@ -105,11 +87,10 @@ class CrmLeadClassificationReport(models.Model):
 
     @property
     def _table_query(self):
-        tier_fields = self.env['crm.lead.tier.report']._fields
         labels = [
             SQL('(%s, %s, %s)', dimension, key, label)
-            for dimension in LABELLED_DIMENSIONS
-            for key, label in tier_fields[TIER_REPORT_FIELDS[dimension]]._description_selection(self.env)
+            for dimension in SELECTION_DIMENSIONS
+            for key, label in self.env['crm.lead']._fields[dimension]._description_selection(self.env)
         ]
         return SQL(
             """SELECT rows.lead_id::bigint * %s + rows.row_key AS id, rows.lead_id, rows.dimension,
@@ -191,20 +172,16 @@ class CrmLeadClassificationReport(models.Model):
             field = name.split('.')[0]
             return PER_LEAD_FIELDS[field] + name[len(field):] + _sep + rest
 
-        # every grouping of the leads' own fields, with each classification dimension's field: one
-        # GROUP BY, which PostgreSQL runs in parallel, returning a row per combination met; the
-        # segments in another (with the dimensions, their combinations would multiply: 30,000 rows
-        # at 1M leads, against 600 and 250 apart); the classes, which repeat a lead per class, in one
-        # of their own
+        # every grouping of the leads' own fields, with each dimension's field: one GROUP BY, which
+        # PostgreSQL runs in parallel, returning a row per combination met; the classes, which repeat
+        # a lead per class, in one of their own
         own_specs = list(dict.fromkeys(spec for groupby in grouping_sets for spec in groupby
                                        if spec not in ('dimension', 'value')))
         Tier = self.env['crm.lead.tier.report']
-        own = list(map(lead_spec, own_specs))
-        split = any('dimension' in groupby for groupby in grouping_sets)
-        parts = [(Tier._read_group(tier_domain, [*own, *CLASSIFICATION_FIELDS.values()], SUMS), CLASSIFICATION_FIELDS)]
-        if split:
-            parts.append((Tier._read_group(tier_domain, [*own, *SEGMENT_FIELDS.values()], SUMS), SEGMENT_FIELDS))
-        by_class = Tier._read_group(tier_domain, [*own, 'class_ids'], SUMS) if split else []
+        dimension_fields = [field for dimension, field in DIMENSION_FIELDS.items() if dimension != 'class']
+        combinations = Tier._read_group(tier_domain, [*map(lead_spec, own_specs), *dimension_fields], SUMS)
+        by_class = Tier._read_group(tier_domain, [*map(lead_spec, own_specs), 'class_ids'], SUMS) if any(
+            'dimension' in groupby for groupby in grouping_sets) else []
         own_count = len(own_specs)
 
         labels = self._value_labels()
@@ -212,16 +189,14 @@ class CrmLeadClassificationReport(models.Model):
         for groupby in grouping_sets:
             positions = [own_specs.index(spec) for spec in groupby if spec not in ('dimension', 'value')]
             groups = {}
-            for row in parts[0][0]:  # every lead once: the totals of the groupings not split by dimension
+            for row in combinations:
+                sums = row[own_count + len(dimension_fields):]
                 if 'dimension' not in groupby:
-                    _add_sums(groups, self._group_key(groupby, row, positions, None, None),
-                              row[own_count + len(CLASSIFICATION_FIELDS):])
-            for combinations, dimension_fields in parts if 'dimension' in groupby else ():
-                for row in combinations:
-                    sums = row[own_count + len(dimension_fields):]
-                    for offset, dimension in enumerate(dimension_fields):
-                        value = labels(dimension, row[own_count + offset])
-                        _add_sums(groups, self._group_key(groupby, row, positions, dimension, value), sums)
+                    _add_sums(groups, self._group_key(groupby, row, positions, None, None), sums)
+                    continue
+                for offset, dimension in enumerate(dimension for dimension in DIMENSION_FIELDS if dimension != 'class'):
+                    value = labels(dimension, row[own_count + offset])
+                    _add_sums(groups, self._group_key(groupby, row, positions, dimension, value), sums)
             if 'dimension' in groupby:
                 for row in by_class:
                     value = labels('class', row[own_count])
@@ -259,12 +234,10 @@ class CrmLeadClassificationReport(models.Model):
 
     def _value_labels(self):
         """A function (dimension, value read on the tier report) -> the value as this report shows it:
-        the label in the user's language, the industry's, segment's or tier's name, the class's full
-        name, False for none."""
-        tier_fields = self.env['crm.lead.tier.report']._fields
+        the label in the user's language, the industry's name, the class's full name, False for none."""
         selections = {
-            dimension: dict(tier_fields[TIER_REPORT_FIELDS[dimension]]._description_selection(self.env))
-            for dimension in LABELLED_DIMENSIONS
+            dimension: dict(self.env['crm.lead']._fields[dimension]._description_selection(self.env))
+            for dimension in SELECTION_DIMENSIONS
         }
 
         def label(dimension, value):
@@ -323,9 +296,8 @@ class CrmLeadClassificationReport(models.Model):
         """Rows (lead_id, row_key, dimension, value, create_date, team_id, user_id, tier_id, company_id,
         lead_count, won, lost, closed, score) of the leads matching ``where`` (on ``lead``).
 
-        ``row_key`` tells a lead's rows apart: 0 for the industry, 1 to 6 for the selections, 7 to 11
-        for the segments (RFM, ABC, segment, account tier, completeness), 16 plus the class's id (16
-        without a class) for the classes. The industry rows come from a branch of
+        ``row_key`` tells a lead's rows apart: 0 for the industry, 1 to 6 for the selections, 16 plus
+        the class's id (16 without a class) for the classes. The industry rows come from a branch of
         their own, so that PostgreSQL reads only that branch for the figures taken one row per lead
         (the branches' columns are of one type: a cast above them would keep the filter out).
         """
@@ -337,17 +309,9 @@ class CrmLeadClassificationReport(models.Model):
                CASE WHEN lead.won_status = 'lost' THEN 1 ELSE 0 END AS lost,
                CASE WHEN lead.won_status IN ('won', 'lost') THEN 1 ELSE 0 END AS closed,
                score.score::float AS score""")
-        values = SQL(', ').join([
-            *(SQL('(%s, %s::varchar, lead.%s::varchar)', position, dimension, SQL.identifier(dimension))
-              for position, dimension in enumerate(SELECTION_DIMENSIONS, start=1)),
-            SQL("(7, 'rfm_segment'::varchar, lead.rfm_segment::varchar)"),
-            SQL("(8, 'abc_class'::varchar, lead.abc_class::varchar)"),
-            SQL("(9, 'cluster'::varchar, COALESCE(segment.name->>%s, segment.name->>'en_US')::varchar)", lang),
-            SQL("(10, 'account_tier'::varchar, COALESCE(account_tier.name->>%s, account_tier.name->>'en_US')::varchar)",
-                lang),
-            SQL("(11, 'completeness'::varchar, "
-                "(LEAST(FLOOR(COALESCE(lead.profile_completeness, 0) / 25), 3) * 25)::int::varchar)"),
-        ])
+        values = SQL(', ').join(
+            SQL('(%s, %s::varchar, lead.%s::varchar)', position, dimension, SQL.identifier(dimension))
+            for position, dimension in enumerate(SELECTION_DIMENSIONS, start=1))
         return SQL(
             """SELECT %(common)s
                  FROM crm_lead lead
@@ -361,8 +325,6 @@ class CrmLeadClassificationReport(models.Model):
                SELECT %(common)s
                  FROM crm_lead lead
                  LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
-                 LEFT JOIN crm_lead_cluster segment ON segment.id = lead.cluster_id
-                 LEFT JOIN crm_lead_tier account_tier ON account_tier.id = lead.account_tier_id
                 CROSS JOIN LATERAL (VALUES %(values)s) AS d(row_key, dimension, value)
                 WHERE %(where)s
                UNION ALL

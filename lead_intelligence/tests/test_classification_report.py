@@ -36,9 +36,9 @@ class TestClassificationReport(TestLeadIntelligenceCommon):
         ceo_lost.action_set_lost()
         self.env.flush_all()
 
-        # 7 single-valued dimensions and 5 segments per lead, plus one row per class (an empty one without class)
-        self.assertEqual(len(self._report(ceo_won)), 12 + 2)
-        self.assertEqual(len(self._report(cto_open)), 12 + 1)
+        # 7 single-valued dimensions per lead, plus one row per class (an empty one without class)
+        self.assertEqual(len(self._report(ceo_won)), 7 + 2)
+        self.assertEqual(len(self._report(cto_open)), 7 + 1)
         self.assertEqual(self._report(ceo_won, dimension='class').mapped('value'), ['Retail', 'Retail / Online'])
         self.assertFalse(self._report(cto_open, dimension='class').value)
         self.assertEqual(self._report(ceo_won, dimension='industry').value, 'Bicycles')
@@ -88,8 +88,8 @@ class TestClassificationReport(TestLeadIntelligenceCommon):
         # as the pivot asks (ordered by its groupings)
         pivot = Report.formatted_read_grouping_sets(domain, [['dimension', 'value'], ['dimension'], []], measures)
         self.assertEqual(pivot[2][0]['lead_count:sum'], 3)
-        self.assertEqual(sum(group['lead_count:sum'] for group in pivot[1]), 3 * 13)
-        self.assertEqual(sum(counts[0] for _dimension, *counts in sets[1]), 3 * 13)
+        self.assertEqual(sum(group['lead_count:sum'] for group in pivot[1]), 3 * 8)
+        self.assertEqual(sum(counts[0] for _dimension, *counts in sets[1]), 3 * 8)
         by_tier = Report._read_group(domain, ['tier_id'], ['lead_count:sum'])
         self.assertEqual(sum(count for _tier, count in by_tier), 3)
         # filtered on a value: the leads with that value, once each
@@ -127,13 +127,7 @@ class TestClassificationReport(TestLeadIntelligenceCommon):
                 lead.action_set_lost()
             elif outcome == 'archived':
                 lead.write({'active': False, 'probability': 50})
-        # segments, as the passes write them
         self.env.flush_all()
-        self.env.cr.execute(
-            """UPDATE crm_lead SET rfm_segment = CASE WHEN id = %(first)s THEN 'champions' ELSE 'at_risk' END,
-                                   abc_class = 'a', account_tier_id = %(tier)s WHERE id = ANY(%(ids)s)""",
-            {'first': leads[0].id, 'tier': self.tier_a.id, 'ids': leads[:3].ids})
-        self.env.invalidate_all()
         Report = self.env['crm.lead.classification.report']
         domain = [('lead_id', 'in', leads.ids)]
         rows = Report.search(domain)
@@ -164,15 +158,6 @@ class TestClassificationReport(TestLeadIntelligenceCommon):
             (group[:2] for group in by_value), key=lambda key: (key[0], not key[1], key[1] or '')),
             'in the order of the report: by dimension, then value, empty last')
         self.assertEqual(len([group for group in by_value if group[0] == 'class']), 3, 'Retail, Online, none')
-        # the segments beside the dimensions, by their labels and names
-        segments = {(dimension, value): count for dimension, value, count, *_rest in by_value
-                    if dimension in ('rfm_segment', 'abc_class', 'account_tier', 'completeness')}
-        self.assertEqual({key: count for key, count in segments.items() if key[0] == 'rfm_segment'},
-                         {('rfm_segment', 'Champions'): 1, ('rfm_segment', 'At Risk'): 2, ('rfm_segment', False): 2})
-        self.assertEqual(segments[('abc_class', 'A')], 3)
-        self.assertEqual(segments[('account_tier', self.tier_a.name)], 3)
-        self.assertEqual(sum(count for (dimension, _value), count in segments.items() if dimension == 'completeness'),
-                         5, 'every lead has a completeness band')
         per_team = Report._read_group(domain, ['team_id', 'dimension', 'value'], ['lead_count:sum'])
         self.assertEqual({(team, dimension, value): count for team, dimension, value, count in per_team}, {
             key: figures[0] for key, figures in expected(['team_id', 'dimension', 'value']).items()})

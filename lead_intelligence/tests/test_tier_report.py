@@ -128,6 +128,23 @@ class TestTierReport(TestLeadIntelligenceCommon):
         trend = self.env.ref('lead_intelligence.crm_lead_tier_report_view_graph_trend')
         self.assertIn('create_date', self.Report.get_view(trend.id, 'graph')['arch'])
 
+    def test_segments_are_dimensions_of_the_report(self):
+        """RFM segment, ABC class, account tier and completeness band group the leads' figures."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """UPDATE crm_lead SET rfm_segment = 'champions', abc_class = 'a', account_tier_id = %s
+                WHERE id = %s""", [self.tier_a.id, self.leads[0].id])
+        self.env.invalidate_all()
+        groups = dict(self.Report._read_group(self.domain, ['rfm_segment'], ['lead_count:sum']))
+        self.assertEqual(groups, {'champions': 1, False: self.Report.search_count(self.domain) - 1})
+        self.assertEqual(dict(self.Report._read_group(self.domain, ['account_tier_id'], ['lead_count:sum']))[
+            self.tier_a], 1)
+        for row in self.Report.search(self.domain):
+            completeness = row.lead_id.profile_completeness
+            self.assertEqual(int(row.completeness_band), min(completeness // 25, 3) * 25)
+        search = self.Report.get_views([(False, 'search')])['views']['search']['arch']
+        self.assertIn('completeness_band', search)
+
     def test_salesperson_sees_own_leads(self):
         self.leads[0].user_id = self.user_sales_salesman
         self.env.flush_all()
