@@ -165,6 +165,8 @@ class TrainingConfig:
     :param random_state: the seed of the fits and of the sampling: one seed, one model
     :param max_train_rows: more training rows than this are sampled (seeded) to
         bound time and memory; the validation rows are never sampled
+    :param max_fold_rows: the same for the fits that only choose the candidate (every
+        candidate on every time fold): fewer rows, as many candidates
     :param tier_thresholds: the tiers' minimum scores, for conversion and lift per tier
     :param min_count: a category seen fewer times in the training rows is "other" (see :class:`.Encoder`)
     :param n_folds: the rolling time folds the candidates are validated on (see :func:`rolling_folds`)
@@ -179,6 +181,7 @@ class TrainingConfig:
     algorithms: tuple = ALGORITHMS
     random_state: int = 0
     max_train_rows: int = 250000
+    max_fold_rows: int = 100000
     tier_thresholds: tuple = ()
     min_count: int = 5
     n_folds: int = 3
@@ -239,7 +242,8 @@ def train(config, columns, y, order, progress=None):
     fold_scores = np.zeros((len(folds), len(todo)))
     newest = {}  # candidate position -> (model fitted on the newest fold's training rows, its raw validation log-odds)
     for fold, (fold_train, fold_valid) in enumerate(folds):
-        fold_train = _sample(fold_train, config.max_train_rows, config.random_state)
+        fold_train = _sample(fold_train, min(config.max_fold_rows or config.max_train_rows,
+                                             config.max_train_rows or config.max_fold_rows), config.random_state)
         encoder, reference, X_train, X_valid = _encoded(config, columns, fold_train, fold_valid)
         fold_weights = weights[fold_train] if weights is not None else None
         increasing = increasing_columns(encoder, config.increasing)
