@@ -594,11 +594,13 @@ class TestScoringModelMultiCompany(TestLeadIntelligenceCommon):
 
     def test_salesperson_reads_the_model_explanation(self):
         self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.weight_model', 50)
-        self.env['crm.lead.scoring.model'].with_company(self.company_2)._train_model()
+        model = self.env['crm.lead.scoring.model'].with_company(self.company_2)._train_model()
         lead = self.env['crm.lead'].create({'name': 'C2 lead', 'company_id': self.company_2.id,
                                             'industry_id': self.industry_good.id})
         self.env['crm.lead']._score_leads(lead.ids, 'manual')
         explanation = str(lead.with_user(self.user_sales_manager_mc).with_context(
             allowed_company_ids=[self.company_2.id]).score_explanation)
-        self.assertIn('Industry: Machine Building', explanation)
+        # the model's part, its factors in words (which ones the training decides)
+        self.assertIn(f'Model {model.name}', explanation)
+        self.assertIn('o_lead_model_explanation', explanation)
         self.assertIn(f'model {lead.model_score} = {lead.score}', explanation)
