@@ -66,7 +66,7 @@ class CrmLeadTierReport(models.Model):
     # segments
     rfm_segment = fields.Selection(RFM_SEGMENTS, 'RFM Segment', readonly=True)
     abc_class = fields.Selection(ABC_CLASSES, 'Account ABC Class', readonly=True)
-    cluster_id = fields.Many2one('crm.lead.cluster', 'Segment', readonly=True)
+    cluster_id = fields.Many2one('crm.lead.cluster', 'Lead Segment', readonly=True)
     account_tier_id = fields.Many2one('crm.lead.tier', readonly=True)
     completeness_band = fields.Selection(
         COMPLETENESS_BANDS, 'Profile Completeness', readonly=True,

@@ -71,7 +71,7 @@ class CrmLead(models.Model):
         return Markup('<p class="mb-0 text-muted o_lead_segments">%s</p>') % ' · '.join(parts)
 
     cluster_id = fields.Many2one(
-        'crm.lead.cluster', 'Segment', readonly=True, copy=False, index='btree_not_null', system_owned=True,
+        'crm.lead.cluster', 'Lead Segment', readonly=True, copy=False, index='btree_not_null', system_owned=True,
         help="The segment of similar leads nearest to this one (Configuration > Segments).")
 
     def _score_query(self, query, cause, config=None, chunk=None):

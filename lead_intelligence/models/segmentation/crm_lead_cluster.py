@@ -10,7 +10,7 @@ class CrmLeadCluster(models.Model):
 
     run_id = fields.Many2one('crm.lead.cluster.run', 'Segmentation', required=True, ondelete='cascade', index=True)
     sequence = fields.Integer()
-    name = fields.Char('Segment', required=True, translate=True)
+    name = fields.Char('Lead Segment', required=True, translate=True)
     description = fields.Char(readonly=True, help="What sets the segment's leads apart from the average lead.")
     lead_count = fields.Integer('Open Leads', readonly=True)
     won_count = fields.Integer('Closed Won', readonly=True, help="Closed leads nearest to this segment that were won.")
