@@ -103,7 +103,12 @@ class CrmLeadTierReport(models.Model):
         self.env.cr.execute(SQL(
             """CREATE VIEW %(table)s AS (
                SELECT lead.id, lead.id AS lead_id, lead.tier_id, lead.team_id, lead.user_id, lead.company_id,
-                      COALESCE(company.currency_id, main.currency_id) AS company_currency, lead.create_date,
+                      -- a lead of no company is in the main company's currency, as crm shows it: an
+                      -- uncorrelated subquery, run once, and not at all when the column is not read (a join
+                      -- to it would keep PostgreSQL from aggregating the leads in parallel)
+                      COALESCE(company.currency_id, (SELECT main.currency_id FROM res_company main
+                                                      ORDER BY main.sequence, main.id LIMIT 1)) AS company_currency,
+                      lead.create_date,
                       lead.date_closed,
                       lead.won_status, lead.industry_id, %(dimensions)s,
                       (LEAST(FLOOR(score.score / 10), 9) * 10)::int::varchar AS score_band,
@@ -123,8 +128,6 @@ class CrmLeadTierReport(models.Model):
                       score.score AS score
                  FROM crm_lead lead
                  LEFT JOIN res_company company ON company.id = lead.company_id
-                 -- a lead of no company is in the main company's currency, as crm shows it
-                 LEFT JOIN (SELECT currency_id FROM res_company ORDER BY sequence, id LIMIT 1) AS main ON TRUE
                  LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
                 WHERE lead.active OR lead.won_status = 'lost')""",
             table=SQL.identifier(self._table),
