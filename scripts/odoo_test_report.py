@@ -19,6 +19,11 @@ Counted as failed:
 * a run without a result line (Odoo crashed, or was killed), or with fewer tests than
   ``--min-tests``.
 
+A test that ``scripts/test.sh`` ran once more alone after it failed (a ``RETRY <test id>`` line
+of the ``lead_intelligence.retry`` logger, then the result line of that second run) counts as
+passed when that second run passed its one test, and is listed as retried with its first
+failure; otherwise it stays failed. The second run's tests are not counted again.
+
 Skipped tests are the ``skipped <Class.method> : <reason>`` lines of the test loggers; Odoo
 counts them among the tests run.
 """
@@ -42,6 +47,9 @@ STARTING = re.compile(r'^Starting (?P<test>\S+) \.\.\.')
 # 'FAIL: Class.method' or 'ERROR: Subtest Class.method (params)', see OdooTestResult.logError
 TEST_ERROR = re.compile(r'^(?:FAIL|ERROR): (?:Subtest )?(?P<test>\S+)')
 SKIPPED = re.compile(r'^skipped (?P<test>.+?) : (?P<reason>.*)$')
+RETRY_LOGGER = 'lead_intelligence.retry'
+# 'RETRY odoo.addons.crm.tests.test_crm_ui.TestUi.test_03_crm_tour_forecast: why'
+RETRY = re.compile(r'^RETRY (?:\S+\.)?(?P<test>[^.\s:]+\.[^.\s:]+):')
 # odoo.modules.loading lines that end a module's tests, and repeat what the counts already say.
 END_OF_TESTS = re.compile(r'^(Module \w+ loaded in |Module \w+: \d+ failures, \d+ errors of \d+ tests$'
                           r'|At least one test failed when loading the modules)')
@@ -52,6 +60,7 @@ TRACEBACK_LINES = 30  # the end of a traceback, where the exception is
 class ErrorBlock:
     header: str  # the log line
     test: str | None  # the test running when it was logged
+    second_run: bool = False  # logged while a failed test was run again
     traceback: collections.deque = field(default_factory=lambda: collections.deque(maxlen=TRACEBACK_LINES))
     traceback_length: int = 0
 
@@ -74,17 +83,33 @@ class Report:
     errors: int = 0
     summaries: int = 0
     failed_tests: dict = field(default_factory=dict)  # test: its FAIL/ERROR blocks
+    retried_tests: dict = field(default_factory=dict)  # test passed when run again: its first blocks
     skipped_tests: list = field(default_factory=list)  # (test, reason)
     error_blocks: list = field(default_factory=list)  # other ERROR/CRITICAL blocks
 
     def unexpected_blocks(self):
-        return [block for block in self.error_blocks if block.test not in self.failed_tests]
+        return [block for block in self.error_blocks
+                if block.test not in self.failed_tests and block.test not in self.retried_tests]
+
+    def retried(self, test, failed, errors, run):
+        """Account for the second run of ``test``, whose result line says ``failed``,
+        ``errors`` of ``run``: passed, it no longer counts as failed."""
+        blocks = self.failed_tests.get(test)
+        if not blocks or failed or errors or run != 1:
+            return
+        if blocks[0].header.split(': ', 1)[-1].startswith('ERROR'):
+            self.errors -= 1
+        else:
+            self.failed -= 1
+        self.retried_tests[test] = self.failed_tests.pop(test)
 
 
 def parse(lines):
     report = Report()
     current_test = None
     block = None  # the ErrorBlock continuation lines go to
+    retrying = None  # the test run again, until the result line of its second run
+    retry_blocks = None  # that test's blocks of its first run
     for line in lines:
         line = line.rstrip('\n')
         match = LOG_LINE.match(line)
@@ -98,10 +123,24 @@ def parse(lines):
         if logger in SUMMARY_LOGGERS:
             if summary := SUMMARY.match(message):
                 report.summaries += 1
+                if retrying:
+                    report.failed_tests[retrying] = retry_blocks
+                    report.retried(retrying, int(summary['failed']), int(summary['errors']), int(summary['run']))
+                    if retrying in report.retried_tests:
+                        # errors its second run logged although it passed count as such
+                        for logged in report.error_blocks:
+                            if logged.test == retrying and logged.second_run:
+                                logged.test = f'{retrying} (run again)'
+                    retrying = None
+                    continue
                 report.failed += int(summary['failed'])
                 report.errors += int(summary['errors'])
                 report.run += int(summary['run'])
                 continue
+        elif logger == RETRY_LOGGER and (retry := RETRY.match(message)) and retry['test'] in report.failed_tests:
+            # its blocks of the second run, if it fails again, are kept apart from the first's
+            retrying, retry_blocks = retry['test'], report.failed_tests.pop(retry['test'])
+            continue
         elif logger == 'odoo.modules.loading' and END_OF_TESTS.match(message):
             current_test = None
             continue
@@ -116,10 +155,13 @@ def parse(lines):
                 continue
             if (test_error := TEST_ERROR.match(message)) and is_error:
                 block = ErrorBlock(line, test_error['test'])
-                report.failed_tests.setdefault(block.test, []).append(block)
+                if retrying and block.test == retrying:
+                    retry_blocks.append(block)  # failed again: listed with both failures
+                else:
+                    report.failed_tests.setdefault(block.test, []).append(block)
                 continue
         if is_error:
-            block = ErrorBlock(line, current_test)
+            block = ErrorBlock(line, current_test, second_run=bool(retrying))
             report.error_blocks.append(block)
     return report
 
@@ -151,6 +193,10 @@ def main(argv=None):
         failed += 1
     for test, blocks in report.failed_tests.items():
         say(f'  FAILED  {test}')
+        for block in blocks:
+            say(block.format())
+    for test, blocks in report.retried_tests.items():
+        say(f'  RETRIED {test}: failed (below), then passed when run again alone')
         for block in blocks:
             say(block.format())
     for test in sorted(tests_logging_errors):

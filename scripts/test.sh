@@ -81,12 +81,14 @@ li_lint() {
 # Engine unit tests ----------------------------------------------------------
 
 li_engine_tests() {
-    local tests=$LI_ROOT/lead_intelligence/engine/tests junit=$LOGS/pytest.xml rc=0 counts passed failed skipped
-    li_log "pytest $tests"
+    # the engine's tests, and those of the test report's counting (scripts/odoo_test_report.py)
+    local tests=("$LI_ROOT/lead_intelligence/engine/tests" "$LI_ROOT/scripts/tests")
+    local junit=$LOGS/pytest.xml rc=0 counts passed failed skipped
+    li_log "pytest ${tests[*]}"
     rm -f "$junit"
-    (cd "$LI_ROOT" && "$LI_PYTHON" -m pytest -q -rs --junitxml="$junit" "$tests") || rc=$?
+    (cd "$LI_ROOT" && "$LI_PYTHON" -m pytest -q -rs --junitxml="$junit" "${tests[@]}") || rc=$?
     if [ "$rc" = 5 ]; then
-        li_log "pytest collected NO tests in $tests: that is a failure"
+        li_log "pytest collected NO tests in ${tests[*]}: that is a failure"
         li_record pytest 0 1 0
         return
     fi
@@ -142,16 +144,47 @@ li_odoo_install_and_test() {  # database http_port modules test_tags
 # crm's at_install tests (most of them) as soon as crm is installed, before the addon is even
 # loaded. So install first, then run all the selected tests, at_install ones included, on the
 # complete registry with Odoo's own odoo.tests.shell.run_tests.
+#
+# One of crm's own tours races its own page load (docs/testing.md, "crm's forecast tour"): when
+# it, and nothing else, fails, it runs once more, alone. The log says so (RETRY, then the second
+# result), and scripts/odoo_test_report.py counts it passed only if that second run passes, and
+# lists it among the retried tests. No other test, and none of ours, is ever retried.
 li_odoo_install_then_test() {  # database http_port modules test_tags
     li_odoo_test_bin "$1" "$2" -i "$3" --stop-after-init </dev/null || return
     LI_SHELL_TEST_TAGS=$4 li_odoo_test_bin "$1" "$2" shell <<'EOF'
+import logging
 import os
 import sys
 
+from odoo.tests import result as test_result
 from odoo.tests.shell import run_tests
 
+# crm's tours whose steps race the page they wait for: test id -> its test tag
+RACY_UPSTREAM_TOURS = {
+    'odoo.addons.crm.tests.test_crm_ui.TestUi.test_03_crm_tour_forecast': '/crm:TestUi.test_03_crm_tour_forecast',
+}
+failed = set()
+
+
+def recording(method):
+    def record(self, test, err):
+        failed.add(test.id())
+        return method(self, test, err)
+    return record
+
+
+test_result.OdooTestResult.addFailure = recording(test_result.OdooTestResult.addFailure)
+test_result.OdooTestResult.addError = recording(test_result.OdooTestResult.addError)
 report = run_tests(env, os.environ['LI_SHELL_TEST_TAGS'])
-sys.exit(0 if report and report.wasSuccessful() else 1)
+success = bool(report) and report.wasSuccessful()
+if not success and failed and failed <= set(RACY_UPSTREAM_TOURS):
+    success = True
+    for test_id in sorted(failed):
+        logging.getLogger('lead_intelligence.retry').warning(
+            'RETRY %s: an upstream tour that races its own page load, run once more alone', test_id)
+        retry = run_tests(env, RACY_UPSTREAM_TOURS[test_id])
+        success = success and bool(retry) and retry.wasSuccessful() and retry.testsRun == 1
+sys.exit(0 if success else 1)
 EOF
 }
 
