@@ -90,6 +90,12 @@ class TestRfm(TestLeadIntelligenceCommon):
         self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.abc_a_share', 50)
         self.env['crm.lead']._refresh_rfm()
         self.assertEqual(customers.mapped('abc_class'), ['a', 'b', 'c', 'c', 'c'])
+        # the open lead reads its account's class in the same refresh; without a contact, none
+        self.assertEqual(open_lead.abc_class, 'a')
+        open_lead.partner_id = False
+        written = self.env['crm.lead']._refresh_rfm()
+        self.assertEqual((open_lead.abc_class, written['lead_abc']), (False, 1))
+        self.assertEqual(self.env['crm.lead']._refresh_rfm()['lead_abc'], 0, 'nothing moved: nothing written')
 
     def test_a_fit_rule_on_the_segment_and_the_nightly_refresh(self):
         self.env['crm.lead.fit.rule'].create({

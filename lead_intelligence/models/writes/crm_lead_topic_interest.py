@@ -99,6 +99,9 @@ def set_top_topics(env, lead_ids):
     :return: the ids of the leads whose top topics changed (a set)
     """
     scope = SQL('TRUE') if lead_ids is None else SQL('lead_id = ANY(%s)', list(lead_ids))
+    if lead_ids is None:
+        # every lead: a few large statements, which JIT compilation slows (see writes/rfm.py)
+        env.cr.execute("SET LOCAL jit = off")
     env.cr.execute(SQL(
         """CREATE TEMP TABLE IF NOT EXISTS lead_intelligence_top_topics (lead_id int, topic_id int) ON COMMIT DROP;
            TRUNCATE lead_intelligence_top_topics;
@@ -119,8 +122,12 @@ def set_top_topics(env, lead_ids):
             WHERE %s AND NOT EXISTS (SELECT 1 FROM lead_intelligence_top_topics top
                                       WHERE top.lead_id = rel.lead_id AND top.topic_id = rel.topic_id)
         RETURNING rel.lead_id""", scope))
+    # the new links only: an anti-join, not a conflict checked per kept link (1M leads: 0.7 s -> 0.2 s)
     added = env.execute_query(SQL(
         """INSERT INTO crm_lead_topic_rel (lead_id, topic_id)
-           SELECT lead_id, topic_id FROM lead_intelligence_top_topics ON CONFLICT DO NOTHING
+           SELECT lead_id, topic_id FROM lead_intelligence_top_topics top
+            WHERE NOT EXISTS (SELECT 1 FROM crm_lead_topic_rel rel
+                               WHERE rel.lead_id = top.lead_id AND rel.topic_id = top.topic_id)
+           ON CONFLICT DO NOTHING
         RETURNING lead_id"""))
     return {lead_id for (lead_id,) in removed + added}

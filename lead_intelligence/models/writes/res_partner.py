@@ -5,14 +5,6 @@ from odoo.tools import SQL
 
 from ..accounts.res_partner import role_codes
 
-# every account with an open lead or a score (a partner's commercial entity is itself or its company)
-EVERY_ACCOUNT = SQL("""
-    SELECT DISTINCT contact.commercial_partner_id
-      FROM crm_lead lead JOIN res_partner contact ON contact.id = lead.partner_id
-     WHERE lead.active AND lead.won_status = 'pending'
-     UNION
-    SELECT id FROM res_partner WHERE account_score IS NOT NULL""")
-
 
 def roll_up_accounts(env, lead_ids, engagement_days, role_points):
     """Score the accounts of ``lead_ids`` (every account when None) from their open leads, in
@@ -24,26 +16,49 @@ def roll_up_accounts(env, lead_ids, engagement_days, role_points):
     :param role_points: points an account earns for each buying role engaged
     :return: the number of accounts whose score, tier or roles changed
     """
-    accounts = EVERY_ACCOUNT if lead_ids is None else SQL(
-        """SELECT DISTINCT contact.commercial_partner_id
-             FROM crm_lead lead JOIN res_partner contact ON contact.id = lead.partner_id
-            WHERE lead.id = ANY(%s)""", list(lead_ids))
+    open_lead = SQL(
+        """SELECT contact.commercial_partner_id AS account_id, score.score, lead.job_level,
+                  lead.last_engagement_date >= now() at time zone 'UTC' - %s AS engaged""",
+        SQL('make_interval(days => %s)', engagement_days))
+    rolled = SQL(
+        """SELECT account_id, count(*) AS open_count, max(COALESCE(score, 0)) AS best,
+                  array_agg(DISTINCT job_level) FILTER (WHERE engaged AND job_level = ANY(%s)) AS roles
+             FROM open_leads GROUP BY account_id""", role_codes())
+    if lead_ids is None:
+        # every account: the open leads read once, the accounts being theirs and those with a score
+        heads = SQL(
+            """WITH open_leads AS (
+                   %(open_lead)s
+                     FROM crm_lead lead
+                     JOIN res_partner contact ON contact.id = lead.partner_id
+                     LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
+                    WHERE lead.active AND lead.won_status = 'pending'),
+               rolled AS (%(rolled)s),
+               accounts(id) AS (
+                   SELECT account_id FROM rolled UNION SELECT id FROM res_partner WHERE account_score IS NOT NULL),""",
+            open_lead=open_lead, rolled=rolled)
+    else:
+        heads = SQL(
+            """WITH accounts(id) AS (
+                   SELECT DISTINCT contact.commercial_partner_id
+                     FROM crm_lead lead JOIN res_partner contact ON contact.id = lead.partner_id
+                    WHERE lead.id = ANY(%(ids)s)),
+               open_leads AS (
+                   -- from the accounts to their contacts and leads, by the indexes of both links
+                   %(open_lead)s
+                     FROM accounts
+                     JOIN res_partner contact ON contact.commercial_partner_id = accounts.id
+                     JOIN crm_lead lead ON lead.partner_id = contact.id
+                     LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
+                    WHERE lead.active AND lead.won_status = 'pending'),
+               rolled AS (%(rolled)s),""",
+            ids=list(lead_ids), open_lead=open_lead, rolled=rolled)
     cr = env.cr
+    if lead_ids is None:
+        # every account: a few large statements, which JIT compilation slows (see writes/rfm.py)
+        cr.execute("SET LOCAL jit = off")
     cr.execute(SQL(
-        """WITH accounts(id) AS (%(accounts)s),
-           open_leads AS (
-               -- from the accounts to their contacts and leads, by the indexes of both links
-               SELECT contact.commercial_partner_id AS account_id, score.score, lead.job_level,
-                      lead.last_engagement_date >= now() at time zone 'UTC' - %(days)s AS engaged
-                 FROM accounts
-                 JOIN res_partner contact ON contact.commercial_partner_id = accounts.id
-                 JOIN crm_lead lead ON lead.partner_id = contact.id
-                 LEFT JOIN crm_lead_score score ON score.id = lead.score_line_id
-                WHERE lead.active AND lead.won_status = 'pending'),
-           rolled AS (
-               SELECT account_id, count(*) AS open_count, max(COALESCE(score, 0)) AS best,
-                      array_agg(DISTINCT job_level) FILTER (WHERE engaged AND job_level = ANY(%(roles)s)) AS roles
-                 FROM open_leads GROUP BY account_id),
+        """%(heads)s
            new AS (
                SELECT account.id AS account_id, account.company_id,
                       CASE WHEN rolled.account_id IS NOT NULL THEN LEAST(
@@ -83,8 +98,7 @@ def roll_up_accounts(env, lead_ids, engagement_days, role_points):
                  FROM changed
                 WHERE (old_score, old_tier_id) IS DISTINCT FROM (new_score, new_tier_id))
            SELECT count(*) FROM changed""",
-        accounts=accounts, days=SQL('make_interval(days => %s)', engagement_days), roles=role_codes(),
-        points=role_points))
+        heads=heads, roles=role_codes(), points=role_points))
     changed = cr.fetchone()[0]
     # the open leads' copy, read by rules and routing: where it differs (the accounts updated just
     # now included, as the statement above cannot see its own writes)
@@ -96,7 +110,9 @@ def roll_up_accounts(env, lead_ids, engagement_days, role_points):
               AND %(scope)s AND lead.active AND lead.won_status = 'pending'
               AND (lead.account_score, lead.account_tier_id)
                   IS DISTINCT FROM (account.account_score, account.account_tier_id)""",
-        scope=SQL('TRUE') if lead_ids is None else SQL('account.id IN (%s)', accounts)))
+        scope=SQL('TRUE') if lead_ids is None else SQL(
+            'account.id IN (SELECT contact.commercial_partner_id FROM crm_lead lead JOIN res_partner contact '
+            'ON contact.id = lead.partner_id WHERE lead.id = ANY(%s))', list(lead_ids))))
     # a lead whose contact went keeps no account's figures
     cr.execute(SQL(
         """UPDATE crm_lead SET account_score = NULL, account_tier_id = NULL
