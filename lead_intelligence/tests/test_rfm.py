@@ -123,12 +123,15 @@ class TestRfm(TestLeadIntelligenceCommon):
 class TestSegmentExplanation(TestLeadIntelligenceCommon):
 
     def test_the_explanation_names_the_lead_s_segments(self):
-        segmented, plain = self._create_lead(name='Segmented', email_from='s@segments.example', phone='+32 2 000'), \
+        account = self.env['res.partner'].create({'name': 'Segmented Inc', 'is_company': True})
+        segmented, plain = self._create_lead(name='Segmented', email_from='s@segments.example', phone='+32 2 000',
+                                             partner_id=account.id), \
             self._create_lead(name='Plain')
         self.env.flush_all()
         self.env.cr.execute(SQL(
-            """UPDATE crm_lead SET rfm_segment = 'champions', abc_class = 'a', account_score = 72,
-                                   account_tier_id = %s WHERE id = %s""", self.tier_a.id, segmented.id))
+            """UPDATE crm_lead SET rfm_segment = 'champions', abc_class = 'a', account_tier_id = %s
+                WHERE id = %s""", self.tier_a.id, segmented.id))
+        self.env.cr.execute(SQL('UPDATE res_partner SET account_score = 72 WHERE id = %s', account.id))
         self.env.invalidate_all()
         text = str(segmented.score_explanation)
         self.assertIn('RFM: Champions · ABC: A · Account: 72 (Hot)', text)

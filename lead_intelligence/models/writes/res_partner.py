@@ -1,5 +1,5 @@
 """The account roll-up's SQL writes: ``res_partner`` (the account's score, tier and engaged
-roles), its history, and the account's score and tier copied on its leads."""
+roles), its history, and the account's tier copied on its leads."""
 
 from odoo.tools import SQL
 
@@ -9,7 +9,7 @@ from ..accounts.res_partner import role_codes
 def roll_up_accounts(env, lead_ids, engagement_days, role_points):
     """Score the accounts of ``lead_ids`` (every account when None) from their open leads, in
     three statements: the accounts, with one history row per account whose score or tier moved;
-    their open leads' copy of the account's score and tier, where it differs (a closed lead keeps
+    their open leads' copy of the account's tier, where it differs (a closed lead keeps
     the figures it closed with); and the leads left without a contact cleared.
 
     :param engagement_days: a lead counts as engaged when its last counted event is this recent
@@ -100,23 +100,22 @@ def roll_up_accounts(env, lead_ids, engagement_days, role_points):
            SELECT count(*) FROM changed""",
         heads=heads, roles=role_codes(), points=role_points))
     changed = cr.fetchone()[0]
-    # the open leads' copy, read by rules and routing: where it differs (the accounts updated just
-    # now included, as the statement above cannot see its own writes)
+    # the open leads' copy of their account's tier, by which leads group: where it differs (the
+    # accounts updated just now included, as the statement above cannot see its own writes); the
+    # score is read through the contact (a tier moves far less often than a score)
     cr.execute(SQL(
-        """UPDATE crm_lead lead
-              SET account_score = account.account_score, account_tier_id = account.account_tier_id
+        """UPDATE crm_lead lead SET account_tier_id = account.account_tier_id
              FROM res_partner contact, res_partner account
             WHERE contact.id = lead.partner_id AND account.id = contact.commercial_partner_id
               AND %(scope)s AND lead.active AND lead.won_status = 'pending'
-              AND (lead.account_score, lead.account_tier_id)
-                  IS DISTINCT FROM (account.account_score, account.account_tier_id)""",
+              AND lead.account_tier_id IS DISTINCT FROM account.account_tier_id""",
         scope=SQL('TRUE') if lead_ids is None else SQL(
             'account.id IN (SELECT contact.commercial_partner_id FROM crm_lead lead JOIN res_partner contact '
             'ON contact.id = lead.partner_id WHERE lead.id = ANY(%s))', list(lead_ids))))
-    # a lead whose contact went keeps no account's figures
+    # a lead whose contact went keeps no account's tier
     cr.execute(SQL(
-        """UPDATE crm_lead SET account_score = NULL, account_tier_id = NULL
-            WHERE partner_id IS NULL AND (account_score IS NOT NULL OR account_tier_id IS NOT NULL) %s""",
+        """UPDATE crm_lead SET account_tier_id = NULL
+            WHERE partner_id IS NULL AND account_tier_id IS NOT NULL %s""",
         SQL('AND id = ANY(%s)', list(lead_ids)) if lead_ids is not None else SQL()))
     env['res.partner'].invalidate_model(['account_score', 'account_tier_id', 'account_roles', 'account_role_count',
                                          'account_open_lead_count', 'account_history_ids'])
