@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -6,6 +7,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from .test_events import NOW, TestBehaviourCommon
+from odoo.addons.lead_intelligence.models.writes import crm_lead_topic_interest as interest_writes
 
 
 @tagged('lead_intelligence', 'post_install', '-at_install')
@@ -67,6 +69,44 @@ class TestContentInterest(TestBehaviourCommon):
         self.pricing.url_patterns = '*pricing*'
         self.assertEqual(self._interest(lead)['Pricing'], 1.0)
         self.assertEqual(lead.topic_ids, self.warehouse | self.reports | extra)
+
+    @freeze_time(NOW)
+    def test_the_nightly_refresh_drops_faded_topics_without_ranking_again(self):
+        lead = self._create_lead()
+        for external_id, url in (('w1', '/solutions/warehouse'), ('w2', '/solutions/warehouse/b'), ('p1', '/pricing')):
+            self._send(lead, 'visit', NOW, external_id, value=60, url='https://example.com' + url)
+        self._count()
+        self.assertEqual(lead.topic_ids, self.warehouse | self.pricing)
+        # one half-life for every topic: time keeps the order, only a faded topic can leave
+        Lead = self.env['crm.lead']
+        with patch.object(interest_writes, 'set_top_topics', side_effect=AssertionError('ranked again')):
+            # three half-lives on: warehouse 2 -> 0.25, pricing 1 -> 0.125, both kept
+            with freeze_time(NOW + timedelta(days=30)):
+                Lead._refresh_top_topics()
+            self.assertEqual(lead.topic_ids, self.warehouse | self.pricing)
+            # five days more: pricing weighs 0.088, under the minimum of 0.1
+            with freeze_time(NOW + timedelta(days=35)):
+                Lead._refresh_top_topics()
+            self.assertEqual(lead.topic_ids, self.warehouse)
+
+    @freeze_time(NOW)
+    def test_the_nightly_refresh_ranks_again_with_several_half_lives(self):
+        slow = self.env['crm.lead.topic'].create({'name': 'Case studies', 'url_patterns': '/cases*',
+                                                  'half_life': 100})
+        lead = self._create_lead()
+        for external_id, url in (('w1', '/solutions/warehouse'), ('w2', '/solutions/warehouse/b'), ('p1', '/pricing'),
+                                 ('p2', '/plans'), ('c1', '/cases')):
+            self._send(lead, 'visit', NOW, external_id, value=60, url='https://example.com' + url)
+        self._send(lead, 'download', NOW, 'd1')
+        self._send(lead, 'download', NOW, 'd2')
+        self._count()
+        # warehouse, pricing and reports 2 each, case studies 1: fourth
+        self.assertEqual(lead.topic_ids, self.warehouse | self.pricing | self.reports)
+        # twenty days on: 0.5 for each ten-day topic, 0.87 for the slow one: it enters, and the last of
+        # the ties (by topic) leaves
+        with freeze_time(NOW + timedelta(days=20)):
+            self.env['crm.lead']._refresh_top_topics()
+        self.assertEqual(lead.topic_ids, slow | self.warehouse | self.pricing)
 
     @freeze_time(NOW)
     def test_a_fit_rule_reads_the_topics_in_the_same_pass(self):

@@ -25,6 +25,29 @@ class TestMultiCompany(TestLeadIntelligenceCommon):
         self.assertEqual((lead_1.score, lead_1.tier_id), (0, self.tier_d))
         self.assertEqual((lead_2.score, lead_2.tier_id), (20, self.tier_c2_high))
 
+    def test_an_account_takes_its_company_s_tiers(self):
+        """The account roll-up's tier: its company's own tier set, else the shared one."""
+        account_2 = self.env['res.partner'].create({'name': 'C2 account', 'is_company': True,
+                                                    'company_id': self.company_2.id})
+        shared = self.env['res.partner'].create({'name': 'Shared account', 'is_company': True})
+        lead_2 = self.env['crm.lead'].create({'name': 'C2 lead', 'company_id': self.company_2.id,
+                                              'partner_id': account_2.id})
+        lead_1 = self._create_lead(company_id=self.company_main.id, partner_id=shared.id, expected_revenue=60000)
+        self.env['crm.lead']._score_leads((lead_1 + lead_2).ids, 'manual')
+        self.assertEqual((account_2.account_score, account_2.account_tier_id), (20, self.tier_c2_high))
+        self.assertEqual(lead_2.account_tier_id, self.tier_c2_high)
+        self.assertEqual((shared.account_score, shared.account_tier_id), (40, self.tier_c))
+        # the top of a range, and a company that drops its own tiers for the shared ones
+        self.tier_c2_high.min_score = 20
+        self.env['crm.lead']._refresh_account_scores()
+        self.assertEqual(account_2.account_tier_id, self.tier_c2_high, 'a score equal to the minimum takes the tier')
+        self.tier_c2_high.min_score = 21
+        self.env['crm.lead']._refresh_account_scores()
+        self.assertEqual((account_2.account_tier_id, lead_2.account_tier_id), (self.tier_c2_low, self.tier_c2_low))
+        (self.tier_c2_low | self.tier_c2_high).active = False
+        self.env['crm.lead']._refresh_account_scores()
+        self.assertEqual((account_2.account_tier_id, lead_2.account_tier_id), (self.tier_d, self.tier_d))
+
     def test_company_tier_sets_are_validated_separately(self):
         self.tier_c2_high.min_score = 40
         self.assertEqual(self.tier_c2_high.min_score, 40)

@@ -59,6 +59,37 @@ class TestRfm(TestLeadIntelligenceCommon):
         # nothing moved: nothing written
         self.assertEqual(self.env['crm.lead']._refresh_rfm()['leads'], 0)
 
+    def test_quintiles_are_those_of_percent_rank(self):
+        """The quintiles cut from each kind of value sorted alone are the window function's, ties,
+        leads never engaged and a company of one lead included."""
+        now = datetime.now()
+        revenues = [0, 0, 500, 500, 500, 1000, 2500, 2500, 4000, 9000, 9000, 9000, 12000] * 3
+        leads = self.env['crm.lead'].concat(*(
+            self._create_lead(name=f'Tie {index}', expected_revenue=revenue) for index, revenue in enumerate(revenues)))
+        days = [None if index % 7 == 0 else index % 5 for index in range(len(leads))]
+        self._set(leads, last_engagement_date=[None if day is None else now - timedelta(days=day) for day in days])
+        self._engagement(leads, [index % 4 for index in range(len(leads))])
+        company_2 = self.env['res.company'].create({'name': 'RFM company of one'})
+        alone = self.env['crm.lead'].create({'name': 'Alone', 'company_id': company_2.id, 'expected_revenue': 5})
+        self._set(alone, last_engagement_date=[now])
+        self.env['crm.lead']._refresh_rfm()
+
+        def reference(order_by):
+            return dict(self.env.execute_query(SQL(
+                """SELECT id, LEAST(5, 1 + floor(5 * percent_rank() OVER (PARTITION BY company_id ORDER BY %s)))::int
+                     FROM crm_lead WHERE active AND won_status = 'pending'""", order_by)))
+        everyone = leads | alone
+        self.assertEqual({lead.id: lead.rfm_monetary for lead in everyone},
+                         reference(SQL('COALESCE(expected_revenue, 0)')))
+        self.assertEqual({lead.id: lead.rfm_recency for lead in everyone},
+                         reference(SQL('last_engagement_date ASC NULLS FIRST')))
+        frequency = SQL("""(SELECT COALESCE(sum(units), 0) FROM crm_lead_engagement e
+                             WHERE e.lead_id = crm_lead.id
+                               AND e.ref_date >= now() at time zone 'UTC' - interval '90 days')""")
+        self.assertEqual({lead.id: lead.rfm_frequency for lead in everyone}, reference(frequency))
+        self.assertEqual((alone.rfm_recency, alone.rfm_frequency, alone.rfm_monetary), (1, 1, 1))
+        self.assertEqual(len(set(leads.mapped('rfm_monetary'))), 5)
+
     def test_customers_rfm_and_abc_cut_offs(self):
         now = datetime.now()
         # won revenue: 50 + 30 + 10 + 6 + 4 (of 100): A while the revenue before is under 80 %,

@@ -1,4 +1,4 @@
-from odoo import api, models
+from odoo import api, fields, models
 
 from ..writes import crm_lead_topic_interest as interest_writes
 
@@ -14,7 +14,8 @@ class CrmLeadEvent(models.Model):
         # sudo: the topics of every company are matched, as counting runs over every lead
         patterns = self.env['crm.lead.topic'].sudo()._patterns()
         if interest_writes.fold(self.env, events.event_id.tolist(), patterns):
-            changed = interest_writes.set_top_topics(self.env, sorted(set(events.lead_id.tolist())))
+            changed = interest_writes.set_top_topics(
+                self.env, sorted(set(events.lead_id.tolist())), fields.Datetime.now())
             Lead = self.env['crm.lead']
             Lead.invalidate_model(['topic_ids', 'topic_interest_ids'])
             if changed:

@@ -84,7 +84,7 @@ class CrmLeadTopic(models.Model):
         top topics."""
         self.env.flush_all()
         interest_writes.rebuild(self.env, self.sudo()._patterns())  # sudo: every company's leads are rebuilt
-        changed = interest_writes.set_top_topics(self.env, None)
+        changed = interest_writes.set_top_topics(self.env, None, fields.Datetime.now())
         Lead = self.env['crm.lead']
         Lead.invalidate_model(['topic_ids', 'topic_interest_ids'])
         if changed:

@@ -28,10 +28,29 @@ RFM_SEGMENTS = [
 ABC_CLASSES = [('a', 'A'), ('b', 'B'), ('c', 'C')]
 
 
-def quintile(order_by, partition_by):
-    """SQL: the quintile 1-5 of the row in its partition, ascending by ``order_by`` (ties share one)."""
-    return SQL('LEAST(5, 1 + floor(5 * percent_rank() OVER (PARTITION BY %s ORDER BY %s)))::int',
-               partition_by, order_by)
+def sorted_values(value):
+    """SQL aggregate: the values ``value`` of the group, sorted (with :func:`quintile_cuts`, by
+    ``GROUP BY`` the partition)."""
+    return SQL('array_agg(%s ORDER BY %s)', value, value)
+
+
+def quintile_cuts(values, count):
+    """SQL: the four cut points of the quintiles of the sorted array ``values`` of ``count`` values,
+    as a list of four expressions (to be selected as four columns).
+
+    ``percent_rank`` scores a value 1 + floor(5 * c / (n - 1)), c the number of values below it:
+    it scores at least k + 1 exactly when c >= ceil(k * (n - 1) / 5) = m, that is when it is
+    above the m-th smallest value. Sorting each kind of value alone and comparing each row with
+    four cuts gives the window function's quintiles without sorting the rows (a single value,
+    n = 1: no cut, quintile 1).
+    """
+    return [SQL('(%s)[(%s * (%s - 1) + 4) / 5]', values, k, count) for k in range(1, 5)]
+
+
+def quintile(value, cuts):
+    """SQL: the quintile 1-5 of ``value`` by its partition's four ``cuts`` (:func:`quintile_cuts`);
+    ascending, equal values sharing one, as ``percent_rank`` gives them."""
+    return SQL('(1 + %s)', SQL(' + ').join(SQL('COALESCE(%s > %s, FALSE)::int', value, cut) for cut in cuts))
 
 
 def segment(recency, frequency, monetary):

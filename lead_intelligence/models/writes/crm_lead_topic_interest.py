@@ -92,9 +92,10 @@ def rebuild(env, patterns):
         decayed=_decay(SQL('1.0'), SQL('e.occurred_at'), SQL('refs.ref'), SQL('topic.half_life'))))
 
 
-def set_top_topics(env, lead_ids):
+def set_top_topics(env, lead_ids, now):
     """Give the leads ``lead_ids`` (None: every lead with interest or topics) their top topics by the
-    weight of their interest decayed to now; three statements, writing only the links that change.
+    weight of their interest decayed to ``now`` (the server's time, UTC, as Odoo's code reads it);
+    three statements, writing only the links that change.
 
     :return: the ids of the leads whose top topics changed (a set)
     """
@@ -114,7 +115,7 @@ def set_top_topics(env, lead_ids):
                  JOIN crm_lead_topic topic ON topic.id = interest.topic_id AND topic.active
                 WHERE %(scope)s) ranked
             WHERE position <= %(top)s AND weight >= %(min)s""",
-        weight=_decay(SQL('interest.units'), SQL('interest.ref_date'), SQL("(now() at time zone 'UTC')"),
+        weight=_decay(SQL('interest.units'), SQL('interest.ref_date'), SQL('%s::timestamp', now),
                       SQL('topic.half_life')),
         scope=scope, top=TOP_TOPICS, min=MIN_WEIGHT))
     removed = env.execute_query(SQL(
@@ -131,3 +132,23 @@ def set_top_topics(env, lead_ids):
            ON CONFLICT DO NOTHING
         RETURNING lead_id"""))
     return {lead_id for (lead_id,) in removed + added}
+
+
+def drop_faded_topics(env, now):
+    """Unlink the top topics whose interest, decayed to ``now``, weighs under :data:`MIN_WEIGHT`, in one
+    statement; what :func:`set_top_topics` gives every lead when the active topics share one
+    half-life and nothing but time moved since the leads' top topics were set (see
+    ``crm.lead._refresh_top_topics``).
+
+    :return: the ids of the leads whose top topics changed (a set)
+    """
+    removed = env.execute_query(SQL(
+        """DELETE FROM crm_lead_topic_rel rel
+            USING crm_lead_topic_interest interest, crm_lead_topic topic
+            WHERE interest.lead_id = rel.lead_id AND interest.topic_id = rel.topic_id AND topic.id = rel.topic_id
+              AND %(weight)s < %(min)s
+        RETURNING rel.lead_id""",
+        weight=_decay(SQL('interest.units'), SQL('interest.ref_date'), SQL('%s::timestamp', now),
+                      SQL('topic.half_life')),
+        min=MIN_WEIGHT))
+    return {lead_id for (lead_id,) in removed}
