@@ -92,6 +92,12 @@ def rebuild(env, patterns):
         decayed=_decay(SQL('1.0'), SQL('e.occurred_at'), SQL('refs.ref'), SQL('topic.half_life'))))
 
 
+def _weight(now):
+    """SQL: the weight of an ``interest`` row of a ``topic`` (aliases) decayed to ``now``, by which
+    the top topics are ranked and kept (:func:`set_top_topics`, :func:`drop_faded_topics`)."""
+    return _decay(SQL('interest.units'), SQL('interest.ref_date'), SQL('%s::timestamp', now), SQL('topic.half_life'))
+
+
 def set_top_topics(env, lead_ids, now):
     """Give the leads ``lead_ids`` (None: every lead with interest or topics) their top topics by the
     weight of their interest decayed to ``now`` (the server's time, UTC, as Odoo's code reads it);
@@ -115,8 +121,7 @@ def set_top_topics(env, lead_ids, now):
                  JOIN crm_lead_topic topic ON topic.id = interest.topic_id AND topic.active
                 WHERE %(scope)s) ranked
             WHERE position <= %(top)s AND weight >= %(min)s""",
-        weight=_decay(SQL('interest.units'), SQL('interest.ref_date'), SQL('%s::timestamp', now),
-                      SQL('topic.half_life')),
+        weight=_weight(now),
         scope=scope, top=TOP_TOPICS, min=MIN_WEIGHT))
     removed = env.execute_query(SQL(
         """DELETE FROM crm_lead_topic_rel rel
@@ -148,7 +153,6 @@ def drop_faded_topics(env, now):
             WHERE interest.lead_id = rel.lead_id AND interest.topic_id = rel.topic_id AND topic.id = rel.topic_id
               AND %(weight)s < %(min)s
         RETURNING rel.lead_id""",
-        weight=_decay(SQL('interest.units'), SQL('interest.ref_date'), SQL('%s::timestamp', now),
-                      SQL('topic.half_life')),
+        weight=_weight(now),
         min=MIN_WEIGHT))
     return {lead_id for (lead_id,) in removed}
