@@ -143,7 +143,8 @@ def run(args):
     seconds = time.monotonic() - started
     test_columns = {name: values[test] for name, values in columns.items()}
     lines["ours"] = emit({**base, "impl": "ours", "algorithm": result.model.algorithm,
-                          "settings": result.settings, "folds": result.n_folds, "seconds": round(seconds, 2),
+                          "settings": result.settings, "folds": result.n_folds,
+                          "calibration": result.model.calibration["method"], "seconds": round(seconds, 2),
                           **_figures(y[test], result.model.predict_proba(test_columns))})
     lines["odoo_pls"] = emit({**base, "impl": "odoo_pls", **_figures(y[test], _pls(columns, y, train, test))})
     lines["plain_logreg"] = emit({**base, "impl": "plain_logreg",

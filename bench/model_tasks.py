@@ -296,7 +296,8 @@ def train_model(env, params):
     env.cr.commit()
     model = result["model"]
     for name in ("id", "name", "algorithm", "state", "roc_auc", "pr_auc", "brier_score", "logreg_auc", "hgb_auc",
-                 "hyperparameters", "n_train", "n_valid", "n_sample", "sample_size", "feature_count"):
+                 "hyperparameters", "calibration_method", "n_train", "n_valid", "n_sample", "sample_size",
+                 "feature_count"):
         if name in model._fields:
             value = model[name]
             measure[name] = value.id if hasattr(value, "_name") else value

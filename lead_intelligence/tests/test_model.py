@@ -12,7 +12,7 @@ from odoo.tests import tagged, users
 from odoo.tools import SQL, mute_logger
 
 from ..engine import model as engine_model
-from ..engine.model.calibration import recency_weights
+from ..engine.model.calibration import ISOTONIC_MIN_LEADS, recency_weights
 from ..models.prediction.crm_lead_scoring_model import LEAKING_FIELDS, MODEL_FEATURES, CrmLeadScoringModel
 from ..models.prediction.crm_lead_scoring_model_training import CrmLeadScoringModelTraining
 from .common import TestLeadIntelligenceCommon
@@ -159,6 +159,9 @@ class TestScoringModel(TestModelHistoryCommon):
         # calibrated to the newest closed leads: their mean predicted probability is their win rate, the
         # newest of them weighing most
         self.assertEqual(set(document['calibration']), {'slope', 'intercept'})
+        # too few validation leads to try an isotonic map: Platt's slope, and the form says so
+        self.assertLess(model.n_valid, ISOTONIC_MIN_LEADS)
+        self.assertEqual(model.calibration_method, 'platt')
         features = model._model_features()
         columns, outcomes = model._read_training_data(self.env.company, model._get_training_window()[0], features)
         newest = np.flatnonzero(outcomes.closed_at >= model.validation_cutoff.replace(tzinfo=UTC).timestamp())

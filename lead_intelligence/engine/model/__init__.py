@@ -7,7 +7,8 @@ Pure numpy / scikit-learn, no Odoo import. One module per stage:
   training rows;
 * :mod:`.training`: :func:`train` chooses a candidate on rolling time folds,
   refits it on every closed lead and calibrates it, as its :class:`TrainingConfig` says;
-* :mod:`.calibration`: the slope and intercept that match recent win rates;
+* :mod:`.calibration`: Platt's slope or an isotonic map, chosen by cross-fitting, and the
+  intercept that matches today's win rate;
 * :mod:`.metrics`: the validation figures (:func:`evaluate`);
 * :mod:`.predictor`: :class:`ScoringModel`, its predictions, explanations and
   JSON document (:meth:`ScoringModel.to_json`);

@@ -2,8 +2,9 @@
 
 Loading checks the document strictly (size, nesting depth, schema, version,
 keys, types, array lengths, the range of every number and index, tree
-structure and depth) and raises :class:`ModelFormatError` for anything else,
-never another exception; nothing is unpickled or evaluated.
+structure and depth, the order of a calibration's knots) and raises
+:class:`ModelFormatError` for anything else, never another exception; nothing
+is unpickled or evaluated.
 """
 
 import itertools
@@ -29,7 +30,8 @@ MAX_MAGNITUDE = 1e15  # of any stored number
 INFINITIES = {"inf": math.inf, "-inf": -math.inf}
 MAX_BINS = 32  # cut points of a number
 MAX_CALIBRATION_SLOPE = 10.0  # see .calibration: fitted slopes are clipped to at most 4
-MAX_CALIBRATION_INTERCEPT = 50.0  # log-odds
+MAX_CALIBRATION_INTERCEPT = 50.0  # log-odds; also bounds the knots of an isotonic calibration
+MAX_CALIBRATION_KNOTS = 1000  # of an isotonic calibration; see .calibration: training writes at most 200
 
 
 class ModelFormatError(ValueError):
@@ -197,9 +199,15 @@ def load_model(document):
 
 
 def _load_calibration(calibration):
-    """The model's calibration, None when the document has none (an uncalibrated model)."""
+    """The model's calibration, None when the document has none (an uncalibrated model).
+
+    Platt's has no ``method`` (as stored before the isotonic map), an isotonic one is
+    :func:`_load_isotonic`'s.
+    """
     if calibration is None:
         return None
+    if isinstance(calibration, dict) and "method" in calibration:
+        return _load_isotonic(calibration)
     _check_keys(calibration, ("slope", "intercept"), "calibration")
     _number_list([calibration["slope"], calibration["intercept"]], "calibration")
     if not 0 < calibration["slope"] <= MAX_CALIBRATION_SLOPE:
@@ -207,6 +215,34 @@ def _load_calibration(calibration):
     if abs(calibration["intercept"]) > MAX_CALIBRATION_INTERCEPT:
         _refuse(f"calibration intercept must be within +-{MAX_CALIBRATION_INTERCEPT}")
     return {"slope": float(calibration["slope"]), "intercept": float(calibration["intercept"])}
+
+
+def _load_isotonic(calibration):
+    """An isotonic calibration: knots ``x`` strictly increasing and ``y`` non-decreasing, as many of each
+    (2 to :data:`MAX_CALIBRATION_KNOTS`), within +-:data:`MAX_CALIBRATION_INTERCEPT` as the intercept."""
+    if calibration["method"] != "isotonic":
+        _refuse(f"unknown calibration method {_shown(calibration['method'])}")
+    _check_keys(calibration, ("method", "x", "y", "intercept"), "calibration")
+    knots = {}
+    for key in ("x", "y"):
+        values = calibration[key]
+        if not isinstance(values, list) or not 2 <= len(values) <= MAX_CALIBRATION_KNOTS:
+            _refuse(f"calibration {key} must be a list of 2 to {MAX_CALIBRATION_KNOTS} numbers")
+        _number_list(values, f"calibration {key}")
+        if any(abs(value) > MAX_CALIBRATION_INTERCEPT for value in values):
+            _refuse(f"calibration {key} must be within +-{MAX_CALIBRATION_INTERCEPT}")
+        knots[key] = values
+    if len(knots["x"]) != len(knots["y"]):
+        _refuse(f"calibration x and y must hold as many values, not {len(knots['x'])} and {len(knots['y'])}")
+    if any(low >= high for low, high in itertools.pairwise(knots["x"])):
+        _refuse("calibration x must be strictly increasing")
+    if any(low > high for low, high in itertools.pairwise(knots["y"])):
+        _refuse("calibration y must be non-decreasing")
+    _number_list([calibration["intercept"]], "calibration intercept")
+    if abs(calibration["intercept"]) > MAX_CALIBRATION_INTERCEPT:
+        _refuse(f"calibration intercept must be within +-{MAX_CALIBRATION_INTERCEPT}")
+    return {"method": "isotonic", "x": np.array(knots["x"], dtype=np.float64),
+            "y": np.array(knots["y"], dtype=np.float64), "intercept": float(calibration["intercept"])}
 
 
 def _load_tree(tree, index, n_columns):

@@ -1,8 +1,9 @@
 """A trained scoring model: prediction, explanation, and the JSON document it is stored as.
 
 The model is the encoder, either logistic regression coefficients or
-boosted trees, and its calibration (a slope and an intercept on the log-odds,
-see :mod:`.calibration`). Trees are evaluated by our own vectorised traversal, equal to
+boosted trees, and its calibration of the log-odds (see :mod:`.calibration`):
+Platt's slope and intercept, or an isotonic map (knots, linear between them)
+and an intercept. Trees are evaluated by our own vectorised traversal, equal to
 scikit-learn's ``predict_proba``. Explanations give each feature's points on
 the 0-100 model score, from a base value (the score of the training
 average), summing exactly to the lead's score. :mod:`.loading` reads the
@@ -14,6 +15,7 @@ import math
 
 import numpy as np
 
+from .calibration import apply_calibration, calibration_secant
 from .encoding import row_count, subset
 
 SCHEMA = "lead_intelligence.scoring_model"
@@ -21,6 +23,7 @@ VERSION = 1
 ALGORITHMS = ("logreg", "hgb")
 PREDICT_BLOCK = 20000  # rows per block of tree traversal: bounds memory at (block, trees)
 IDENTITY = {"slope": 1.0, "intercept": 0.0}
+CALIBRATION_METHODS = ("platt", "isotonic")
 TREE_KEYS = ("feature_idx", "num_threshold", "missing_go_to_left", "left", "right", "is_leaf", "value")
 
 
@@ -37,8 +40,8 @@ class ScoringModel:
         self.reference = np.asarray(reference, dtype=np.float64)  # training mean of each column
         self.logreg = logreg  # {"coef": (p,), "intercept": float}
         self.hgb = hgb  # {"baseline": float, "trees": [...]} with arrays
-        # log-odds -> slope * log-odds + intercept (identity: not calibrated)
-        self.calibration = dict(calibration or IDENTITY)
+        # log-odds -> calibrated log-odds (identity: not calibrated), see _calibration
+        self.calibration = _calibration(calibration)
         if hgb is not None:
             self._stack_trees()
 
@@ -114,10 +117,12 @@ class ScoringModel:
 
     def decision_function(self, X):
         """Calibrated log-odds of winning for the encoded rows ``X`` (n, p)."""
-        return self.calibration["slope"] * self.raw_decision_function(X) + self.calibration["intercept"]
+        return apply_calibration(self.calibration, self.raw_decision_function(X))
 
     def calibrated(self, calibration):
-        """This model with the calibration ``calibration`` ({"slope", "intercept"}) in place of its own."""
+        """This model with the calibration ``calibration`` in place of its own: Platt's ({"slope",
+        "intercept"}, with or without ``"method": "platt"``), an isotonic one ({"method": "isotonic",
+        "x", "y", "intercept"}, as :func:`.calibrate` returns them), or None (not calibrated)."""
         return ScoringModel(self.algorithm, self.encoder, self.reference, logreg=self.logreg, hgb=self.hgb,
                             calibration=calibration)
 
@@ -149,7 +154,11 @@ class ScoringModel:
             the model score 100 * probability; ``base + points.sum(1) == score``.
 
         Logistic regression: a feature's log-odds contribution is exact,
-        ``coef . (x - reference)`` over its columns. Boosted trees: a
+        ``coef . (x - reference)`` over its columns, times the calibration's
+        secant between the reference and the row (see
+        :func:`.calibration_secant`: Platt's slope, or how much the isotonic map
+        moves per unit between them), so that they add up to the calibrated
+        log-odds' difference. Boosted trees: a
         model-agnostic, vectorised occlusion; a feature's contribution is the
         log-odds of the row minus the log-odds of the row with that feature's
         columns set to the reference, one batch prediction per feature. Their
@@ -161,8 +170,12 @@ class ScoringModel:
         """
         X = np.asarray(X, dtype=np.float64)
         n_features = len(self.encoder.spec)
-        raw = self.decision_function(X)
-        base_raw = float(self.decision_function(self.reference[None, :])[0])
+        uncalibrated = self.raw_decision_function(X)
+        base_uncalibrated = float(self.raw_decision_function(self.reference[None, :])[0])
+        raw = apply_calibration(self.calibration, uncalibrated)
+        base_raw = float(apply_calibration(self.calibration, base_uncalibrated))
+        secant = calibration_secant(self.calibration, uncalibrated, base_uncalibrated) \
+            if self.algorithm == "logreg" else None
         contributions = np.zeros((len(X), n_features))
         for index in range(n_features):
             columns = self.encoder.groups == index
@@ -170,7 +183,7 @@ class ScoringModel:
                 continue
             if self.algorithm == "logreg":
                 coef = self.logreg["coef"][columns]
-                contributions[:, index] = self.calibration["slope"] * (X[:, columns] - self.reference[columns]) @ coef
+                contributions[:, index] = secant * ((X[:, columns] - self.reference[columns]) @ coef)
             else:
                 occluded = X.copy()
                 occluded[:, columns] = self.reference[columns]
@@ -221,12 +234,36 @@ class ScoringModel:
             document["hgb"] = {"baseline": float(self.hgb["baseline"]), "trees": [
                 {key: _json_thresholds(tree[key]) if key == "num_threshold" else np.asarray(tree[key]).tolist()
                  for key in TREE_KEYS} for tree in self.hgb["trees"]]}
-        if self.calibration != IDENTITY:
-            document["calibration"] = {key: float(self.calibration[key]) for key in ("slope", "intercept")}
+        calibration = self.calibration
+        if calibration["method"] == "isotonic":
+            # x and y as lists of floats, the intercept a float: plain JSON numbers
+            document["calibration"] = {"method": "isotonic", "x": calibration["x"].tolist(),
+                                       "y": calibration["y"].tolist(), "intercept": calibration["intercept"]}
+        elif {key: calibration[key] for key in IDENTITY} != IDENTITY:
+            # Platt's, as stored before the isotonic map: no method
+            document["calibration"] = {key: calibration[key] for key in IDENTITY}
         return document
 
     def to_json(self):
         return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+
+
+def _calibration(calibration):
+    """``calibration`` as a model keeps it, None for the identity.
+
+    Platt's ``{"method": "platt", "slope", "intercept"}`` (floats), isotonic ``{"method": "isotonic",
+    "x", "y" (float arrays), "slope": 1.0, "intercept"}``: a calibration without ``method`` is Platt's.
+    """
+    calibration = calibration or IDENTITY
+    method = calibration.get("method", "platt")
+    if method not in CALIBRATION_METHODS:
+        raise ValueError(f"unknown calibration method {method!r}, known: {CALIBRATION_METHODS}")
+    if method == "isotonic":
+        # slope 1: the intercept shifts the mapped log-odds as they are
+        return {"method": "isotonic", "x": np.array(calibration["x"], dtype=np.float64),
+                "y": np.array(calibration["y"], dtype=np.float64), "slope": 1.0,
+                "intercept": float(calibration["intercept"])}
+    return {"method": "platt", "slope": float(calibration["slope"]), "intercept": float(calibration["intercept"])}
 
 
 def _json_thresholds(thresholds):

@@ -9,8 +9,12 @@ before, each fold trained on everything older than its validation leads. The
 candidate of the best mean validation ROC AUC is kept: what did well on every
 recent period, not on one. It is then refitted on every closed lead, so that
 the most recent period is learnt too, optionally weighing recent leads more
-(``recency_half_life_days``), and calibrated (:mod:`.calibration`): its
-probabilities match the win rate of the newest leads.
+(``recency_half_life_days``), and calibrated (:mod:`.calibration`). The
+calibration's shape, Platt's slope or an isotonic map (chosen by validation),
+is learnt on the newest fold's predictions for leads the model had not seen,
+and reused as learnt for the refitted model; its intercept is then fitted on
+the refitted model's own log-odds of the newest leads, so that its
+probabilities match their win rate today.
 
 The figures kept (:attr:`TrainingResult.metrics`) are those of the newest
 fold: the chosen candidate as fitted on the older leads only, on leads it had

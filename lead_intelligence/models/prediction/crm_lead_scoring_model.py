@@ -67,6 +67,7 @@ TRAINED_FIELDS = frozenset({
     'date_from', 'date_to', 'validation_cutoff', 'training_seconds', 'roc_auc', 'pr_auc', 'brier_score',
     'logreg_auc', 'hgb_auc', 'hyperparameters', 'compared_auc', 'calibration_ids', 'tier_stat_ids',
     'n_valid_won', 'n_valid_lost', 'pls_auc', 'quality_passed', 'quality_issues', 'driver_importance',
+    'calibration_method',
 })
 # the verdict's words by ROC AUC on the validation leads, best first
 VERDICT_LEVELS = ((0.8, 'good'), (0.7, 'fair'), (0.0, 'weak'))
@@ -136,6 +137,11 @@ class CrmLeadScoringModel(models.Model):
                                 "time folds.")
     hyperparameters = fields.Char(
         readonly=True, help="The settings the kept algorithm was fitted with, chosen on the time folds.")
+    calibration_method = fields.Selection(
+        [('platt', 'Platt Scaling'), ('isotonic', 'Isotonic')], 'Calibration Method', readonly=True,
+        help="How the probabilities were mapped to the newest leads' outcomes, chosen on them by cross-fitting: "
+             "Platt scaling (a slope on the log-odds) or an isotonic map (any rising curve, tried with 1,000 "
+             "validation leads or more). Either way shifted to the win rate of today.")
     compared_auc = fields.Float(
         "Active Model's AUC", digits=(16, 3), readonly=True,
         help="ROC AUC of the model that was active when this one was trained, on this model's validation leads.")
@@ -533,6 +539,7 @@ class CrmLeadScoringModel(models.Model):
             'logreg_auc': result.scores.get('logreg', False),
             'hgb_auc': result.scores.get('hgb', False),
             'hyperparameters': ', '.join(f'{key}={value}' for key, value in sorted(result.settings.items())),
+            'calibration_method': result.model.calibration['method'],
             'compared_auc': compared_auc,
             **self._quality_gates(settings, metrics['roc_auc'], outcomes.won, result.valid_index,
                                   self._pls_auc(columns, outcomes.won, result.valid_index)),
