@@ -1,4 +1,5 @@
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .common import TestLeadIntelligenceCommon
 
@@ -64,3 +65,33 @@ class TestQueryCounts(TestLeadIntelligenceCommon):
         self.assertEqual(few_count, many_count)
         self.assertEqual(sum(many.mapped('visit_count')), 8, 'one a day per lead: the 8 leads sent visits')
         self.assertEqual(Event.search_count([('lead_id', 'in', many.ids), ('filter_reason', '=', 'cap')]), 160)
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestIndexes(TestLeadIntelligenceCommon):
+    """Every index of the addon's tables earns its cost: the passes insert rows by the hundred thousand."""
+
+    def test_no_index_is_the_start_of_another(self):
+        """A plain btree index on columns another btree index of the table starts with serves no
+        lookup the longer one does not (PostgreSQL walks the longer one's leading columns), and
+        every insert pays for it."""
+        tables = sorted({model._table for model in self.env.registry.values()
+                         if model._original_module == 'lead_intelligence' and model._auto and not model._abstract})
+        rows = self.env.execute_query(SQL(
+            """SELECT t.relname, i.relname, x.indkey::int2[], x.indisunique, x.indpred IS NOT NULL,
+                      x.indexprs IS NOT NULL
+                 FROM pg_index x
+                 JOIN pg_class i ON i.oid = x.indexrelid
+                 JOIN pg_class t ON t.oid = x.indrelid
+                 JOIN pg_am am ON am.oid = i.relam
+                WHERE t.relname = ANY(%s) AND am.amname = 'btree'""", tables))
+        self.assertIn('crm_lead_score_history', tables)
+        redundant = [
+            (table, name, longer)
+            for table, name, keys, unique, partial, expression in rows
+            if not unique and not partial and not expression
+            for other_table, longer, other_keys, _unique, other_partial, other_expression in rows
+            if other_table == table and longer != name and not other_partial and not other_expression
+            and len(other_keys) > len(keys) and list(other_keys[:len(keys)]) == list(keys)
+        ]
+        self.assertEqual(redundant, [])

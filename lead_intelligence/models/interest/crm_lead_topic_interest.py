@@ -14,7 +14,8 @@ class CrmLeadTopicInterest(models.Model):
     _order = 'units desc, id'
     _log_access = False
 
-    lead_id = fields.Many2one('crm.lead', required=True, ondelete='cascade', index=True, readonly=True)
+    # no index of its own: the unique (lead_id, topic_id) index serves the lead's rows
+    lead_id = fields.Many2one('crm.lead', required=True, ondelete='cascade', readonly=True)
     topic_id = fields.Many2one('crm.lead.topic', required=True, ondelete='cascade', readonly=True)
     units = fields.Float('Decayed Events', readonly=True)
     ref_date = fields.Datetime('As Of', readonly=True)

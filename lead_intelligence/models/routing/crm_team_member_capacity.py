@@ -12,7 +12,8 @@ class CrmTeamMemberCapacity(models.Model):
     _description = 'Salesperson Capacity per Tier'
     _order = 'member_id, tier_id'
 
-    member_id = fields.Many2one('crm.team.member', required=True, ondelete='cascade', index=True)
+    # no index of its own: the unique (member_id, tier_id) index serves the member's lines
+    member_id = fields.Many2one('crm.team.member', required=True, ondelete='cascade')
     tier_id = fields.Many2one('crm.lead.tier', required=True, ondelete='cascade')
     max_open_leads = fields.Integer(
         default=20,

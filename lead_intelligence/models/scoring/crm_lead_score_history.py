@@ -16,7 +16,8 @@ class CrmLeadScoreHistory(models.Model):
     _order = 'date desc, id desc'
     _log_access = False  # rows are written in bulk by SQL; `date` and `user_id` say when and who
 
-    lead_id = fields.Many2one('crm.lead', required=True, index=True, ondelete='cascade')
+    # no index of its own: the (lead_id, date) index of the trends (insight/) serves the lead's rows
+    lead_id = fields.Many2one('crm.lead', required=True, ondelete='cascade')
     company_id = fields.Many2one(related='lead_id.company_id')
     date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
     user_id = fields.Many2one('res.users', string='By', help="The user who asked for the change; empty for the jobs.")
