@@ -95,3 +95,10 @@ class TestIndexes(TestLeadIntelligenceCommon):
             and len(other_keys) > len(keys) and list(other_keys[:len(keys)]) == list(keys)
         ]
         self.assertEqual(redundant, [])
+
+    def test_scores_are_updated_in_place(self):
+        """The narrow table of scores keeps half of its pages free for the new versions of its rows:
+        the updates of a pass then write no index entry (HOT)."""
+        options = self.env.execute_query(SQL(
+            "SELECT reloptions FROM pg_class WHERE relname = 'crm_lead_score' AND relkind = 'r'"))[0][0]
+        self.assertIn('fillfactor=50', options or [])

@@ -33,3 +33,8 @@ class CrmLeadScore(models.Model):
         # nightly pass reads them instead of matching those rules again on the leads no one
         # changed. Bits for the pass alone: no field, a bigint array Odoo has no field type for.
         self.env.cr.execute('ALTER TABLE crm_lead_score ADD COLUMN IF NOT EXISTS stable_matches bigint[]')
+        # Half of each page kept free: a pass rewrites most rows, and a row's new version then fits
+        # in its own page, an update that writes no index entry (HOT: no column here is indexed but
+        # the id and the lead). In full pages every update wrote both indexes (measured on 340,349
+        # rows: their upsert 2.1 to 3.0 s, against 1.0 s with half the page free).
+        self.env.cr.execute('ALTER TABLE crm_lead_score SET (fillfactor = 50)')
