@@ -361,16 +361,18 @@ def flip_functions(db, count):
     """Move ``count`` open leads with a title no fit rule reads between a manager's and a staff title,
     flagging them dirty as ``crm.lead.write`` does."""
     query = sql.SQL(
-        """UPDATE crm_lead SET function = CASE WHEN function = ANY(%(managers)s) THEN %(staff)s ELSE %(manager)s END,
-                              score_dirty = TRUE
+        """UPDATE crm_lead SET function = CASE WHEN function = ANY(%(managers)s) THEN %(staff)s ELSE %(manager)s END
             WHERE id IN (SELECT id FROM crm_lead WHERE {open} AND function = ANY(%(titles)s)
-                          ORDER BY md5(id::text) LIMIT %(count)s)""").format(open=OPEN_LEADS)
+                          ORDER BY md5(id::text) LIMIT %(count)s)
+            RETURNING id""").format(open=OPEN_LEADS)
     managers = [title for title in NEUTRAL_TITLES if "Manager" in title or "Director" in title or "Head" in title
                 or "经理" in title]
     with scratchdb.cursor(db) as cr:
         cr.execute(query, {"managers": managers, "staff": STAFF_TITLE, "manager": MANAGER_TITLE,
                            "titles": NEUTRAL_TITLES, "count": count})
-        flipped = cr.rowcount
+        ids = [row[0] for row in cr.fetchall()]
+        cr.execute(scratchdb.FLAG_DIRTY, [ids])
+        flipped = len(ids)
     _logger.info("moved the job position of %d open leads", flipped)
     return flipped
 

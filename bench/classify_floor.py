@@ -64,7 +64,7 @@ SNAPSHOT = [
 ]
 
 UPDATE_LEADS = sql.SQL(
-    """UPDATE crm_lead SET score_dirty = FALSE, {sets}
+    """UPDATE crm_lead SET {sets}
          FROM bench_classify_leads s
         WHERE crm_lead.id = s.id AND s.id BETWEEN %(low)s AND %(high)s""").format(
     sets=sql.SQL(", ").join(sql.SQL("{column} = s.{column}").format(column=sql.Identifier(column))

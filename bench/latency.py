@@ -225,8 +225,8 @@ class Probes:
                 _logger.warning("create failed: %s %s", response.status_code, response.text[:300])
                 return None
             [new_id] = response.json()
-            query, params = ("SELECT 1 FROM crm_lead WHERE id = %s AND NOT score_dirty AND score_line_id IS NOT NULL",
-                             [new_id])
+            query, params = ("SELECT 1 FROM crm_lead WHERE id = %s AND score_line_id IS NOT NULL "
+                             "AND NOT EXISTS (SELECT 1 FROM crm_lead_dirty WHERE lead_id = crm_lead.id)", [new_id])
         else:
             external_id = f"probe-{self.prefix}-{index}"
             response = http.post(self.url + API_PATH, timeout=REQUEST_TIMEOUT, json={"events": [{

@@ -40,9 +40,10 @@ FEW_CHANGE_MODULO = 20  # one open lead in 20 has its priority flipped
 RSS_TARGET_MB = 500
 COUNT_OPEN = sql.SQL("SELECT count(*) FROM crm_lead WHERE {}").format(OPEN_LEADS)
 FLIP_PRIORITIES = sql.SQL(
-    "UPDATE crm_lead SET priority = CASE WHEN priority IN ('2', '3') THEN '0' ELSE '3' END{} WHERE {} AND id %% %s = 0"
-)
-COUNT_DIRTY = sql.SQL("SELECT count(*) FROM crm_lead WHERE score_dirty AND {}").format(OPEN_LEADS)
+    "UPDATE crm_lead SET priority = CASE WHEN priority IN ('2', '3') THEN '0' ELSE '3' END WHERE {} AND id %% %s = 0 "
+    "RETURNING id"
+).format(OPEN_LEADS)
+COUNT_DIRTY = sql.SQL("SELECT count(*) FROM crm_lead WHERE {} AND {}").format(scratchdb.DIRTY, OPEN_LEADS)
 # the scores live beside crm_lead, in crm_lead_score; the tier on crm_lead
 LEAD_SCORES = sql.SQL("crm_lead LEFT JOIN crm_lead_score s ON s.id = crm_lead.score_line_id")
 SNAPSHOT = sql.SQL(
@@ -175,13 +176,15 @@ def set_base_points(db, points):
 def flip_priorities(db, flag):
     """Move one open lead in FEW_CHANGE_MODULO in or out of the "High priority" rule.
 
-    :param flag: flag them dirty in the same UPDATE, as a write through the ORM does; else leave
+    :param flag: flag them dirty in the same transaction, as a write through the ORM does; else leave
         the flag to the addon's trigger, as for any write behind the ORM
     """
     with scratchdb.cursor(db) as cr:
-        cr.execute(FLIP_PRIORITIES.format(sql.SQL(", score_dirty = TRUE") if flag else sql.SQL(""), OPEN_LEADS),
-                   [FEW_CHANGE_MODULO])
-        return cr.rowcount
+        cr.execute(FLIP_PRIORITIES, [FEW_CHANGE_MODULO])
+        ids = [row[0] for row in cr.fetchall()]
+        if flag:
+            cr.execute(scratchdb.FLAG_DIRTY, [ids])
+        return len(ids)
 
 
 def count_dirty(db):

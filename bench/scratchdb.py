@@ -25,6 +25,11 @@ _logger = logging.getLogger(__name__)
 
 MARKER = "bench.dataset"
 OPEN_LEADS = sql.SQL("active AND won_status = 'pending'")  # what every full pass processes
+# a lead of crm_lead flagged for lead_intelligence's scoring job (its row of crm_lead_dirty)
+DIRTY = sql.SQL("EXISTS (SELECT 1 FROM crm_lead_dirty WHERE crm_lead_dirty.lead_id = crm_lead.id)")
+# flag the leads of an int[] parameter, as crm.lead.write does
+FLAG_DIRTY = sql.SQL("INSERT INTO crm_lead_dirty (lead_id) SELECT unnest(%s::int[]) "
+                     "ON CONFLICT (lead_id) DO UPDATE SET flagged_at = EXCLUDED.flagged_at")
 
 
 @contextlib.contextmanager

@@ -310,7 +310,7 @@ def drain(db, crons):
             cr.execute("SELECT count(*) FROM crm_lead_event_queue")
             pending = cr.fetchone()[0]
             # pylint: disable-next=sql-injection  # module constants only
-            cr.execute(f"""SELECT count(*) FILTER (WHERE score_dirty),
+            cr.execute(f"""SELECT count(*) FILTER (WHERE {scratchdb.DIRTY.string}),
                                   count(*) FILTER (WHERE routing_state = 'to_route')
                              FROM crm_lead WHERE {scratchdb.OPEN_LEADS.string}""")
             dirty, to_route = cr.fetchone()
@@ -340,7 +340,7 @@ def final_drain(env):
     env.cr.execute("SELECT count(*) FROM crm_lead_event_queue")
     pending = env.cr.fetchone()[0]
     env["crm.lead.event"]._cron_count_events()
-    env.cr.execute("SELECT count(*) FROM crm_lead WHERE active AND won_status = 'pending' AND score_dirty")
+    env.cr.execute(f"SELECT count(*) FROM crm_lead WHERE {scratchdb.OPEN_LEADS.string} AND {scratchdb.DIRTY.string}")
     dirty = env.cr.fetchone()[0]
     env["crm.lead"]._cron_rescore_dirty_leads()
     env.cr.commit()
@@ -360,7 +360,7 @@ def check_invariants(db, load):
         mismatches, cells = counter_mismatches(cr)
         # pylint: disable-next=sql-injection  # module constants only
         cr.execute(f"""SELECT count(*) FILTER (WHERE tier_id IS NULL OR score_line_id IS NULL),
-                              count(*) FILTER (WHERE score_dirty)
+                              count(*) FILTER (WHERE {scratchdb.DIRTY.string})
                          FROM crm_lead WHERE {scratchdb.OPEN_LEADS.string}""")
         unscored, dirty = cr.fetchone()
     routing = route.check_routing(db)

@@ -119,9 +119,9 @@ class LeadState(Columns):
         return ScoreUpdate(**{name: getattr(self, name) for name in ScoreUpdate.column_names()})
 
     def needs_lead_write(self, changes):
-        """(n,) bool: the leads whose own row is written (tier, score line, dirty flag): the tier
-        moved, the lead was flagged dirty, or it gets its first row of scores."""
-        return changes.moved | self.score_dirty | (self.score_line_id == 0)
+        """(n,) bool: the leads whose own row is written (tier, score line): the tier moved, or the
+        lead gets its first row of scores (the dirty flag is not on the lead's row)."""
+        return changes.moved | (self.score_line_id == 0)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

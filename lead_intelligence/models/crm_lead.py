@@ -4,6 +4,7 @@ from odoo.tools import SQL
 
 from . import bulk
 from .lead_fields import FIELDS_NOT_SCORED
+from .writes import crm_lead as crm_lead_writes
 
 
 class CrmLead(models.Model):
@@ -13,16 +14,32 @@ class CrmLead(models.Model):
 
     _inherit = 'crm.lead'
 
+    # Not a column of crm_lead: the flag lives in a narrow table of its own (see _init_dirty_table).
+    # On crm_lead, clearing it rewrote the lead's wide row and, as its partial index had to lose the
+    # row, every one of the table's thirty-odd indexes: a third of the nightly pass where few scores
+    # change. Deleting the lead's row from crm_lead_dirty touches one small index.
     score_dirty = fields.Boolean(
-        'Score Outdated', default=True, copy=False, readonly=True, system_owned=True,
+        'Score Outdated', compute='_compute_score_dirty', search='_search_score_dirty', system_owned=True,
         help="The lead changed since it was last scored; the scoring job rescores it within seconds.")
-
-    _score_dirty_idx = models.Index('(id) WHERE score_dirty')
 
     def init(self):
         res = super().init()
+        self._init_dirty_table()
         self._init_dirty_triggers()
         return res
+
+    def _init_dirty_table(self):
+        """``crm_lead_dirty``: one row per lead flagged for the scoring job (``score_dirty``).
+
+        A plain table, not a model: only the addon's SQL reads and writes it. ``flagged_at`` is
+        rewritten each time the lead is flagged again, so that a pass that read the flag before a
+        concurrent edit cannot delete the edit's flag unseen: its DELETE conflicts with the edit's
+        update of the row and the pass's chunk is redone (see ``bulk.retry_on_conflict``).
+        """
+        self.env.cr.execute(SQL(
+            """CREATE TABLE IF NOT EXISTS crm_lead_dirty (
+                   lead_id integer PRIMARY KEY REFERENCES crm_lead(id) ON DELETE CASCADE,
+                   flagged_at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))"""))
 
     def _init_dirty_triggers(self):
         """Flag dirty the leads whose rule-relevant values are written behind the ORM.
@@ -32,13 +49,15 @@ class CrmLead(models.Model):
         nightly pass, which matches the stable rules on the dirty leads only,
         would keep their old matches. So PostgreSQL flags them itself:
 
-        * a ``BEFORE UPDATE OF`` trigger on the watched columns of ``crm_lead``
-          (:meth:`_get_dirty_watched_columns`) sets ``score_dirty`` in the row
-          being written, where a value actually changed: no second write, and an
-          UPDATE of other columns (the passes', crm's probabilities) never runs it;
-        * a ``BEFORE INSERT`` trigger flags rows inserted without the flag;
+        * an ``AFTER UPDATE OF`` trigger on the watched columns of ``crm_lead``
+          (:meth:`_get_dirty_watched_columns`) flags the row's lead where a value
+          actually changed: an UPDATE of other columns (the passes', crm's
+          probabilities) never runs it;
+        * an ``AFTER INSERT`` statement trigger flags every lead inserted, by the ORM
+          or not (a new lead is scored);
         * on the link table of each watched many2many (the tags), a statement
-          trigger flags the leads of the links inserted or deleted.
+          trigger flags the leads of the links inserted or deleted (of a lead
+          being deleted, none).
 
         Recreated at each update of the module, when the fields may have changed. Uninstalling
         a module whose lead column it watches drops it with the column (Odoo drops columns with
@@ -47,16 +66,27 @@ class CrmLead(models.Model):
         cr = self.env.cr
         cr.execute(SQL(
             """CREATE OR REPLACE FUNCTION lead_intelligence_flag_dirty() RETURNS trigger
-               LANGUAGE plpgsql AS $$ BEGIN NEW.score_dirty := TRUE; RETURN NEW; END $$;
+               LANGUAGE plpgsql AS $$ BEGIN
+                 INSERT INTO crm_lead_dirty (lead_id) VALUES (NEW.id)
+                 ON CONFLICT (lead_id) DO UPDATE SET flagged_at = EXCLUDED.flagged_at;
+                 RETURN NULL;
+               END $$;
+               CREATE OR REPLACE FUNCTION lead_intelligence_flag_dirty_inserted() RETURNS trigger
+               LANGUAGE plpgsql AS $$ BEGIN
+                 INSERT INTO crm_lead_dirty (lead_id) SELECT id FROM lead_intelligence_new_leads
+                 ON CONFLICT (lead_id) DO UPDATE SET flagged_at = EXCLUDED.flagged_at;
+                 RETURN NULL;
+               END $$;
                DROP TRIGGER IF EXISTS lead_intelligence_flag_dirty ON crm_lead;
                DROP TRIGGER IF EXISTS lead_intelligence_flag_dirty_insert ON crm_lead;
-               CREATE TRIGGER lead_intelligence_flag_dirty_insert BEFORE INSERT ON crm_lead FOR EACH ROW
-                 WHEN (NEW.score_dirty IS NOT TRUE) EXECUTE FUNCTION lead_intelligence_flag_dirty();"""))
+               CREATE TRIGGER lead_intelligence_flag_dirty_insert AFTER INSERT ON crm_lead
+                 REFERENCING NEW TABLE AS lead_intelligence_new_leads
+                 FOR EACH STATEMENT EXECUTE FUNCTION lead_intelligence_flag_dirty_inserted();"""))
         columns, links = self._get_dirty_watched_columns()
         if columns:
             cr.execute(SQL(
-                """CREATE TRIGGER lead_intelligence_flag_dirty BEFORE UPDATE OF %(columns)s ON crm_lead FOR EACH ROW
-                     WHEN (NEW.score_dirty IS NOT TRUE AND (%(old)s) IS DISTINCT FROM (%(new)s))
+                """CREATE TRIGGER lead_intelligence_flag_dirty AFTER UPDATE OF %(columns)s ON crm_lead FOR EACH ROW
+                     WHEN ((%(old)s) IS DISTINCT FROM (%(new)s))
                      EXECUTE FUNCTION lead_intelligence_flag_dirty()""",
                 columns=SQL(', ').join(SQL.identifier(column) for column in columns),
                 old=SQL(', ').join(SQL.identifier('old', column) for column in columns),
@@ -66,8 +96,10 @@ class CrmLead(models.Model):
             cr.execute(SQL(
                 """CREATE OR REPLACE FUNCTION %(function)s() RETURNS trigger LANGUAGE plpgsql AS $$
                    BEGIN
-                     UPDATE crm_lead SET score_dirty = TRUE
-                      WHERE id IN (SELECT %(lead)s FROM lead_intelligence_links) AND score_dirty IS NOT TRUE;
+                     INSERT INTO crm_lead_dirty (lead_id)
+                     SELECT DISTINCT links.%(lead)s FROM lead_intelligence_links links
+                       JOIN crm_lead ON crm_lead.id = links.%(lead)s
+                     ON CONFLICT (lead_id) DO UPDATE SET flagged_at = EXCLUDED.flagged_at;
                      RETURN NULL;
                    END $$""", function=function, lead=SQL.identifier(lead_column)))
             for event, table in (('INSERT', 'NEW'), ('DELETE', 'OLD')):
@@ -112,13 +144,15 @@ class CrmLead(models.Model):
 
     def write(self, vals):
         self._check_system_owned_fields(vals)
-        if not vals.get('score_dirty') and set(vals) - FIELDS_NOT_SCORED:
-            # same UPDATE statement: flagging costs no query; the dirty job scores in batch
-            vals = dict(vals, score_dirty=True)
         res = super().write(vals)
+        scored = bool(set(vals) - FIELDS_NOT_SCORED)
+        if scored:
+            # one statement whatever the number of leads; the dirty job scores them in batch
+            crm_lead_writes.flag_dirty(self.env, self.ids)
+            self.invalidate_recordset(['score_dirty'])
         if self.env.context.get('lead_intelligence_score_now'):
             self._score_now()
-        elif vals.get('score_dirty'):
+        elif scored:
             bulk.trigger_job(self.env, 'lead_intelligence.ir_cron_rescore_dirty_leads')
         return res
 
@@ -131,6 +165,20 @@ class CrmLead(models.Model):
         elif leads:  # born dirty
             bulk.trigger_job(self.env, 'lead_intelligence.ir_cron_rescore_dirty_leads')
         return leads
+
+    def _compute_score_dirty(self):
+        ids = [lead_id for lead_id in self._ids if isinstance(lead_id, int)]
+        dirty = {row[0] for row in self.env.execute_query(SQL(
+            'SELECT lead_id FROM crm_lead_dirty WHERE lead_id = ANY(%s)', ids))} if ids else set()
+        for lead in self:
+            lead.score_dirty = lead._origin.id in dirty if lead._origin.id else True
+
+    def _search_score_dirty(self, operator, value):
+        if operator not in ('in', 'not in'):
+            return NotImplemented
+        flagged = SQL('(SELECT lead_id FROM crm_lead_dirty)')
+        positive = (True in value) == (operator == 'in')
+        return [('id', 'in' if positive else 'not in', flagged)]
 
     def _check_system_owned_fields(self, names):
         """Refuse a user's write or create naming a field the addon fills in (``system_owned``).

@@ -38,8 +38,9 @@ class TestConcurrentWorkers(TransactionCase):
         with self._worker() as worker_a, self._worker() as worker_b:
             # worker A claims half of the leads as the job does, and is still scoring them
             claimed = [row[0] for row in worker_a.execute_query(SQL(
-                """SELECT id FROM crm_lead WHERE score_dirty AND id = ANY(%s) ORDER BY id LIMIT 3
-                   FOR NO KEY UPDATE SKIP LOCKED""", lead_ids))]
+                """SELECT lead.id FROM crm_lead_dirty dirty JOIN crm_lead lead ON lead.id = dirty.lead_id
+                    WHERE lead.id = ANY(%s) ORDER BY dirty.lead_id LIMIT 3
+                   FOR NO KEY UPDATE OF lead SKIP LOCKED""", lead_ids))]
             self.assertEqual(claimed, lead_ids[:3])
             # worker B runs the whole job meanwhile: it skips A's leads instead of waiting for them
             worker_b['crm.lead']._cron_rescore_dirty_leads()
@@ -54,7 +55,7 @@ class TestConcurrentWorkers(TransactionCase):
 
         with self._worker() as env:
             rows = env.execute_query(SQL(
-                """SELECT l.id, l.score_dirty, count(h.id)
+                """SELECT l.id, EXISTS (SELECT 1 FROM crm_lead_dirty d WHERE d.lead_id = l.id), count(h.id)
                      FROM crm_lead l LEFT JOIN crm_lead_score_history h ON h.lead_id = l.id
                     WHERE l.id = ANY(%s) GROUP BY l.id ORDER BY l.id""", lead_ids))
         self.assertEqual(rows, [(lead_id, False, 1) for lead_id in lead_ids],
@@ -107,8 +108,9 @@ class TestConcurrentWorkers(TransactionCase):
             leads = env['crm.lead'].create([{'name': 'Left alone'}, {'name': 'Written by the pass'}])
             env['crm.lead']._score_leads(leads.ids, 'manual')
             quiet_id, written_id = leads.ids
-            # flagged before the pass: the pass has to write this one (it clears the flag)
-            env.cr.execute(SQL('UPDATE crm_lead SET score_dirty = TRUE WHERE id = %s', written_id))
+            # flagged before the pass: the pass has to write this one (it clears the flag, and the
+            # edit flags it again meanwhile: the pass's DELETE of the flag fails to serialize)
+            env.cr.execute(SQL('INSERT INTO crm_lead_dirty (lead_id) VALUES (%s)', written_id))
             top_tier = env['crm.lead.tier'].search([], order='min_score desc', limit=1)
             env.cr.commit()
         self.addCleanup(self._cleanup, leads.ids)

@@ -1,6 +1,7 @@
 from unittest.mock import patch
 
 from odoo.tests import Form, tagged, users
+from odoo.tools import SQL
 
 from .common import TestLeadIntelligenceCommon
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
@@ -54,6 +55,25 @@ class TestScoringPipeline(TestLeadIntelligenceCommon, CronMixinCase):
         history = self.env['crm.lead.score.history'].search([('lead_id', 'in', (unchanged + moving).ids)])
         self.assertEqual(len(history), 3, 'one more history row, for the lead that moved')
         self.assertFalse(moving.score_dirty)
+
+    def test_scoring_a_flagged_lead_leaves_its_row_alone(self):
+        """The flag is not on the lead: scoring a flagged lead whose tier stays rewrites no row of
+        crm_lead (crm_lead carries some thirty indexes, every one written for a moved row)."""
+        lead = self._create_lead(expected_revenue=60000)
+        self.env['crm.lead']._score_leads(lead.ids, 'manual')
+        lead.write({'description': 'Called back, still interested'})
+        self.assertTrue(lead.score_dirty)
+        self.env.flush_all()
+
+        def row_version():
+            return self.env.execute_query(SQL('SELECT xmin::text, ctid::text FROM crm_lead WHERE id = %s', lead.id))
+
+        before = row_version()
+        self.env['crm.lead']._score_leads(lead.ids, 'lead')
+        self.assertFalse(lead.score_dirty)
+        self.assertEqual(row_version(), before)
+        self.assertFalse(self.env['crm.lead'].search([('id', '=', lead.id), ('score_dirty', '=', True)]))
+        self.assertEqual(self.env['crm.lead'].search([('id', '=', lead.id), ('score_dirty', '=', False)]), lead)
 
     def test_history_and_chatter_record_tier_moves(self):
         lead = self._create_lead(expected_revenue=60000)

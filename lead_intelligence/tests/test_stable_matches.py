@@ -1,5 +1,7 @@
 from odoo.tests import tagged
+from odoo.tools import SQL
 
+from ..hooks import uninstall_hook
 from .common import TestLeadIntelligenceCommon
 
 
@@ -90,10 +92,34 @@ class TestStableMatches(TestLeadIntelligenceCommon):
         self.env.cr.execute('DELETE FROM crm_tag_rel WHERE lead_id = %s', [lead.id])
         self.assertTrue(dirty(), 'a tag unlinked by SQL')
         self.env.cr.execute(
-            "INSERT INTO crm_lead (name, type, active, score_dirty) VALUES ('Imported', 'lead', TRUE, FALSE) "
+            "INSERT INTO crm_lead (name, type, active) VALUES ('Imported', 'lead', TRUE) "
             "RETURNING id")
         imported = self.env['crm.lead'].browse(self.env.cr.fetchone()[0])
         self.assertTrue(imported.score_dirty, 'a lead inserted by SQL is scored')
+
+    def test_a_deleted_lead_leaves_no_flag(self):
+        lead = self._create_lead(function='CEO')
+        lead.tag_ids = self.env['crm.tag'].create({'name': 'Linked'})
+        self.assertTrue(lead.score_dirty)
+        lead_id = lead.id
+        lead.unlink()
+        self.env.flush_all()
+        self.assertFalse(self.env.execute_query(SQL('SELECT 1 FROM crm_lead_dirty WHERE lead_id = %s', lead_id)))
+
+    def test_uninstall_drops_the_flags_and_their_triggers(self):
+        lead = self._create_lead(function='CEO')
+        tag = self.env['crm.tag'].create({'name': 'Kept'})
+        self.env.flush_all()
+        uninstall_hook(self.env)
+        self.assertFalse(self.env.execute_query(SQL(
+            "SELECT tgname FROM pg_trigger WHERE starts_with(tgname, 'lead_intelligence_flag_dirty')")))
+        self.assertFalse(self.env.execute_query(SQL(
+            "SELECT proname FROM pg_proc WHERE starts_with(proname, 'lead_intelligence_flag_dirty')")))
+        self.assertIsNone(self.env.execute_query(SQL("SELECT to_regclass('crm_lead_dirty')"))[0][0])
+        # crm's own writes, of the lead and of its tags, go on without the addon's triggers
+        self.env.cr.execute("UPDATE crm_lead SET function = 'CFO' WHERE id = %s", [lead.id])
+        self.env.cr.execute('INSERT INTO crm_tag_rel (lead_id, tag_id) VALUES (%s, %s)', [lead.id, tag.id])
+        self.env.cr.execute("INSERT INTO crm_lead (name, type, active) VALUES ('After', 'lead', TRUE)")
 
     def test_rule_change_matches_every_lead_again(self):
         lead = self._create_lead(function='CEO', phone='+1 555 0100')

@@ -78,6 +78,10 @@ def test_changes_follow_the_stored_scores():
     assert changes.rescored.tolist() == [True, True, False]
     assert state.needs_lead_write(changes).tolist() == [False, True, True]
     assert state.take(changes.moved).id.tolist() == [12, 13]
+    # a lead flagged dirty whose tier stays keeps its row as it is: the flag is not on it
+    flagged = LeadState.from_matrix(np.where(np.arange(10) == 5, 1, STATE))
+    assert flagged.score_dirty.tolist() == [True, True, True]
+    assert flagged.needs_lead_write(changes).tolist() == [False, True, True]
 
 
 def test_engagement_rows_decay_with_the_behaviour_rules():

@@ -193,6 +193,7 @@ class CrmLead(models.Model):
             if 'company_size' in dimensions and 'company_size' not in unstable:
                 stable_dimensions.add('company_size')  # measured from headcount and revenue where no rule matches
         guarded = [index for index, rule in enumerate(ordered) if rule.dimension in stable_dimensions]
+        dirty = crm_lead_writes.dirty_sql(query)
         columns = {
             'id': SQL('crm_lead.id'),
             'industry': SQL('COALESCE(crm_lead.industry_id, -1)'),
@@ -200,14 +201,14 @@ class CrmLead(models.Model):
                               keys, SQL.identifier(dimension))
                for dimension, keys in SELECTION_KEYS.items()},
             **{field: SQL('crm_lead.%s IS TRUE', SQL.identifier(field)) for field in MANUAL_FIELDS.values()},
-            'score_dirty': SQL('crm_lead.score_dirty IS TRUE'),
+            'score_dirty': dirty,
             'employee_count': SQL('COALESCE(crm_lead.employee_count, 0)'),
             'annual_revenue': SQL('COALESCE(crm_lead.annual_revenue, 0)::bigint'),
         }
         # a rule that fails in the database is set aside there and matches no lead
         data, matches = ordered._read_matches(
             query, [columns[name] for name in ClassificationState.column_names()],
-            SQL('%s IS TRUE', SQL.identifier(query.table, 'score_dirty')), guarded)
+            dirty, guarded)
         if not len(data):
             return NO_IDS
         state = ClassificationState.from_matrix(data)

@@ -184,11 +184,14 @@ class CrmLead(models.Model):
         """
         self.env.flush_all()
         IrCron = self.env['ir.cron']
-        dirty = self.env.execute_query(SQL('SELECT count(*) FROM crm_lead WHERE score_dirty'))[0][0]
+        dirty = self.env.execute_query(SQL('SELECT count(*) FROM crm_lead_dirty'))[0][0]
         IrCron._commit_progress(remaining=dirty)
         config = None
+        # the leads' own rows are locked, as a write locks them: an edit of a claimed lead waits for
+        # the chunk's commit, then flags the lead again
         while lead_ids := bulk.claim_leads(self.env, SQL(
-                'SELECT id FROM crm_lead WHERE score_dirty ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED',
+                """SELECT lead.id FROM crm_lead_dirty dirty JOIN crm_lead lead ON lead.id = dirty.lead_id
+                    ORDER BY dirty.lead_id LIMIT %s FOR NO KEY UPDATE OF lead SKIP LOCKED""",
                 bulk.chunk_size(self.env))):
             config = config or self._get_scoring_config()
             self._score_leads(lead_ids, 'lead', config)
@@ -378,13 +381,14 @@ class CrmLead(models.Model):
         else:
             line = query.left_join('crm_lead', 'score_line_id', 'crm_lead_score', 'id', 'score_line_id')
         stored = SQL.identifier(line, 'stable_matches')
+        dirty = lead_writes.dirty_sql(query)
         columns = {
             'id': SQL('crm_lead.id'),
             'company_id': SQL('COALESCE(crm_lead.company_id, 0)'),
             'fit_score': SQL('COALESCE(%s, -1)', SQL.identifier(line, 'fit_score')),
             'score': SQL('COALESCE(%s, -1)', SQL.identifier(line, 'score')),
             'tier_id': SQL('COALESCE(crm_lead.tier_id, 0)'),
-            'score_dirty': SQL('crm_lead.score_dirty IS TRUE'),
+            'score_dirty': dirty,
             'score_line_id': SQL('COALESCE(crm_lead.score_line_id, 0)'),
             'engagement_score': SQL('COALESCE(%s, -1)', SQL.identifier(line, 'engagement_score')),
             'model_score': SQL('COALESCE(%s, -1)', SQL.identifier(line, 'model_score')),
@@ -394,7 +398,7 @@ class CrmLead(models.Model):
         n_words = scoring.word_count(len(config.stable))
         guard = None
         if chunk and chunk.reuse_stable:
-            guard = SQL('(crm_lead.score_dirty IS TRUE OR %s IS NULL OR crm_lead.id = ANY(%s::int[]))',
+            guard = SQL('(%s OR %s IS NULL OR crm_lead.id = ANY(%s::int[]))', dirty,
                         stored, arrays.int_array_literal(np.asarray(cleared_ids, dtype=np.int64)))
         extra = [
             SQL('(%s)::int', guard) if guard else SQL('1'),  # matched on every rule
@@ -566,6 +570,7 @@ class CrmLead(models.Model):
         on_lead = state.needs_lead_write(changes)
         if on_lead.any():
             lead_writes.set_scored(self.env, state.id[on_lead], update.tier_id[on_lead], line_ids[on_lead])
+        lead_writes.clear_dirty(self.env, state.id[state.score_dirty])
         if logged.any():
             self._log_score_history(state.id[logged], old.take(logged), update.take(logged), cause, now)
         if changes.moved.any():
