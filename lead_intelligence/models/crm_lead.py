@@ -1,10 +1,9 @@
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from . import bulk
 from .lead_fields import FIELDS_NOT_SCORED
-from .writes import crm_lead as crm_lead_writes
 
 
 class CrmLead(models.Model):
@@ -21,6 +20,11 @@ class CrmLead(models.Model):
     score_dirty = fields.Boolean(
         'Score Outdated', compute='_compute_score_dirty', search='_search_score_dirty', system_owned=True,
         help="The lead changed since it was last scored; the scoring job rescores it within seconds.")
+    # Set in the UPDATE of an ORM write of a field that can move a score but that no trigger of
+    # _init_dirty_triggers watches (crm's probability, a computed e-mail...): its own trigger flags
+    # the lead in crm_lead_dirty, inside crm's UPDATE, with no query of its own (crm's query-count
+    # tests count them). Never cleared, indexed by nothing: it costs a row no HOT update.
+    score_flag = fields.Boolean(readonly=True, copy=False, system_owned=True)
 
     def init(self):
         res = super().init()
@@ -55,6 +59,8 @@ class CrmLead(models.Model):
           probabilities) never runs it;
         * an ``AFTER INSERT`` statement trigger flags every lead inserted, by the ORM
           or not (a new lead is scored);
+        * an ``AFTER UPDATE OF score_flag`` trigger flags the leads of an ORM write of a
+          field the first trigger does not watch (see ``score_flag``);
         * on the link table of each watched many2many (the tags), a statement
           trigger flags the leads of the links inserted or deleted (of a lead
           being deleted, none).
@@ -82,6 +88,10 @@ class CrmLead(models.Model):
                CREATE TRIGGER lead_intelligence_flag_dirty_insert AFTER INSERT ON crm_lead
                  REFERENCING NEW TABLE AS lead_intelligence_new_leads
                  FOR EACH STATEMENT EXECUTE FUNCTION lead_intelligence_flag_dirty_inserted();"""))
+        cr.execute(SQL(
+            """DROP TRIGGER IF EXISTS lead_intelligence_flag_dirty_write ON crm_lead;
+               CREATE TRIGGER lead_intelligence_flag_dirty_write AFTER UPDATE OF score_flag ON crm_lead FOR EACH ROW
+                 EXECUTE FUNCTION lead_intelligence_flag_dirty()"""))
         columns, links = self._get_dirty_watched_columns()
         if columns:
             cr.execute(SQL(
@@ -111,6 +121,16 @@ class CrmLead(models.Model):
                          FOR EACH STATEMENT EXECUTE FUNCTION %(function)s()""",
                     trigger=trigger, relation=SQL.identifier(relation), event=SQL(event), table=SQL(table),
                     function=function))
+
+    @api.model
+    @tools.ormcache()
+    def _get_dirty_watched_fields(self):
+        """The names of the fields whose every change the triggers of :meth:`_init_dirty_triggers`
+        flag (:meth:`_get_dirty_watched_columns`, the many2many fields by their link tables)."""
+        columns, links = self._get_dirty_watched_columns()
+        return frozenset(columns) | frozenset(
+            name for name, field in self._fields.items()
+            if field.type == 'many2many' and (field.relation, field.column1) in links)
 
     @api.model
     def _get_dirty_watched_columns(self):
@@ -144,11 +164,13 @@ class CrmLead(models.Model):
 
     def write(self, vals):
         self._check_system_owned_fields(vals)
+        scored = set(vals) - FIELDS_NOT_SCORED
+        if scored - self._get_dirty_watched_fields():
+            # a field no trigger watches (they flag the others in crm's own UPDATE): score_flag's
+            # trigger flags the leads in the same UPDATE, no query of its own
+            vals = dict(vals, score_flag=True)
         res = super().write(vals)
-        scored = bool(set(vals) - FIELDS_NOT_SCORED)
         if scored:
-            # one statement whatever the number of leads; the dirty job scores them in batch
-            crm_lead_writes.flag_dirty(self.env, self.ids)
             self.invalidate_recordset(['score_dirty'])
         if self.env.context.get('lead_intelligence_score_now'):
             self._score_now()
@@ -167,6 +189,8 @@ class CrmLead(models.Model):
         return leads
 
     def _compute_score_dirty(self):
+        # the triggers flag the leads in the UPDATE of their pending writes
+        self.flush_model()
         ids = [lead_id for lead_id in self._ids if isinstance(lead_id, int)]
         dirty = {row[0] for row in self.env.execute_query(SQL(
             'SELECT lead_id FROM crm_lead_dirty WHERE lead_id = ANY(%s)', ids))} if ids else set()
@@ -176,6 +200,7 @@ class CrmLead(models.Model):
     def _search_score_dirty(self, operator, value):
         if operator not in ('in', 'not in'):
             return NotImplemented
+        self.flush_model()  # as in _compute_score_dirty
         flagged = SQL('(SELECT lead_id FROM crm_lead_dirty)')
         positive = (True in value) == (operator == 'in')
         return [('id', 'in' if positive else 'not in', flagged)]

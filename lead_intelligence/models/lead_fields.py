@@ -51,6 +51,7 @@ LEAD_FIELD_FACTS = {
     # the addon's scores and what they are made of
     'score_line_id': {NOT_SCORED, UNSTABLE, SCORED},
     'score_dirty': {NOT_SCORED, UNSTABLE},
+    'score_flag': {NOT_SCORED, UNSTABLE},
     'score_date': {NOT_SCORED, SCORED},
     'fit_score': {NOT_SCORED, OUTCOME, SCORED},
     'score': {NOT_SCORED, OUTCOME, SCORED},

@@ -21,15 +21,15 @@ class TestLeadFields(TransactionCase):
         segmentation = {'account_score', 'account_tier_id', 'cluster_id', 'rfm_recency', 'rfm_frequency',
                         'rfm_monetary', 'rfm_segment', 'abc_class', 'topic_ids', 'topic_interest_ids'}
         self.assertEqual(FIELDS_NOT_SCORED - segmentation, {
-            'score_line_id', 'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty',
+            'score_line_id', 'fit_score', 'score', 'tier_id', 'score_date', 'score_dirty', 'score_flag',
             'color', 'date_automation_last', 'message_follower_ids',
             'activity_ids', 'message_ids', 'duplicate_lead_ids', 'duration_tracking', 'engagement_score', 'event_ids',
             'model_probability', 'model_score'})
         self.assertLessEqual(segmentation, FIELDS_NOT_SCORED & UNSTABLE_FIELDS)
         self.assertEqual(UNSTABLE_FIELDS - segmentation, {
-            'tier_id', 'score_dirty', 'score_line_id', 'probability', 'automated_probability', 'industry_id',
-            'company_size', 'job_level', 'source_type', 'sales_stage_class', 'intent_level', 'lifecycle_stage',
-            'class_ids'})
+            'tier_id', 'score_dirty', 'score_flag', 'score_line_id', 'probability', 'automated_probability',
+            'industry_id', 'company_size', 'job_level', 'source_type', 'sales_stage_class', 'intent_level',
+            'lifecycle_stage', 'class_ids'})
         self.assertEqual(LEAKING_FIELDS, {
             'stage_id', 'date_closed', 'lost_reason_id', 'probability', 'automated_probability', 'won_status',
             'date_last_stage_update', 'active', 'day_close', 'day_open', 'date_conversion', 'priority', 'score',

@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -27,6 +29,23 @@ class TestQueryCounts(TestLeadIntelligenceCommon):
         many_count = self._count_queries(lambda: many.write({'function': 'CEO'}))
         self.assertEqual(few_count, many_count)
         self.assertTrue(all(many.mapped('score_dirty')))
+
+    def test_flagging_a_write_no_trigger_watches_costs_no_query(self):
+        """crm's probability is read by no stable rule, so no column trigger watches it; an ORM write
+        of it still flags the leads, inside crm's own UPDATE (crm's query-count tests count it)."""
+        leads = self.env['crm.lead'].create([{'name': f'Lead {i}'} for i in range(20)])
+        self.env['crm.lead']._score_leads(leads.ids, 'manual')
+        self.assertFalse(any(leads.mapped('score_dirty')))
+        self.assertNotIn('probability', self.env['crm.lead']._get_dirty_watched_fields())
+        watched = self.env['crm.lead']._get_dirty_watched_fields()
+        # the same write, were probability watched by a trigger that does not exist: not flagged at all
+        with patch.object(type(self.env['crm.lead']), '_get_dirty_watched_fields',
+                          lambda _self: watched | {'probability'}):
+            unflagged = self._count_queries(lambda: leads.write({'probability': 41}))
+        self.assertFalse(any(leads.mapped('score_dirty')))
+        flagged = self._count_queries(lambda: leads.write({'probability': 42}))
+        self.assertTrue(all(leads.mapped('score_dirty')))
+        self.assertEqual(flagged, unflagged)
 
     def test_scoring_costs_the_same_queries_for_10_or_200_leads(self):
         ten = self.env['crm.lead'].create([

@@ -138,7 +138,7 @@ class CrmLeadScoringModel(models.Model):
     hyperparameters = fields.Char(
         readonly=True, help="The settings the kept algorithm was fitted with, chosen on the time folds.")
     calibration_method = fields.Selection(
-        [('platt', 'Platt Scaling'), ('isotonic', 'Isotonic')], 'Calibration Method', readonly=True,
+        [('platt', 'Platt Scaling'), ('isotonic', 'Isotonic')], readonly=True,
         help="How the probabilities were mapped to the newest leads' outcomes, chosen on them by cross-fitting: "
              "Platt scaling (a slope on the log-odds) or an isotonic map (any rising curve, tried with 1,000 "
              "validation leads or more). Either way shifted to the win rate of today.")
