@@ -46,6 +46,7 @@ class TestAccess(TestLeadIntelligenceCommon):
             'buying_signal_count': 40,
             'tier_id': self.tier_c2.id,
             'score_dirty': False,
+            'score_flag': True,
             'last_engagement_date': fields.Datetime.now(),
             'routing_state': 'manual',
             'sla_deadline': fields.Datetime.now() + timedelta(days=30),

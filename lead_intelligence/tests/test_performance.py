@@ -116,8 +116,10 @@ class TestIndexes(TestLeadIntelligenceCommon):
         self.assertEqual(redundant, [])
 
     def test_scores_are_updated_in_place(self):
-        """The narrow table of scores keeps half of its pages free for the new versions of its rows:
-        the updates of a pass then write no index entry (HOT)."""
-        options = self.env.execute_query(SQL(
-            "SELECT reloptions FROM pg_class WHERE relname = 'crm_lead_score' AND relkind = 'r'"))[0][0]
-        self.assertIn('fillfactor=50', options or [])
+        """The narrow tables of scores and of engagement keep half of their pages free for the new
+        versions of their rows: the updates of a pass or of the event job then write no index entry
+        (HOT)."""
+        for table in ('crm_lead_score', 'crm_lead_engagement'):
+            options = self.env.execute_query(SQL(
+                "SELECT reloptions FROM pg_class WHERE relname = %s AND relkind = 'r'", table))[0][0]
+            self.assertIn('fillfactor=50', options or [], table)

@@ -21,3 +21,9 @@ class CrmLeadEngagement(models.Model):
     ref_date = fields.Datetime('As Of', required=True)
 
     _lead_type_uniq = models.UniqueIndex('(lead_id, type_id)')
+
+    def init(self):
+        # Half of each page kept free, as for crm_lead_score: the event job rewrites the sums of
+        # every lead it counts, and a row's new version then fits in its own page, an update that
+        # writes no index entry (HOT: neither units nor ref_date is indexed).
+        self.env.cr.execute('ALTER TABLE crm_lead_engagement SET (fillfactor = 50)')
