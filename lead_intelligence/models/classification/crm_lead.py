@@ -174,8 +174,8 @@ class CrmLead(models.Model):
         classified. Every other pass (a lead edited, new behaviour, a rule or a
         setting changed) matches every rule on every lead of the chunk.
 
-        :return: (m,) int, the leads read flagged dirty whose flag the UPDATE of their new
-            values cleared (see ``writes.crm_lead.set_classification``): changed all the same
+        :return: (m,) int, the leads read flagged dirty whose classes moved (they stay flagged
+            until the scoring pass writes their scores)
         """
         rules = self._get_classification_rules()
         after = {rule.dimension for rule in rules if rule._reads_scores()}

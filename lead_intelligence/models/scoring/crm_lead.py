@@ -365,8 +365,9 @@ class CrmLead(models.Model):
         :param chunk: the :class:`PassChunk` of a full pass, whose leads are those of ``query``: the
             scores are read from its id range of ``crm_lead_score`` (an index range, where a join on
             the score's id hashed the whole table for every chunk)
-        :param cleared_ids: leads flagged dirty whose flag the pass has cleared already (see
-            ``_classify_query``): changed all the same
+        :param cleared_ids: leads flagged dirty whose classes the pass has just moved (see
+            ``_classify_query``): matched on every rule, as every flagged lead is (they stay flagged
+            until their scores are written)
         :return: (state, matches, stable): the :class:`LeadState` of the leads, in id order, their
             matches (n, n_rules) bool (a rule that fails in the database is set aside and matches
             none) and ``(words, changed)``: the stable matches to keep, as bit words (n, k), and
