@@ -35,7 +35,6 @@ from .dimensions import (
 MANUAL_FIELDS = {dimension: f'{dimension}_manual' for dimension in classification.DIMENSIONS}
 # the keys of each selection dimension, in order: the engine's values are positions in them
 SELECTION_KEYS = {dimension: [key for key, _label in values] for dimension, values in SELECTION_DIMENSIONS.items()}
-NO_IDS = np.zeros(0, dtype=np.int64)
 # stored lead fields a rule cannot rely on between two writes of the lead: the ones declared
 # unstable (lead_fields), and the dimensions the rules themselves set
 UNSTABLE_FIELDS = lead_fields.UNSTABLE_FIELDS | frozenset(DIMENSION_FIELDS.values())
@@ -174,14 +173,14 @@ class CrmLead(models.Model):
         classified. Every other pass (a lead edited, new behaviour, a rule or a
         setting changed) matches every rule on every lead of the chunk.
 
-        :return: (m,) int, the leads read flagged dirty whose classes moved (they stay flagged
-            until the scoring pass writes their scores)
+        The leads flagged dirty stay flagged: the scoring pass clears their flags when it
+        writes their scores.
         """
         rules = self._get_classification_rules()
         after = {rule.dimension for rule in rules if rule._reads_scores()}
         dimensions = after if after_score else set(classification.DIMENSIONS) - after
         if not dimensions:
-            return NO_IDS
+            return
         rules = rules.filtered(lambda rule: rule.dimension in dimensions)
         value_rules = rules.filtered(lambda rule: rule.dimension != 'class')
         class_rules = rules.filtered(lambda rule: rule.dimension == 'class')
@@ -210,7 +209,7 @@ class CrmLead(models.Model):
             query, [columns[name] for name in ClassificationState.column_names()],
             dirty, guarded)
         if not len(data):
-            return NO_IDS
+            return
         state = ClassificationState.from_matrix(data)
         settings = self.env['res.config.settings']._get_lead_intelligence_settings()
         config = ClassificationConfig(
@@ -245,7 +244,6 @@ class CrmLead(models.Model):
             history_cause = 'event' if cause == 'event' else 'rule'
             self._log_classification_history(ChangedCells.concatenate(*history), history_cause, now, None)
         self.invalidate_model([*DIMENSION_FIELDS.values(), 'classification_history_ids'])
-        return state.id[moved & state.score_dirty]
 
     def _classification_changes(self, cells, as_codes=False):
         """The changed ``cells`` of the single-valued dimensions (``ChangedCells``), labelled.

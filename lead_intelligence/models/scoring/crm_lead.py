@@ -352,7 +352,7 @@ class CrmLead(models.Model):
             models=self._get_active_scoring_models(),
         )
 
-    def _read_scoring_rows(self, query, config, chunk=None, cleared_ids=()):
+    def _read_scoring_rows(self, query, config, chunk=None):
         """Read the stored scores of the leads of ``query`` and match the rules on them, in one query.
 
         Every rule is matched on every lead, but with ``chunk.reuse_stable`` (the nightly pass, while
@@ -365,9 +365,6 @@ class CrmLead(models.Model):
         :param chunk: the :class:`PassChunk` of a full pass, whose leads are those of ``query``: the
             scores are read from its id range of ``crm_lead_score`` (an index range, where a join on
             the score's id hashed the whole table for every chunk)
-        :param cleared_ids: leads flagged dirty whose classes the pass has just moved (see
-            ``_classify_query``): matched on every rule, as every flagged lead is (they stay flagged
-            until their scores are written)
         :return: (state, matches, stable): the :class:`LeadState` of the leads, in id order, their
             matches (n, n_rules) bool (a rule that fails in the database is set aside and matches
             none) and ``(words, changed)``: the stable matches to keep, as bit words (n, k), and
@@ -399,8 +396,7 @@ class CrmLead(models.Model):
         n_words = scoring.word_count(len(config.stable))
         guard = None
         if chunk and chunk.reuse_stable:
-            guard = SQL('(%s OR %s IS NULL OR crm_lead.id = ANY(%s::int[]))', dirty,
-                        stored, arrays.int_array_literal(np.asarray(cleared_ids, dtype=np.int64)))
+            guard = SQL('(%s OR %s IS NULL)', dirty, stored)
         extra = [
             SQL('(%s)::int', guard) if guard else SQL('1'),  # matched on every rule
             SQL('(%s IS NOT NULL)::int', stored),
@@ -472,18 +468,18 @@ class CrmLead(models.Model):
             # no lead but the flagged ones can change class, and no fit rule reads a class: the
             # chunk is read once, by the fit rules, and the flagged leads classified after
             state, matches, stable = self._read_scoring_rows(query, config, chunk)
-            cleared_ids = self._classify_query(self._query_leads(state.id[state.score_dirty].tolist()), cause)
+            self._classify_query(self._query_leads(state.id[state.score_dirty].tolist()), cause)
         elif nightly and self._classify_stable_stage():
             # no lead but the flagged ones can change class, and a fit rule reads a class (the shipped
             # job-level rules do): the flagged leads of the chunk are classified first, the fit rules
             # read their classes of this pass
             flagged = self._search(Domain('id', 'in', query) & Domain('score_dirty', '=', True),
                                    order='id', active_test=False)
-            cleared_ids = self._classify_query(flagged, cause)
-            state, matches, stable = self._read_scoring_rows(query, config, chunk, cleared_ids)
+            self._classify_query(flagged, cause)
+            state, matches, stable = self._read_scoring_rows(query, config, chunk)
         else:
-            cleared_ids = self._classify_query(query, cause)
-            state, matches, stable = self._read_scoring_rows(query, config, chunk, cleared_ids)
+            self._classify_query(query, cause)
+            state, matches, stable = self._read_scoring_rows(query, config, chunk)
         if not len(state):
             return [], 0
         ids, company_ids = state.id, state.company_id
@@ -503,8 +499,7 @@ class CrmLead(models.Model):
         after = query
         if nightly and self._classify_stable_stage(after_score=True):
             # what the rules read but the scores changes only with a write: the leads flagged or rescored
-            touched = changes.rescored | changes.moved | state.score_dirty | (state.score_line_id == 0) \
-                | np.isin(ids, cleared_ids)
+            touched = changes.rescored | changes.moved | state.score_dirty | (state.score_line_id == 0)
             after = self._query_leads(ids[touched].tolist())
         self._classify_query(after, cause, after_score=True)
         moved = changes.moved
