@@ -136,6 +136,36 @@ class TestClassification(TestLeadIntelligenceCommon):
             self.assertEqual(leads.filtered(lambda lead, rule=rule: rule.class_id in lead.class_ids), expected,
                              rule.name)
 
+    def test_path_conditions_of_a_rule_match_as_odoo_search_does(self):
+        """A path through a many2one to a configuration record (a country's code) is a subquery,
+        not a join made for every lead: the same leads as Odoo's search, a lead without country
+        included, archived records read as Odoo's join reads them."""
+        belgium, china = self.env.ref('base.be'), self.env.ref('base.cn')
+        archived = self.env['crm.team'].create({'name': 'Old team', 'active': False})
+        leads = self.env['crm.lead'].create([
+            {'name': 'Belgian', 'country_id': belgium.id}, {'name': 'Chinese', 'country_id': china.id},
+            {'name': 'Nowhere'}, {'name': 'Old team', 'team_id': archived.id, 'country_id': china.id}])
+        domains = {
+            'Benelux': [('country_id.code', 'in', ['BE', 'NL', 'LU'])],
+            'Not Benelux': ['!', ('country_id.code', 'in', ['BE', 'NL', 'LU'])],
+            'Old team or Belgium': ['|', ('team_id.name', '=', 'Old team'), ('country_id.code', '=', 'BE')],
+        }
+        rules = self.env['crm.lead.classification.rule']
+        for name, domain in domains.items():
+            rules |= rules.create({'name': name, 'dimension': 'class', 'domain': repr(domain),
+                                   'class_id': self.env['crm.lead.class'].create({'name': name}).id})
+        query = self.env['crm.lead']._search([])
+        code = rules[0].sudo()._get_match_sql(query)[0].code
+        self.assertIn('IN (SELECT', code)
+        self.assertNotIn('JOIN', query.from_clause.code)
+        self._classify(leads)
+        for rule in rules:
+            expected = self.env['crm.lead'].with_context(active_test=False).search(
+                [('id', 'in', leads.ids), *ast.literal_eval(rule.domain)])
+            self.assertTrue(expected, rule.name)
+            self.assertEqual(leads.filtered(lambda lead, rule=rule: rule.class_id in lead.class_ids), expected,
+                             rule.name)
+
     def test_write_updates_the_classification_with_history_and_chatter(self):
         lead = self._create_lead(function='Marketing Assistant')
         self._classify(lead)

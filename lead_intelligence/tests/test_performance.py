@@ -1,5 +1,6 @@
 from unittest.mock import patch
 
+from odoo.fields import Domain
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -115,6 +116,16 @@ class TestIndexes(TestLeadIntelligenceCommon):
         ]
         self.assertEqual(redundant, [])
 
+    def test_orphan_account_tiers_are_found_by_an_index(self):
+        """The roll-up of every account clears the tier of the leads whose contact went: almost
+        always none, found by a partial index rather than by reading every lead."""
+        self.env.cr.execute('SET LOCAL enable_seqscan = off')
+        plan = '\n'.join(row[0] for row in self.env.execute_query(SQL(
+            'EXPLAIN UPDATE crm_lead SET account_tier_id = NULL '
+            'WHERE partner_id IS NULL AND account_tier_id IS NOT NULL')))
+        self.env.cr.execute('SET LOCAL enable_seqscan = on')
+        self.assertIn('crm_lead_account_tier_orphan_index', plan)
+
     def test_scores_are_updated_in_place(self):
         """The narrow tables of scores and of engagement keep half of their pages free for the new
         versions of their rows: the updates of a pass or of the event job then write no index entry
@@ -123,3 +134,52 @@ class TestIndexes(TestLeadIntelligenceCommon):
             options = self.env.execute_query(SQL(
                 "SELECT reloptions FROM pg_class WHERE relname = %s AND relkind = 'r'", table))[0][0]
             self.assertIn('fillfactor=50', options or [], table)
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestRuleMatchingCost(TestLeadIntelligenceCommon):
+    """What matching the rules costs a pass besides the database: each condition parsed once, each
+    guard evaluated once per lead."""
+
+    def test_a_rule_condition_is_parsed_once(self):
+        """Each condition is parsed and checked once (when it is saved, or by the first pass that
+        reads it), not by every pass and every chunk again."""
+        rule = self.rule_ceo
+        calls = []
+        original = type(rule)._parse_domain
+
+        def counting(self, *args, **kwargs):
+            calls.append(self.id)
+            return original(self, *args, **kwargs)
+
+        lead = self._create_lead(function='CTO')
+        with patch.object(type(rule), '_parse_domain', counting):
+            rule.domain = "[('function', 'ilike', 'CTO')]"
+            self.env.flush_all()
+            calls.clear()
+            for _pass in range(3):
+                self.env['crm.lead']._score_leads(lead.ids, 'manual')
+            self.assertEqual(rule._get_lead_domain(), Domain('function', 'ilike', 'CTO'))
+            self.assertNotIn(rule.id, calls, 'parsed by the checks of the save')
+            self.assertEqual(sorted(calls), sorted(set(calls)), 'no condition parsed twice')
+            rule.domain = "[('function', 'ilike', 'CEO')]"
+            self.env.flush_all()
+            calls.clear()
+            self.assertEqual(rule._get_lead_domain(), Domain('function', 'ilike', 'CEO'), 'a new condition is read')
+        self.env.invalidate_all()
+        self.assertEqual(lead.fit_score, 30)
+
+    def test_a_guard_is_evaluated_once_per_lead(self):
+        rules = self.rule_revenue | self.rule_ceo | self.rule_student | self.rule_phone
+        query = self.env['crm.lead']._search([])
+        [word] = rules._get_match_sql(query, SQL('(crm_lead.id <> 987654321)'), [0, 1, 3])
+        self.assertEqual(word.code.count('987654321'), 1, word.code)
+        leads = self._create_lead(function='CEO', phone='+1 555 0100', expected_revenue=90000) \
+            | self._create_lead(function='Student')
+        self.env.flush_all()
+        matches = {lead_id: bits for lead_id, bits in self.env.execute_query(
+            query.select(SQL('crm_lead.id'), word)) if lead_id in leads.ids}
+        self.assertEqual(matches, {leads[0].id: 0b1011, leads[1].id: 0b0100})
+        [word] = rules._get_match_sql(query, SQL('(crm_lead.id <> %s)', leads[0].id), [0, 1, 3])
+        matches = dict(self.env.execute_query(query.select(SQL('crm_lead.id'), word)))
+        self.assertEqual(matches[leads[0].id], 0, 'where the guard fails, the guarded rules match nothing')

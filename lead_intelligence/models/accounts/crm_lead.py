@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.tools import sql
 
 from ..writes import res_partner as account_writes
 
@@ -18,6 +19,15 @@ class CrmLead(models.Model):
         help="The score of the lead's company (its contact's commercial entity), from all its open leads.")
     account_tier_id = fields.Many2one('crm.lead.tier', readonly=True, copy=False, system_owned=True)
     account_summary = fields.Char('Account Engagement', compute='_compute_account_summary')
+
+    def init(self):
+        res = super().init()
+        # the leads whose contact went but which still hold an account's tier, which each roll-up of
+        # every account clears: almost always none, found without reading the whole table (1M leads:
+        # 0.35 s of every nightly pass)
+        sql.create_index(self.env.cr, 'crm_lead_account_tier_orphan_index', self._table, ['account_tier_id'],
+                         where='partner_id IS NULL AND account_tier_id IS NOT NULL')
+        return res
 
     @api.depends('partner_id.commercial_partner_id.account_roles')
     def _compute_account_summary(self):
