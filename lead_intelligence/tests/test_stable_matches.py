@@ -26,8 +26,8 @@ class TestStableMatches(TestLeadIntelligenceCommon):
     def test_rules_reading_the_lead_own_fields_are_stable(self):
         config = self.env['crm.lead']._get_scoring_config()
         stable = [config.rules[index] for index in config.stable.tolist()]
-        self.assertEqual(stable, [self.rule_revenue, self.rule_ceo, self.rule_student])
-        self.assertFalse(self.rule_phone._is_stable(), "crm computes a lead's phone from its contact's")
+        self.assertEqual(stable, [self.rule_revenue, self.rule_ceo, self.rule_student, self.rule_phone],
+                         "crm computes a lead's phone from its contact's, and writes it: the trigger sees it")
         probability = self.env['crm.lead.fit.rule'].create({
             'name': 'Likely', 'domain': "[('probability', '>=', 50)]", 'points': 20})
         self.assertFalse(probability._is_stable(), "crm writes the probability by SQL: never stable")
@@ -48,6 +48,27 @@ class TestStableMatches(TestLeadIntelligenceCommon):
         self.assertEqual(lead.fit_score, 0, 'Student -20 and Phone +10: below the floor')
         self._full_pass()
         self.assertEqual(lead.fit_score, 0)
+
+    def test_a_contact_edit_that_recomputes_a_lead_flags_it(self):
+        """A field crm computes from the contact (the phone) is stable: Odoo writes the lead's
+        column when it recomputes it, and the trigger flags the lead; the nightly pass, which
+        reads the other leads' stored matches, matches it again."""
+        french = self.env['crm.lead.fit.rule'].create({
+            'name': 'French phone', 'domain': "[('phone', '=like', '+33%')]", 'points': 25})
+        self.assertTrue(french._is_stable())
+        self.assertIn('phone', self.env['crm.lead']._get_dirty_watched_fields())
+        contact = self.env['res.partner'].create({'name': 'Buyer', 'phone': '+1 555 0100'})
+        lead, other = self._create_lead(partner_id=contact.id), self._create_lead(phone='+33 1 23 45 67 89')
+        self._full_pass()
+        self.assertEqual((lead.phone, lead.fit_score, other.fit_score), ('+1 555 0100', 10, 35))
+        contact.phone = '+33 1 98 76 54 32'
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertEqual(lead.phone, '+33 1 98 76 54 32', "crm recomputes the lead's phone")
+        self.assertEqual((lead.score_dirty, other.score_dirty), (True, False))
+        run = self._full_pass()
+        self.assertEqual(run.cause, 'nightly')
+        self.assertEqual((lead.fit_score, other.fit_score, lead.score_dirty), (35, 35, False))
 
     def test_nightly_pass_matches_edited_leads_again(self):
         edited, other = self._create_lead(function='CEO'), self._create_lead(function='CEO')

@@ -114,15 +114,19 @@ class CrmLead(models.Model):
 
     @api.model
     def _is_stable_rule_field(self, name, _seen=None):
-        """Whether the lead field ``name`` changes only when the lead is written
-        (which flags it dirty) or created (born dirty).
+        """Whether the lead field ``name`` changes only when the lead's row or links are written
+        (which flags it dirty: by the ORM, or behind it by the triggers of
+        ``_init_dirty_triggers``, which watch the columns of these fields) or created (born dirty).
 
         A stored field qualifies unless a pass or a job writes it behind the ORM
         (:data:`UNSTABLE_FIELDS`, and the fields the addon fills in, ``system_owned``,
-        but those the events pass writes: it rescores every lead it counts at once);
-        a computed one only if it depends on stable fields of the lead itself (Odoo
-        recomputes it when another record changes otherwise, without a write of the
-        lead). One2many contents and context-dependent fields never qualify.
+        but those the events pass writes: it rescores every lead it counts at once).
+        A computed one qualifies too when its column is all a rule reads: Odoo writes it
+        whenever it recomputes it, even for a change of another record (a contact's
+        phone recomputes its leads' phone), and the trigger sees that write. Unless it
+        depends on an unstable field of the lead itself (a prorated revenue on crm's
+        probability, which crm writes by SQL without recomputing it), or on the context.
+        One2many contents never qualify.
         """
         field = self._fields.get(name)
         if field is None or not field.store or name in UNSTABLE_FIELDS or field.type == 'one2many':
@@ -134,8 +138,10 @@ class CrmLead(models.Model):
             return True
         seen = (_seen or set()) | {name}
         depends, depends_context = field.get_depends(self)
+        # a path (partner_id.phone) is read by the recompute, which writes the column: only its first
+        # field, of the lead, counts
         return not depends_context and all(
-            '.' not in dependency and (dependency in seen or self._is_stable_rule_field(dependency, seen))
+            dependency.split('.')[0] in seen or self._is_stable_rule_field(dependency.split('.')[0], seen)
             for dependency in depends)
 
     @api.model
