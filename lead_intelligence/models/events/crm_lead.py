@@ -5,7 +5,7 @@ import numpy as np
 from odoo import fields, models
 from odoo.tools import SQL
 
-from ...engine import behaviour
+from ...engine import arrays, behaviour
 from ...engine.events import EngagementSums
 from ..lead_fields import COUNT, VALUE
 from ..writes import crm_lead_event, crm_lead_event_queue
@@ -107,7 +107,8 @@ class CrmLead(models.Model):
         """
         rows = self.env.execute_query(SQL(
             """SELECT lead_id, type_id, units, extract(epoch FROM ref_date)::float8
-                 FROM crm_lead_engagement WHERE lead_id = ANY(%s) ORDER BY lead_id, type_id""", ids.tolist()))
+                 FROM crm_lead_engagement WHERE lead_id = ANY(%s::int[]) ORDER BY lead_id, type_id""",
+            arrays.int_array_literal(ids)))
         sums = EngagementSums.from_matrix(np.array(rows, dtype=np.float64).reshape(len(rows), 4))
         return sums.rows(ids, config)
 

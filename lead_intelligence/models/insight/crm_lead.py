@@ -6,7 +6,7 @@ from lxml import etree
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ...engine import trend
+from ...engine import arrays, trend
 from ...engine.stages import Notes, TrackingCells
 from .. import bulk
 from ..writes import crm_lead_score as score_writes
@@ -162,7 +162,7 @@ class CrmLead(models.Model):
                             ORDER BY h.lead_id, h.date, h.id LIMIT 1),
                           -1)
                  FROM unnest(%(ids)s::int[]) AS v(id)""",
-            ids=np.asarray(ids).tolist(), start=self.env.cr.now() - timedelta(days=window))))
+            ids=arrays.int_array_literal(ids), start=self.env.cr.now() - timedelta(days=window))))
         baseline = np.array([baselines[lead_id] for lead_id in np.asarray(ids).tolist()], dtype=np.int64)
         score_writes.set_score_trends(self.env, ids, trend.score_trends(baseline, scores))
         self.env['crm.lead.score'].invalidate_model(['score_trend'])

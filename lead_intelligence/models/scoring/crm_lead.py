@@ -595,10 +595,13 @@ class CrmLead(models.Model):
                              %(old_engagement)s::int[], %(new_engagement)s::int[])
                       AS v(id, old_fit, new_fit, old_score, new_score, old_tier, new_tier,
                            old_engagement, new_engagement)""",
-            now=now, uid=self.env.uid if cause in USER_CAUSES else None, cause=cause, ids=ids.tolist(),
-            old_fit=old.fit_score.tolist(), new_fit=new.fit_score.tolist(), old_score=old.score.tolist(),
-            new_score=new.score.tolist(), old_tier=old.tier_id.tolist(), new_tier=new.tier_id.tolist(),
-            old_engagement=old.engagement_score.tolist(), new_engagement=new.engagement_score.tolist(),
+            now=now, uid=self.env.uid if cause in USER_CAUSES else None, cause=cause,
+            ids=arrays.int_array_literal(ids), old_fit=arrays.int_array_literal(old.fit_score),
+            new_fit=arrays.int_array_literal(new.fit_score), old_score=arrays.int_array_literal(old.score),
+            new_score=arrays.int_array_literal(new.score), old_tier=arrays.int_array_literal(old.tier_id),
+            new_tier=arrays.int_array_literal(new.tier_id),
+            old_engagement=arrays.int_array_literal(old.engagement_score),
+            new_engagement=arrays.int_array_literal(new.engagement_score),
         ))
 
     def _log_tier_moves(self, ids, old_tier_ids, new_tier_ids, now):

@@ -27,7 +27,8 @@ def set_scored(env, ids, tier_ids, line_ids):
               SET tier_id = NULLIF(v.tier_id, 0), score_line_id = v.line_id
              FROM unnest(%(ids)s::int[], %(tier)s::int[], %(line)s::int[]) AS v(id, tier_id, line_id)
             WHERE crm_lead.id = v.id""",
-        ids=ids.tolist(), tier=tier_ids.tolist(), line=line_ids.tolist(),
+        ids=arrays.int_array_literal(ids), tier=arrays.int_array_literal(tier_ids),
+        line=arrays.int_array_literal(line_ids),
     ))
 
 

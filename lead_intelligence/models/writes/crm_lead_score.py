@@ -9,7 +9,8 @@ from ...engine.stages import PROBABILITY_STEPS
 def _words_sql(words):
     """The ``bigint[]`` of each row, from the (n, k) int64 bit words ``words``: per word an array
     of ``unnest``, gathered by :func:`_words_array`."""
-    return SQL('').join(SQL(', %s::bigint[]', words[:, index].tolist()) for index in range(words.shape[1]))
+    return SQL('').join(SQL(', %s::bigint[]', arrays.int_array_literal(words[:, index]))
+                        for index in range(words.shape[1]))
 
 
 def _words_array(n_words):
@@ -48,9 +49,10 @@ def upsert_scores(env, ids, rows, stable_words, now):
                   model_probability = EXCLUDED.model_probability, score_date = EXCLUDED.score_date,
                   stable_matches = EXCLUDED.stable_matches
            RETURNING lead_id, id""",
-        now=now, ids=ids.tolist(), fit=rows.fit_score.tolist(), score=rows.score.tolist(),
-        engagement=rows.engagement_score.tolist(), model_score=rows.model_score.tolist(),
-        model_probability=rows.model_probability.tolist(), steps=PROBABILITY_STEPS,
+        now=now, ids=arrays.int_array_literal(ids), fit=arrays.int_array_literal(rows.fit_score),
+        score=arrays.int_array_literal(rows.score), engagement=arrays.int_array_literal(rows.engagement_score),
+        model_score=arrays.int_array_literal(rows.model_score),
+        model_probability=arrays.int_array_literal(rows.model_probability), steps=PROBABILITY_STEPS,
         stable=_words_array(n_words), words=_words_sql(stable_words), aliases=_words_aliases(n_words),
     )))
 
@@ -66,7 +68,7 @@ def set_stable_matches(env, ids, stable_words):
         """UPDATE crm_lead_score SET stable_matches = %(stable)s
              FROM unnest(%(ids)s::int[]%(words)s) AS v(lead_id%(aliases)s)
             WHERE crm_lead_score.lead_id = v.lead_id""",
-        ids=ids.tolist(), stable=_words_array(n_words), words=_words_sql(stable_words),
+        ids=arrays.int_array_literal(ids), stable=_words_array(n_words), words=_words_sql(stable_words),
         aliases=_words_aliases(n_words),
     ))
 
