@@ -21,9 +21,10 @@ class CrmLead(models.Model):
         'Score Outdated', compute='_compute_score_dirty', search='_search_score_dirty', system_owned=True,
         help="The lead changed since it was last scored; the scoring job rescores it within seconds.")
     # Set in the UPDATE of an ORM write of a field that can move a score but that no trigger of
-    # _init_dirty_triggers watches (crm's probability, a computed e-mail...): its own trigger flags
-    # the lead in crm_lead_dirty, inside crm's UPDATE, with no query of its own (crm's query-count
-    # tests count them). Never cleared, indexed by nothing: it costs a row no HOT update.
+    # _init_dirty_triggers watches (a classification dimension set by hand, which the passes also
+    # write): its own trigger flags the lead in crm_lead_dirty, inside crm's UPDATE, with no query
+    # of its own (crm's query-count tests count them). Never cleared, indexed by nothing: it costs
+    # a row no HOT update.
     score_flag = fields.Boolean(readonly=True, copy=False, system_owned=True)
 
     def init(self):

@@ -31,8 +31,10 @@ LEAD_FIELD_FACTS = {
     'stage_id': {OUTCOME},
     'date_closed': {OUTCOME},
     'lost_reason_id': {OUTCOME},
-    'probability': {UNSTABLE, OUTCOME},
-    'automated_probability': {UNSTABLE, OUTCOME},
+    # crm's predictive scoring writes both by SQL (its nightly cron): the trigger of crm.lead's
+    # _init_dirty_triggers flags the leads whose probability it changed, so a rule may rely on them
+    'probability': {OUTCOME},
+    'automated_probability': {OUTCOME},
     'won_status': {OUTCOME},
     'date_last_stage_update': {OUTCOME},
     'active': {OUTCOME},

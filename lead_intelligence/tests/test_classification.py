@@ -257,10 +257,14 @@ class TestClassification(TestLeadIntelligenceCommon):
             return Rule.new({'name': 'Test', 'dimension': 'lifecycle_stage', 'value': 'lifecycle_stage:hot',
                              'domain': domain})
 
-        for domain in ("[('score', '>=', 40)]", "[('probability', '>', 50)]", "[('tier_id', '!=', False)]",
+        for domain in ("[('score', '>=', 40)]", "[('tier_id', '!=', False)]", "[('rfm_segment', '=', 'champions')]",
                        "[('partner_id.name', 'ilike', 'acme')]", "[('tag_ids', 'any', [('name', '=', 'VIP')])]",
-                       "[('stage_id.team_ids', 'in', [1])]", "[('won_status', '=', 'pending')]"):
+                       "[('stage_id.team_ids', 'in', [1])]", "[('profile_completeness', '>=', 50)]"):
             self.assertFalse(rule(domain)._is_stable(), domain)
+        # crm's probability, which its PLS writes by SQL, and what crm computes from it: the trigger sees them
+        for domain in ("[('probability', '>', 50)]", "[('won_status', '=', 'pending')]",
+                       "[('prorated_revenue', '>', 1000)]"):
+            self.assertTrue(rule(domain)._is_stable(), domain)
         # paths into stages, countries, tags... are stable: editing those records starts a full pass
         for domain in ("[('country_id.code', '=', 'CN')]", "[('stage_id.sequence', '>=', 3)]",
                        "[('tag_ids.name', '=', 'VIP'), ('expected_revenue', '>', 10)]"):

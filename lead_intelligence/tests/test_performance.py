@@ -32,19 +32,23 @@ class TestQueryCounts(TestLeadIntelligenceCommon):
         self.assertTrue(all(many.mapped('score_dirty')))
 
     def test_flagging_a_write_no_trigger_watches_costs_no_query(self):
-        """crm's probability is read by no stable rule, so no column trigger watches it; an ORM write
-        of it still flags the leads, inside crm's own UPDATE (crm's query-count tests count it)."""
-        leads = self.env['crm.lead'].create([{'name': f'Lead {i}'} for i in range(20)])
+        """A classification dimension (the industry) is read by no stable rule, as the passes write it
+        too: no column trigger watches it; an ORM write of it still flags the leads, inside crm's own
+        UPDATE (crm's query-count tests count it)."""
+        industries = self.env['res.partner.industry'].create([{'name': f'Industry {i}'} for i in range(3)])
+        leads = self.env['crm.lead'].create([{'name': f'Lead {i}', 'industry_id': industries[0].id}
+                                             for i in range(20)])
         self.env['crm.lead']._score_leads(leads.ids, 'manual')
         self.assertFalse(any(leads.mapped('score_dirty')))
-        self.assertNotIn('probability', self.env['crm.lead']._get_dirty_watched_fields())
+        self.assertTrue(all(leads.mapped('industry_manual')), 'set by hand: a new value leaves it as it is')
         watched = self.env['crm.lead']._get_dirty_watched_fields()
-        # the same write, were probability watched by a trigger that does not exist: not flagged at all
+        self.assertNotIn('industry_id', watched)
+        # the same write, were the industry watched by a trigger that does not exist: not flagged at all
         with patch.object(type(self.env['crm.lead']), '_get_dirty_watched_fields',
-                          lambda _self: watched | {'probability'}):
-            unflagged = self._count_queries(lambda: leads.write({'probability': 41}))
+                          lambda _self: watched | {'industry_id'}):
+            unflagged = self._count_queries(lambda: leads.write({'industry_id': industries[1].id}))
         self.assertFalse(any(leads.mapped('score_dirty')))
-        flagged = self._count_queries(lambda: leads.write({'probability': 42}))
+        flagged = self._count_queries(lambda: leads.write({'industry_id': industries[2].id}))
         self.assertTrue(all(leads.mapped('score_dirty')))
         self.assertEqual(flagged, unflagged)
 

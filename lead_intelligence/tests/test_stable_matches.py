@@ -30,8 +30,11 @@ class TestStableMatches(TestLeadIntelligenceCommon):
                          "crm computes a lead's phone from its contact's, and writes it: the trigger sees it")
         probability = self.env['crm.lead.fit.rule'].create({
             'name': 'Likely', 'domain': "[('probability', '>=', 50)]", 'points': 20})
-        self.assertFalse(probability._is_stable(), "crm writes the probability by SQL: never stable")
-        self.assertNotIn(probability.id, self.env['crm.lead']._get_scoring_config().stable.tolist())
+        self.assertTrue(probability._is_stable(), "crm's PLS writes the probability by SQL: the trigger sees it")
+        account = self.env['crm.lead.fit.rule'].create({
+            'name': 'Acme', 'domain': "[('partner_id.name', 'ilike', 'acme')]", 'points': 20})
+        self.assertFalse(account._is_stable(), "a contact's name changes with no change of its leads")
+        self.assertNotIn(account.id, self.env['crm.lead']._get_scoring_config().stable.tolist())
 
     def test_nightly_pass_reads_the_stored_matches_of_unchanged_leads(self):
         lead = self._create_lead(function='CEO', phone='+1 555 0100')
@@ -104,9 +107,18 @@ class TestStableMatches(TestLeadIntelligenceCommon):
             self.env.invalidate_all()
             return lead.score_dirty
 
-        self.env.cr.execute("UPDATE crm_lead SET function = 'CEO', color = 3, probability = 42 WHERE id = %s",
-                            [lead.id])
-        self.assertFalse(dirty(), 'the same job position, a colour and the probability crm writes by SQL')
+        self.env.cr.execute(
+            "UPDATE crm_lead SET function = 'CEO', color = 3, probability = probability WHERE id = %s", [lead.id])
+        self.assertFalse(dirty(), 'the same job position and probability, a colour')
+        # crm's predictive scoring, as its nightly cron writes: the probabilities it changes only
+        pls_update = ("UPDATE crm_lead SET automated_probability = 42, probability = CASE WHEN "
+                      "(probability = automated_probability OR probability IS NULL) THEN 42 ELSE probability END "
+                      "WHERE id = %s")
+        self.env.cr.execute(pls_update, [lead.id])
+        self.assertTrue(dirty(), "a probability crm's PLS changed by SQL")
+        self.env['crm.lead']._score_leads(lead.ids, 'manual')
+        self.env.cr.execute(pls_update, [lead.id])
+        self.assertFalse(dirty(), 'the same probabilities written again')
         self.env.cr.execute('INSERT INTO crm_tag_rel (lead_id, tag_id) VALUES (%s, %s)', [lead.id, tag.id])
         self.assertTrue(dirty(), 'a tag linked by SQL')
         self.env['crm.lead']._score_leads(lead.ids, 'manual')
@@ -163,29 +175,51 @@ class TestStableMatches(TestLeadIntelligenceCommon):
 
     def test_unstable_rules_are_matched_every_night(self):
         self.env['crm.lead.fit.rule'].create({
-            'name': 'Likely', 'domain': "[('probability', '>=', 50)]", 'points': 20})
-        lead = self._create_lead(function='CEO')
-        self.env.flush_all()
-        self.env.cr.execute('UPDATE crm_lead SET probability = 10 WHERE id = %s', [lead.id])
+            'name': 'Acme', 'domain': "[('partner_id.name', 'ilike', 'acme')]", 'points': 20})
+        contact = self.env['res.partner'].create({'name': 'Buyer'})
+        lead = self._create_lead(function='CEO', partner_id=contact.id)
         self._full_pass()
         self.assertEqual(lead.fit_score, 30)
-        # crm's PLS writes the probability by SQL, without flagging: the nightly pass sees it anyway
-        self.env.cr.execute('UPDATE crm_lead SET probability = 80 WHERE id = %s', [lead.id])
+        # the contact renamed behind the ORM: no lead is written or flagged, the nightly pass sees it anyway
+        self.env.cr.execute("UPDATE res_partner SET name = 'Acme Corp' WHERE id = %s", [contact.id])
         self.env.invalidate_all()
         self.assertFalse(lead.score_dirty)
         self._full_pass()
         self.assertEqual(lead.fit_score, 50)
 
+    def test_a_probability_written_by_crm_rescores_the_lead(self):
+        """crm's predictive scoring writes the probabilities by SQL: the trigger flags the leads whose
+        probability it changed, and the nightly pass, which reads the others' stored matches of the
+        rules on the probability, matches these again."""
+        likely = self.env['crm.lead.fit.rule'].create({
+            'name': 'Likely', 'domain': "[('probability', '>=', 50)]", 'points': 20})
+        lead, other = self._create_lead(function='CEO'), self._create_lead(function='CEO')
+        self.env.flush_all()
+        self.env.cr.execute('UPDATE crm_lead SET probability = 10, automated_probability = 10 WHERE id IN %s',
+                            [tuple((lead | other).ids)])
+        self._full_pass()
+        self.assertEqual((lead.fit_score, other.fit_score), (30, 30))
+        self.assertIn(likely.id, [self.env['crm.lead']._get_scoring_config().rules[index].id
+                                  for index in self.env['crm.lead']._get_scoring_config().stable.tolist()])
+        self.env.cr.execute('UPDATE crm_lead SET probability = 80, automated_probability = 80 WHERE id = %s',
+                            [lead.id])
+        self.env.invalidate_all()
+        self.assertEqual((lead.score_dirty, other.score_dirty), (True, False))
+        run = self._full_pass()
+        self.assertEqual(run.cause, 'nightly')
+        self.assertEqual((lead.fit_score, other.fit_score, lead.score_dirty), (50, 30, False))
+
     def test_nightly_pass_classifies_the_changed_leads_in_step_with_their_scores(self):
         self.env['crm.lead.fit.rule'].create({
-            'name': 'Likely', 'domain': "[('probability', '>=', 50)]", 'points': 20})
-        lead, other = self._create_lead(function='CEO', type='lead'), self._create_lead(function='CEO', type='lead')
-        self.env.flush_all()
-        self.env.cr.execute('UPDATE crm_lead SET probability = 10 WHERE id IN %s', [tuple((lead | other).ids)])
+            'name': 'Acme', 'domain': "[('partner_id.name', 'ilike', 'acme')]", 'points': 20})
+        contacts = self.env['res.partner'].create([{'name': 'Buyer'}, {'name': 'Other buyer'}])
+        lead, other = (self._create_lead(function='CEO', type='lead', partner_id=contacts[0].id),
+                       self._create_lead(function='CEO', type='lead', partner_id=contacts[1].id))
         self._full_pass()
         self.assertEqual((lead.score, lead.lifecycle_stage, lead.job_level), (30, 'cold', 'decision_maker'))
         # no write flags the lead, but its score moves at night: its lifecycle follows in the same pass
-        self.env.cr.execute('UPDATE crm_lead SET probability = 80 WHERE id = %s', [lead.id])
+        self.env.cr.execute("UPDATE res_partner SET name = 'Acme' WHERE id = %s", [contacts[0].id])
+        self.env.invalidate_all()
         self._full_pass()
         self.assertEqual((lead.score, lead.lifecycle_stage), (50, 'mql'))
         # the dimensions read before the scores are matched again on the leads flagged since only

@@ -55,6 +55,21 @@ class TestModelWinProbability(TestModelHistoryCommon):
         self.assertEqual(lead.automated_probability, self._ours(lead))
         self.assertEqual(lead.probability, self._ours(lead))
 
+    def test_the_probability_the_pass_writes_is_rescored_once(self):
+        """The pass writes the model's probability as crm's by SQL: the trigger flags the lead, so that
+        the rules on the probability see it; the scoring job rescores it once, and it stays clean."""
+        lead = self._create_lead(type='opportunity', industry_id=self.industry_good.id, expected_revenue=10000)
+        self.env.flush_all()
+        self.env.cr.execute('UPDATE crm_lead SET probability = 1, automated_probability = 1 WHERE id = %s', [lead.id])
+        self.env['crm.lead']._score_leads(lead.ids, 'manual')
+        self.env.invalidate_all()
+        self.assertEqual(lead.probability, self._ours(lead))
+        self.assertTrue(lead.score_dirty, 'its probability changed after its rules were matched')
+        with self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_dirty_leads()
+        self.env.invalidate_all()
+        self.assertEqual((lead.probability, lead.score_dirty), (self._ours(lead), False))
+
     def test_a_manual_probability_still_wins(self):
         lead = self.lead
         lead.probability = 33

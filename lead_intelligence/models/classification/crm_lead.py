@@ -124,8 +124,8 @@ class CrmLead(models.Model):
         A computed one qualifies too when its column is all a rule reads: Odoo writes it
         whenever it recomputes it, even for a change of another record (a contact's
         phone recomputes its leads' phone), and the trigger sees that write. Unless it
-        depends on an unstable field of the lead itself (a prorated revenue on crm's
-        probability, which crm writes by SQL without recomputing it), or on the context.
+        depends on an unstable field of the lead itself (a profile completeness on the
+        industry, which the passes set by SQL without recomputing it), or on the context.
         One2many contents never qualify.
         """
         field = self._fields.get(name)
