@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -72,6 +74,56 @@ class TestStableMatches(TestLeadIntelligenceCommon):
         run = self._full_pass()
         self.assertEqual(run.cause, 'nightly')
         self.assertEqual((lead.fit_score, other.fit_score, lead.score_dirty), (35, 35, False))
+
+    def _assert_kept_state_holds(self):
+        """Every lead not flagged has, beside its scores, its own company, tier and state."""
+        self.env.flush_all()
+        self.assertEqual(self.env.execute_query(SQL(
+            """SELECT lead.id FROM crm_lead lead JOIN crm_lead_score score ON score.lead_id = lead.id
+                WHERE NOT EXISTS (SELECT 1 FROM crm_lead_dirty dirty WHERE dirty.lead_id = lead.id)
+                  AND (score.lead_company_id IS DISTINCT FROM COALESCE(lead.company_id, 0)
+                       OR score.lead_tier_id IS DISTINCT FROM COALESCE(lead.tier_id, 0)
+                       OR score.lead_open
+                          IS DISTINCT FROM COALESCE(lead.active AND lead.won_status = 'pending', FALSE))""")), [])
+
+    def test_nightly_pass_reads_unflagged_leads_from_their_scores(self):
+        """Every rule stable: the nightly pass reads the wide rows of the flagged leads only; the
+        others' company, tier and state are those kept beside their scores, which every pass that
+        reads a lead's row keeps up to date."""
+        Lead = self.env['crm.lead']
+        ceo, edited, student = (self._create_lead(function='CEO'), self._create_lead(function='CEO'),
+                                self._create_lead(function='Student', expected_revenue=60000))
+        self._full_pass()
+        self._full_pass()
+        self._assert_kept_state_holds()
+        self.assertEqual(len(Lead._get_scoring_config().stable), len(Lead._get_scoring_config().rules))
+        read = []
+        original = type(Lead)._read_lead_rows
+
+        def reading(model, query, config, chunk=None):
+            result = original(model, query, config, chunk)
+            read.extend(result[0][:, 0].tolist())
+            return result
+
+        edited.function = 'Student'
+        with patch.object(type(Lead), '_read_lead_rows', reading):
+            run = self._full_pass()
+        self.assertEqual(read, [edited.id], 'the flagged lead alone is read from crm_lead')
+        self.assertEqual(run.leads_done, Lead.search_count(Lead._get_open_leads_domain()))
+        self.assertEqual((ceo.fit_score, edited.fit_score, student.fit_score), (30, 0, 20))
+        self._assert_kept_state_holds()
+        # a lead closed leaves the nightly pass once the job has scored it; a lead reopened comes back
+        student.action_set_lost()
+        with self._mock_commit_progress():
+            Lead._cron_rescore_dirty_leads()
+        self._assert_kept_state_holds()
+        open_count = Lead.search_count(Lead._get_open_leads_domain())
+        self.assertEqual(self._full_pass().leads_done, open_count)
+        student.action_unarchive()
+        self.env.invalidate_all()
+        self.assertTrue(student.score_dirty)
+        self.assertEqual(self._full_pass().leads_done, open_count + 1)
+        self._assert_kept_state_holds()
 
     def test_nightly_pass_matches_edited_leads_again(self):
         edited, other = self._create_lead(function='CEO'), self._create_lead(function='CEO')

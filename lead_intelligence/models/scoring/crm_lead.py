@@ -23,6 +23,10 @@ _logger = logging.getLogger(__name__)
 
 # causes of a score change that a user asked for: the history names the user
 USER_CAUSES = ('user', 'manual')
+# what a full pass keeps of each lead beside its scores for the nightly passes after it (a part of the
+# stable key: a pass of another layout is followed by a full match): 2, the stable rules' matches, the
+# lead's company, tier and state
+STABLE_LAYOUT = 2
 
 DEMO_COUNTRY_CODES = ['US', 'CN', 'DE', 'FR', 'GB', 'JP', 'BE', 'IN', 'BR', 'SG']
 DEMO_COMPANIES = [
@@ -72,6 +76,9 @@ class PassChunk:
     high: int
     reuse_stable: bool  # match the stable rules on the changed leads only (see _read_scoring_rows)
     trend_since: object = None  # when the previous full pass started, with the same trend window; else None
+    # every rule is stable and reused: the leads not flagged are read from crm_lead_score alone
+    narrow: bool = False
+    limit: int = 0  # at most this many leads, the first ones by id (0: no limit)
 
 
 class CrmLead(models.Model):
@@ -251,6 +258,8 @@ class CrmLead(models.Model):
         target = bulk.chunk_size(self.env)
         # at night, the stable rules are matched on the leads changed since only (see _read_scoring_rows)
         reuse_stable = run.cause == 'nightly' and self._stable_matches_hold(config)
+        # every rule stable: nothing of an unflagged lead's own row can have changed, its row of scores is enough
+        narrow = reuse_stable and len(config.stable) == len(config.rules)
         trend_window = self.env['res.config.settings']._get_lead_intelligence_settings()['trend_window_days']
         previous = self.env['crm.lead.score.run'].search([('state', '=', 'done')], order='id desc', limit=1)
         trend_since = previous.date_start if previous.trend_window_days == trend_window else None
@@ -261,7 +270,8 @@ class CrmLead(models.Model):
             query = self._search(self._get_open_leads_domain(run.last_lead_id) & Domain('id', '<=', upper),
                                  order='id', limit=2 * target)
             done, changed = bulk.retry_on_conflict(
-                self.env, lambda query=query, chunk=PassChunk(run.last_lead_id, upper, reuse_stable, trend_since):
+                self.env, lambda query=query, chunk=PassChunk(run.last_lead_id, upper, reuse_stable, trend_since,
+                                                             narrow, 2 * target):
                 self._score_query(query, run.cause, config, chunk))
             if len(done) == 2 * target:
                 upper = done[-1]
@@ -331,7 +341,7 @@ class CrmLead(models.Model):
         return ScoringConfig(
             rules=rules,
             stable=np.array(stable, dtype=np.int64),
-            stable_key=hashlib.sha256(repr([
+            stable_key=hashlib.sha256(repr([STABLE_LAYOUT] + [
                 (rules[index].id, rules[index].domain, rules[index].company_id.id) for index in stable
             ]).encode()).hexdigest(),
             reads_classes=any(rule._reads_fields(DIMENSION_FIELDS.values()) for rule in rules),
@@ -353,13 +363,15 @@ class CrmLead(models.Model):
         )
 
     def _read_scoring_rows(self, query, config, chunk=None):
-        """Read the stored scores of the leads of ``query`` and match the rules on them, in one query.
+        """Read the stored scores of the leads of ``query`` and match the rules on them.
 
         Every rule is matched on every lead, but with ``chunk.reuse_stable`` (the nightly pass, while
         every open lead holds its stable matches: see :meth:`_stable_matches_hold`): then the
         stable rules (``config.stable``) are matched only on the leads changed since they were
         last matched (flagged dirty, or without stored matches), and the others' matches of
-        them are read from ``crm_lead_score.stable_matches``.
+        them are read from ``crm_lead_score.stable_matches``. With ``chunk.narrow`` (every rule is
+        stable), the leads not flagged are read from ``crm_lead_score`` alone, their company, tier
+        and state included, without their wide row of ``crm_lead`` (:meth:`_read_unflagged_rows`).
 
         :param query: a :class:`Query` on ``crm_lead``, as ``_search`` returns
         :param chunk: the :class:`PassChunk` of a full pass, whose leads are those of ``query``: the
@@ -367,8 +379,29 @@ class CrmLead(models.Model):
             the score's id hashed the whole table for every chunk)
         :return: (state, matches, stable): the :class:`LeadState` of the leads, in id order, their
             matches (n, n_rules) bool (a rule that fails in the database is set aside and matches
-            none) and ``(words, changed)``: the stable matches to keep, as bit words (n, k), and
-            (n,) bool where they differ from the stored ones
+            none) and ``(words, changed, open)``: the stable matches to keep, as bit words (n, k),
+            (n,) bool where they, or the lead's company, tier or state kept with them, differ from
+            the stored ones, and (n,) int, 1 for an open lead
+        """
+        if chunk and chunk.narrow:
+            flagged = self._search(
+                self._get_open_leads_domain(chunk.low) & Domain('id', '<=', chunk.high)
+                & Domain('score_dirty', '=', True), order='id', limit=chunk.limit or None)
+            parts = [self._read_lead_rows(flagged, config, chunk), self._read_unflagged_rows(config, chunk)]
+            order = np.argsort(np.concatenate([part[0][:, 0] for part in parts]), kind='stable')
+            if chunk.limit:
+                order = order[:chunk.limit]
+            data, matches, words, changed, open_flags = (
+                np.concatenate(column)[order] for column in zip(*parts, strict=True))
+        else:
+            data, matches, words, changed, open_flags = self._read_lead_rows(query, config, chunk)
+        return LeadState.from_matrix(data), matches, (words, changed, open_flags)
+
+    def _read_lead_rows(self, query, config, chunk=None):
+        """The leads of ``query`` read from ``crm_lead``, with their stored scores, in one query.
+
+        :return: (data, matches, words, changed, open): the columns of :class:`LeadState` (n, m)
+            int64, and as in :meth:`_read_scoring_rows`
         """
         if chunk:
             # an alias of its own: a rule reading a score joins the table on Odoo's alias
@@ -400,20 +433,67 @@ class CrmLead(models.Model):
         extra = [
             SQL('(%s)::int', guard) if guard else SQL('1'),  # matched on every rule
             SQL('(%s IS NOT NULL)::int', stored),
+            # the lead's state, and what is kept of it beside its scores (-1: nothing)
+            SQL("COALESCE(crm_lead.active AND crm_lead.won_status = 'pending', FALSE)::int"),
+            SQL('COALESCE(%s, -1)', SQL.identifier(line, 'lead_company_id')),
+            SQL('COALESCE(%s, -1)', SQL.identifier(line, 'lead_tier_id')),
+            SQL('COALESCE(%s::int, -1)', SQL.identifier(line, 'lead_open')),
             *(SQL('COALESCE(%s[%s], 0)', stored, index + 1) for index in range(n_words)),
         ]
         names = LeadState.column_names()
         data, matches = config.rules._read_matches(
             query, [columns[name] for name in names] + extra, guard, config.stable.tolist() if guard else ())
-        state = LeadState.from_matrix(data[:, :len(names)])
-        fresh, has_stored = data[:, len(names)].astype(bool), data[:, len(names) + 1].astype(bool)
-        stored_words = data[:, len(names) + 2:]
-        kept = ~fresh
+        fresh, has_stored, open_flags, kept_company, kept_tier, kept_open = (
+            data[:, len(names) + offset] for offset in range(6))
+        stored_words = data[:, len(names) + 6:]
+        kept = ~fresh.astype(bool)
         if kept.any():
             matches[np.ix_(kept, config.stable)] = scoring.unpack_matches(stored_words[kept], len(config.stable))
         words = scoring.pack_matches(matches[:, config.stable])
-        changed = ~has_stored | (words != stored_words).any(axis=1)
-        return state, matches, (words, changed)
+        state = data[:, :len(names)]
+        changed = ~has_stored.astype(bool) | (words != stored_words).any(axis=1) \
+            | (kept_company != state[:, names.index('company_id')]) | (kept_tier != state[:, names.index('tier_id')]) \
+            | (kept_open != open_flags)
+        return state, matches, words, changed, open_flags
+
+    def _read_unflagged_rows(self, config, chunk):
+        """The open leads of ``chunk`` not flagged dirty, read from ``crm_lead_score`` alone: their
+        scores, stable matches, and the company, tier and state kept beside them. Only while every
+        rule is stable (``chunk.narrow``): nothing these leads' rules read has changed since they
+        were last matched, and every open lead has its row (the last full pass matched it, and a
+        lead created or reopened since is flagged).
+
+        :return: as :meth:`_read_lead_rows`
+        """
+        columns = {
+            'id': SQL('score.lead_id'),
+            'company_id': SQL('COALESCE(score.lead_company_id, 0)'),
+            'fit_score': SQL('COALESCE(score.fit_score, -1)'),
+            'score': SQL('COALESCE(score.score, -1)'),
+            'tier_id': SQL('COALESCE(score.lead_tier_id, 0)'),
+            'score_dirty': SQL('FALSE'),
+            'score_line_id': SQL('score.id'),
+            'engagement_score': SQL('COALESCE(score.engagement_score, -1)'),
+            'model_score': SQL('COALESCE(score.model_score, -1)'),
+            'model_probability': SQL('COALESCE(round(score.model_probability * %s)::int, -1)', PROBABILITY_STEPS),
+        }
+        names = LeadState.column_names()
+        n_words = scoring.word_count(len(config.stable))
+        rows = self.env.execute_query(SQL(
+            """SELECT %(columns)s
+                 FROM crm_lead_score score
+                WHERE score.lead_id > %(low)s AND score.lead_id <= %(high)s AND score.lead_open
+                  AND NOT EXISTS (SELECT 1 FROM crm_lead_dirty dirty WHERE dirty.lead_id = score.lead_id)
+                ORDER BY score.lead_id%(limit)s""",
+            columns=SQL(', ').join([*(columns[name] for name in names),
+                                    *(SQL('COALESCE(score.stable_matches[%s], 0)', index + 1)
+                                      for index in range(n_words))]),
+            low=chunk.low, high=chunk.high, limit=SQL(' LIMIT %s', chunk.limit) if chunk.limit else SQL()))
+        data = np.array(rows, dtype=np.int64).reshape(len(rows), len(names) + n_words)
+        words = data[:, len(names):]
+        matches = np.zeros((len(rows), len(config.rules)), dtype=bool)
+        matches[:, config.stable] = scoring.unpack_matches(words, len(config.stable))
+        return data[:, :len(names)], matches, words, np.zeros(len(rows), dtype=bool), np.ones(len(rows), dtype=np.int64)
 
     @api.model
     def _query_leads(self, lead_ids):
@@ -546,8 +626,9 @@ class CrmLead(models.Model):
         :param state: the :class:`LeadState` read by :meth:`_read_scoring_rows`
         :param update: the :class:`ScoreUpdate` of the same leads, from :meth:`_compute_scores`
         :param logged: (n,) bool, the changes to record in the history
-        :param stable: (words, changed) of the stable rules' matches, from :meth:`_read_scoring_rows`:
-            kept with the scores, and alone where they changed but no score did
+        :param stable: (words, changed, open) of the stable rules' matches, from :meth:`_read_scoring_rows`:
+            kept with the scores and the lead's company, tier and state, and alone where one of them
+            changed but no score did
         """
         now = self.env.cr.now()
         old = state.stored_scores()
@@ -555,14 +636,16 @@ class CrmLead(models.Model):
         line_ids = state.score_line_id.copy()
         missing = line_ids == 0
         rescored = changes.rescored | missing
-        words, matches_changed = stable
+        words, matches_changed, open_flags = stable
         if rescored.any():
             line_by_lead = score_writes.upsert_scores(
-                self.env, state.id[rescored], update.take(rescored), words[rescored], now)
+                self.env, state.id[rescored], update.take(rescored), words[rescored],
+                (state.company_id[rescored], open_flags[rescored]), now)
             line_ids[missing] = [line_by_lead[lead_id] for lead_id in state.id[missing].tolist()]
-        kept = matches_changed & ~rescored
+        kept = (matches_changed | changes.moved) & ~rescored
         if kept.any():
-            score_writes.set_stable_matches(self.env, state.id[kept], words[kept])
+            score_writes.set_stable_matches(self.env, state.id[kept], words[kept],
+                                            (state.company_id[kept], open_flags[kept]), update.tier_id[kept])
         on_lead = state.needs_lead_write(changes)
         if on_lead.any():
             lead_writes.set_scored(self.env, state.id[on_lead], update.tier_id[on_lead], line_ids[on_lead])

@@ -33,6 +33,14 @@ class CrmLeadScore(models.Model):
         # nightly pass reads them instead of matching those rules again on the leads no one
         # changed. Bits for the pass alone: no field, a bigint array Odoo has no field type for.
         self.env.cr.execute('ALTER TABLE crm_lead_score ADD COLUMN IF NOT EXISTS stable_matches bigint[]')
+        # What the nightly pass needs of a lead whose row of crm_lead it does not read (see
+        # crm.lead._read_scoring_rows): its company (0 for none), its tier (0 for none) and whether
+        # it is open, as they were when it was last scored. Each pass that reads the lead's row
+        # writes them where they differ; a change of either flags the lead (the company and the
+        # lead's state by its dirty trigger, the tier is the pass's own). For the pass alone.
+        self.env.cr.execute(
+            'ALTER TABLE crm_lead_score ADD COLUMN IF NOT EXISTS lead_company_id integer, '
+            'ADD COLUMN IF NOT EXISTS lead_tier_id integer, ADD COLUMN IF NOT EXISTS lead_open boolean')
         # Half of each page kept free: a pass rewrites most rows, and a row's new version then fits
         # in its own page, an update that writes no index entry (HOT: no column here is indexed but
         # the id and the lead). In full pages every update wrote both indexes (measured on 340,349

@@ -24,52 +24,70 @@ def _words_aliases(n_words):
     return SQL('').join(SQL(', %s', SQL.identifier(f'w{index}')) for index in range(n_words))
 
 
-def upsert_scores(env, ids, rows, stable_words, now):
+def upsert_scores(env, ids, rows, stable_words, leads, now):
     """Write the scores of the leads ``ids``: their row of ``crm_lead_score``, created where missing.
 
     :param ids: (n,) lead ids
     :param rows: the ``engine.stages.ScoreUpdate`` of the same leads
     :param stable_words: (n, k) int64, the leads' matches of the stable fit rules as bit words
         (``engine.scoring.pack_matches``)
+    :param leads: (company_ids, open_flags), (n,) int each: the leads' company (0 for none) and
+        whether they are open (1) or not (0), kept with the tier beside the scores
     :param now: the time of the change
     :return: {lead id: id of its row}
     """
     n_words = stable_words.shape[1]
+    company_ids, open_flags = leads
     return dict(env.execute_query(SQL(
         """INSERT INTO crm_lead_score (lead_id, fit_score, score, engagement_score, model_score,
-                                       model_probability, score_date, stable_matches)
+                                       model_probability, score_date, stable_matches, lead_company_id,
+                                       lead_tier_id, lead_open)
            SELECT v.lead_id, v.fit_score, v.score, v.engagement_score, NULLIF(v.model_score, -1),
-                  NULLIF(v.model_probability, -1) / %(steps)s::float8, %(now)s, %(stable)s
+                  NULLIF(v.model_probability, -1) / %(steps)s::float8, %(now)s, %(stable)s, v.company_id, v.tier_id,
+                  v.open::boolean
              FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[], %(engagement)s::int[],
-                         %(model_score)s::int[], %(model_probability)s::int[]%(words)s)
-                  AS v(lead_id, fit_score, score, engagement_score, model_score, model_probability%(aliases)s)
+                         %(model_score)s::int[], %(model_probability)s::int[], %(companies)s::int[],
+                         %(tiers)s::int[], %(open)s::int[]%(words)s)
+                  AS v(lead_id, fit_score, score, engagement_score, model_score, model_probability, company_id,
+                       tier_id, open%(aliases)s)
            ON CONFLICT (lead_id) DO UPDATE
               SET fit_score = EXCLUDED.fit_score, score = EXCLUDED.score,
                   engagement_score = EXCLUDED.engagement_score, model_score = EXCLUDED.model_score,
                   model_probability = EXCLUDED.model_probability, score_date = EXCLUDED.score_date,
-                  stable_matches = EXCLUDED.stable_matches
+                  stable_matches = EXCLUDED.stable_matches, lead_company_id = EXCLUDED.lead_company_id,
+                  lead_tier_id = EXCLUDED.lead_tier_id, lead_open = EXCLUDED.lead_open
            RETURNING lead_id, id""",
         now=now, ids=arrays.int_array_literal(ids), fit=arrays.int_array_literal(rows.fit_score),
         score=arrays.int_array_literal(rows.score), engagement=arrays.int_array_literal(rows.engagement_score),
         model_score=arrays.int_array_literal(rows.model_score),
         model_probability=arrays.int_array_literal(rows.model_probability), steps=PROBABILITY_STEPS,
+        companies=arrays.int_array_literal(company_ids), tiers=arrays.int_array_literal(rows.tier_id),
+        open=arrays.int_array_literal(open_flags),
         stable=_words_array(n_words), words=_words_sql(stable_words), aliases=_words_aliases(n_words),
     )))
 
 
-def set_stable_matches(env, ids, stable_words):
-    """Keep the stable fit rules' matches of the leads ``ids`` (whose scores did not change).
+def set_stable_matches(env, ids, stable_words, leads, tier_ids):
+    """Keep the stable fit rules' matches of the leads ``ids`` (whose scores did not change), with
+    their company, tier and state.
 
     :param ids: (n,) lead ids, each with its row of ``crm_lead_score``
     :param stable_words: (n, k) int64 bit words, as in :func:`upsert_scores`
+    :param leads: (company_ids, open_flags), as in :func:`upsert_scores`
+    :param tier_ids: (n,) int, the leads' tiers (0 for none)
     """
     n_words = stable_words.shape[1]
+    company_ids, open_flags = leads
     env.execute_query(SQL(
-        """UPDATE crm_lead_score SET stable_matches = %(stable)s
-             FROM unnest(%(ids)s::int[]%(words)s) AS v(lead_id%(aliases)s)
+        """UPDATE crm_lead_score
+              SET stable_matches = %(stable)s, lead_company_id = v.company_id, lead_tier_id = v.tier_id,
+                  lead_open = v.open::boolean
+             FROM unnest(%(ids)s::int[], %(companies)s::int[], %(tiers)s::int[], %(open)s::int[]%(words)s)
+                  AS v(lead_id, company_id, tier_id, open%(aliases)s)
             WHERE crm_lead_score.lead_id = v.lead_id""",
-        ids=arrays.int_array_literal(ids), stable=_words_array(n_words), words=_words_sql(stable_words),
-        aliases=_words_aliases(n_words),
+        ids=arrays.int_array_literal(ids), companies=arrays.int_array_literal(company_ids),
+        tiers=arrays.int_array_literal(tier_ids), open=arrays.int_array_literal(open_flags),
+        stable=_words_array(n_words), words=_words_sql(stable_words), aliases=_words_aliases(n_words),
     ))
 
 
