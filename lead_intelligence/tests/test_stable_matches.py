@@ -125,6 +125,28 @@ class TestStableMatches(TestLeadIntelligenceCommon):
         self.assertEqual(self._full_pass().leads_done, open_count + 1)
         self._assert_kept_state_holds()
 
+    def test_a_tier_deleted_under_a_nightly_pass_is_none(self):
+        """A tier deleted empties the leads' tier (its foreign key); a nightly pass that runs before the
+        full pass the deletion starts reads no tier for them either, not the deleted one."""
+        lead = self._create_lead(function='CEO', expected_revenue=90000)
+        self._full_pass()
+        self._full_pass()
+        tier = lead.tier_id
+        self.assertTrue(tier)
+        self.env['crm.lead.score.run'].search([]).unlink()
+        self.env.flush_all()
+        self.env.cr.execute('DELETE FROM crm_lead_tier WHERE id = %s', [tier.id])
+        # the last pass done holds the current stable matches: the next one is a nightly pass reading them
+        self.env['crm.lead.score.run'].create({
+            'cause': 'nightly', 'state': 'done', 'stable_key': self.env['crm.lead']._get_scoring_config().stable_key})
+        self.env.invalidate_all()
+        self.assertFalse(lead.tier_id)
+        run = self._full_pass()
+        self.assertEqual((run.cause, run.state), ('nightly', 'done'))
+        self.assertTrue(lead.tier_id, 'the lead takes the tier its score reaches now')
+        self.assertEqual(lead.score_history_ids[:1].mapped(lambda row: (row.old_tier_id, row.new_tier_id)),
+                         [(self.env['crm.lead.tier'], lead.tier_id)], 'from none, as on the lead')
+
     def test_nightly_pass_matches_edited_leads_again(self):
         edited, other = self._create_lead(function='CEO'), self._create_lead(function='CEO')
         self._full_pass()

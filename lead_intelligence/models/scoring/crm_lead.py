@@ -470,7 +470,8 @@ class CrmLead(models.Model):
             'company_id': SQL('COALESCE(score.lead_company_id, 0)'),
             'fit_score': SQL('COALESCE(score.fit_score, -1)'),
             'score': SQL('COALESCE(score.score, -1)'),
-            'tier_id': SQL('COALESCE(score.lead_tier_id, 0)'),
+            # a tier deleted since: none, as on the lead (its foreign key set it empty)
+            'tier_id': SQL('COALESCE(tier.id, 0)'),
             'score_dirty': SQL('FALSE'),
             'score_line_id': SQL('score.id'),
             'engagement_score': SQL('COALESCE(score.engagement_score, -1)'),
@@ -482,6 +483,7 @@ class CrmLead(models.Model):
         rows = self.env.execute_query(SQL(
             """SELECT %(columns)s
                  FROM crm_lead_score score
+                 LEFT JOIN crm_lead_tier tier ON tier.id = score.lead_tier_id
                 WHERE score.lead_id > %(low)s AND score.lead_id <= %(high)s AND score.lead_open
                   AND NOT EXISTS (SELECT 1 FROM crm_lead_dirty dirty WHERE dirty.lead_id = score.lead_id)
                 ORDER BY score.lead_id%(limit)s""",
