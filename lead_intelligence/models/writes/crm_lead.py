@@ -39,7 +39,7 @@ def flag_dirty(env, ids):
         return
     env.execute_query(SQL(
         """INSERT INTO crm_lead_dirty (lead_id) SELECT unnest(%s::int[])
-           ON CONFLICT (lead_id) DO UPDATE SET flagged_at = EXCLUDED.flagged_at""", list(ids)))
+           ON CONFLICT (lead_id) DO UPDATE SET flagged_at = EXCLUDED.flagged_at""", arrays.int_array_literal(ids)))
 
 
 def clear_dirty(env, ids):
