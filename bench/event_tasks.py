@@ -144,7 +144,7 @@ class PassClock:
       (fit, engagement or score) and the UPDATE of the leads whose tier moved;
     * ``history``: ``_log_score_history``: a row per lead whose fit, score or tier changed;
     * ``tier_moves``: ``_log_tier_moves``: the chatter messages of the tier moves;
-    * ``trend``: ``_update_score_trends``: the score trends of the chunk's leads;
+    * ``trend``: ``_score_trends``: the score trends of the chunk's leads (written with the scores);
     * ``hooks``: ``_on_tier_moves``: routing's queue, the hot lead alerts;
     * ``segmentation``: the refreshes of RFM and ABC, top topics and accounts, and the segments of
       the chunks' leads (``_refresh_rfm``, ``_refresh_top_topics``, ``_refresh_account_scores``,
@@ -162,7 +162,7 @@ class PassClock:
     def install(self):
         lead = self.env["crm.lead"]
         for name, phase in (("_classify_query", "classify"), ("_read_scoring_rows", "read"),
-                            ("_read_engagement", "engagement"), ("_update_score_trends", "trend"),
+                            ("_read_engagement", "engagement"), ("_score_trends", "trend"),
                             ("_on_tier_moves", "hooks"),
                             ("_write_scores", "write"), ("_log_score_history", "history"),
                             ("_log_tier_moves", "tier_moves"), ("_refresh_rfm", "segmentation"),

@@ -1,5 +1,6 @@
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
+from odoo.fields import Domain
 from odoo.tools import SQL
 
 from . import bulk
@@ -205,6 +206,15 @@ class CrmLead(models.Model):
         flagged = SQL('(SELECT lead_id FROM crm_lead_dirty)')
         positive = (True in value) == (operator == 'in')
         return [('id', 'in' if positive else 'not in', flagged)]
+
+    @api.model
+    def _get_flagged_domain(self, low, high):
+        """The leads flagged dirty with ``low < id <= high``, the range given to the flags as well:
+        PostgreSQL then starts from the flags of the range, through their key, rather than from
+        every lead of the range (1M leads, 1,000 flagged of a 20,000-lead chunk: 16 ms against 50)."""
+        self.flush_model()  # as in _compute_score_dirty
+        return Domain('id', 'in', SQL(
+            '(SELECT lead_id FROM crm_lead_dirty WHERE lead_id > %s AND lead_id <= %s)', low, high))
 
     def _check_system_owned_fields(self, names):
         """Refuse a user's write or create naming a field the addon fills in (``system_owned``).

@@ -1,11 +1,13 @@
 import ast
 from datetime import timedelta
+from unittest.mock import patch
 
 from lxml import etree
 
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from ..models.writes import crm_lead_score as score_writes
 from .common import TestLeadIntelligenceCommon
 
 # Big deal (+40), CEO (+30), phone (+10): fit scores 80 (Hot), 70 (Warm), 40 (Lukewarm), 10 (Cold)
@@ -75,6 +77,30 @@ class TestScoreTrend(ScoredLeadsCase):
         self._rescore(lead, expected_revenue=0, function=False)  # fit 10 now
         self.assertEqual(lead.score, 10)
         self.assertEqual(lead.score_trend, 'declining')
+
+    def test_trend_of_a_lead_without_history_starts_from_its_old_score(self):
+        """The pass reads the trend before it writes the history: the row it is about to write (the
+        first of a lead without history) counts, from the score the lead had."""
+        self._set_window(14)
+        lead = self._scored(**COLD)
+        self.assertEqual(lead.score, 10)
+        self.env.flush_all()
+        self.env.cr.execute("DELETE FROM crm_lead_score_history WHERE lead_id = %s", [lead.id])
+        self._rescore(lead, **HOT)
+        self.assertEqual((lead.score, lead.score_trend), (80, 'improving'))
+        self.assertEqual(lead.score_history_ids.mapped('old_score'), [10])
+
+    def test_trends_are_written_with_the_scores(self):
+        """One write of the scores row: the trends of the leads rescored go in it, not in an update
+        of their own."""
+        self._set_window(14)
+        up, flat = self._scored(**COLD), self._scored(**COLD)
+        self._add_history(up, 20, None, 10)
+        self._add_history(flat, 20, None, 80)
+        with patch.object(score_writes, 'set_score_trends', wraps=score_writes.set_score_trends) as alone:
+            self._rescore(up + flat, **HOT)
+        self.assertFalse(alone.called)
+        self.assertEqual((up + flat).mapped('score_trend'), ['improving', 'steady'])
 
     def test_nightly_pass_sets_the_trends_that_can_have_moved(self):
         self._set_window(14)

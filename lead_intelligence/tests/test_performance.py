@@ -145,6 +145,32 @@ class TestRuleMatchingCost(TestLeadIntelligenceCommon):
     """What matching the rules costs a pass besides the database: each condition parsed once, each
     guard evaluated once per lead."""
 
+    def test_a_list_of_leads_is_read_on_its_id_range(self):
+        """The pass reads a list of a chunk's leads (to classify them, to predict) bounded by their
+        smallest and largest ids as well: PostgreSQL reads the chunk's range of ``crm_lead`` through
+        its primary key, where the list alone walked every lead, for every chunk."""
+        leads = self.env['crm.lead'].create([{'name': f'Range {i}'} for i in range(4)])
+        leads[1].action_archive()
+        picked = leads[3] + leads[1] + leads[2]
+        query = self.env['crm.lead']._query_leads(picked.ids)
+        self.assertEqual(self.env['crm.lead'].browse(query), (leads[1] + leads[2] + leads[3]).sorted('id'),
+                         'the leads given, archived ones included, in id order')
+        where = query.where_clause
+        self.assertIn('"crm_lead"."id" >= %s', where.code)
+        self.assertIn('"crm_lead"."id" <= %s', where.code)
+        self.assertIn(min(picked.ids), where.params)
+        self.assertIn(max(picked.ids), where.params)
+        self.assertFalse(self.env['crm.lead'].browse(self.env['crm.lead']._query_leads([])))
+
+    def test_the_flags_of_a_chunk_are_read_on_its_range(self):
+        """The nightly pass finds a chunk's flagged leads from the flags of its id range."""
+        leads = self.env['crm.lead'].create([{'name': f'Flag {i}'} for i in range(4)])
+        self.env['crm.lead']._score_leads((leads[0] + leads[2]).ids, 'manual')
+        self.assertEqual(leads.mapped('score_dirty'), [False, True, False, True])
+        domain = self.env['crm.lead']._get_flagged_domain(leads[0].id - 1, leads[2].id)
+        self.assertEqual(self.env['crm.lead'].search(domain), leads[1], 'flagged, and in the range')
+        self.assertIn('lead_id > %s AND lead_id <= %s', self.env['crm.lead']._search(domain).where_clause.code)
+
     def test_a_rule_condition_is_parsed_once(self):
         """Each condition is parsed and checked once (when it is saved, or by the first pass that
         reads it), not by every pass and every chunk again."""

@@ -9,7 +9,6 @@ from odoo.tools import SQL
 from ...engine import arrays, trend
 from ...engine.stages import Notes, TrackingCells
 from .. import bulk
-from ..writes import crm_lead_score as score_writes
 
 SCORE_TRENDS = [('improving', 'Improving'), ('steady', 'Steady'), ('declining', 'Declining')]
 TIMELINE_POINTS = 100  # the last score changes the lead's chart shows
@@ -126,19 +125,28 @@ class CrmLead(models.Model):
         return filters
 
     @api.model
-    def _update_score_trends(self, ids, scores, changed=None, chunk=None):
-        """Set the score trend of the leads ``ids``, scored ``scores`` now (aligned (n,) int
-        arrays), against their score at the start of the trend window; a step of the pass.
+    def _score_trends(self, ids, scores, old_scores, logged, changed=None, chunk=None):
+        """The score trends of the leads ``ids``, to be scored ``scores`` now (aligned (n,) int
+        arrays), against their score at the start of the trend window; a step of the pass, taken
+        before it writes, so that the trends go with the scores in one write.
 
-        :param changed: (n,) bool, the leads whose score the pass changed: given, only their
+        :param old_scores: (n,) int, the scores stored before the pass (-1 for none)
+        :param logged: (n,) bool, the leads whose change the pass records in the history next:
+            their row counts as if written already (it is the first after the window's start of a
+            lead without an older one)
+        :param changed: (n,) bool, the leads whose score the pass changes: given, only their
             trends are set (new behaviour: the others' are set at night), and in a full pass
             after another with the same window (``chunk.trend_since``, see ``_rescore_all_leads``)
             those of the leads with a history row the window's start passed since the previous
             pass (their score at the start of the window changed)
         :param chunk: the ``PassChunk`` of a full pass
+        :return: (n,) int, each lead's trend as a position in ``engine.trend.TRENDS``, -1 for a
+            lead whose trend is not set
         """
         window = self.env['res.config.settings']._get_lead_intelligence_settings()['trend_window_days']
         ids, scores = np.asarray(ids), np.asarray(scores)
+        codes = np.full(len(ids), -1, dtype=np.int64)
+        keep = np.ones(len(ids), dtype=bool)
         if changed is not None:
             keep = np.asarray(changed, dtype=bool)
             if chunk is not None and chunk.trend_since:
@@ -148,9 +156,8 @@ class CrmLead(models.Model):
                     chunk.trend_since - timedelta(days=window), self.env.cr.now() - timedelta(days=window),
                     chunk.low, chunk.high))
                 keep = keep | np.isin(ids, [row[0] for row in passed])
-            ids, scores = ids[keep], scores[keep]
-            if not len(ids):
-                return
+            if not keep.any():
+                return codes
         # ordered by the lead first: the (lead, date) index, not a walk of the whole history by date
         baselines = dict(self.env.execute_query(SQL(
             """SELECT v.id, COALESCE(
@@ -162,11 +169,13 @@ class CrmLead(models.Model):
                             ORDER BY h.lead_id, h.date, h.id LIMIT 1),
                           -1)
                  FROM unnest(%(ids)s::int[]) AS v(id)""",
-            ids=arrays.int_array_literal(ids), start=self.env.cr.now() - timedelta(days=window))))
-        baseline = np.array([baselines[lead_id] for lead_id in np.asarray(ids).tolist()], dtype=np.int64)
-        score_writes.set_score_trends(self.env, ids, trend.score_trends(baseline, scores))
-        self.env['crm.lead.score'].invalidate_model(['score_trend'])
-        self.invalidate_model(['score_trend'])
+            ids=arrays.int_array_literal(ids[keep]), start=self.env.cr.now() - timedelta(days=window))))
+        baseline = np.array([baselines[lead_id] for lead_id in ids[keep].tolist()], dtype=np.int64)
+        # a lead without history: its first row is the one the pass writes now, from its old score
+        old, first = np.asarray(old_scores)[keep], (baseline < 0) & np.asarray(logged, dtype=bool)[keep]
+        baseline[first] = np.where(old[first] >= 0, old[first], scores[keep][first])
+        codes[keep] = trend.score_trends(baseline, scores[keep])
+        return codes
 
     @api.model
     def _on_tier_moves(self, ids, old_tier_ids, new_tier_ids):

@@ -386,7 +386,7 @@ class CrmLead(models.Model):
         if chunk and chunk.narrow:
             flagged = self._search(
                 self._get_open_leads_domain(chunk.low) & Domain('id', '<=', chunk.high)
-                & Domain('score_dirty', '=', True), order='id', limit=chunk.limit or None)
+                & self._get_flagged_domain(chunk.low, chunk.high), order='id', limit=chunk.limit or None)
             parts = [self._read_lead_rows(flagged, config, chunk), self._read_unflagged_rows(config, chunk)]
             order = np.argsort(np.concatenate([part[0][:, 0] for part in parts]), kind='stable')
             if chunk.limit:
@@ -499,8 +499,18 @@ class CrmLead(models.Model):
 
     @api.model
     def _query_leads(self, lead_ids):
-        """Query on the given leads, archived ones included, in id order."""
-        return self._search(Domain('id', 'in', list(lead_ids)), order='id', active_test=False)
+        """Query on the given leads, archived ones included, in id order.
+
+        Bounded by the smallest and largest of the ids as well: PostgreSQL does not see that a list
+        of ids lies in a range, and for a chunk's leads it walked the whole of ``crm_lead`` and
+        hashed every row of scores (1M leads: 260 ms per 20,000-lead chunk of the pass's second
+        classification, against 85 ms through the primary key on the range).
+        """
+        lead_ids = list(lead_ids)
+        domain = Domain('id', 'in', lead_ids)
+        if lead_ids:
+            domain &= Domain('id', '>=', min(lead_ids)) & Domain('id', '<=', max(lead_ids))
+        return self._search(domain, order='id', active_test=False)
 
     @api.model
     def _score_leads(self, lead_ids, cause, config=None):
@@ -528,8 +538,8 @@ class CrmLead(models.Model):
         3. engagement, decayed to now (:meth:`_read_engagement`);
         4. predict, by each company's active model (:meth:`_predict_model`);
         5. score, in the engine (:meth:`_compute_scores`);
-        6. write only what changed (:meth:`_write_scores`), then the score trends
-           (:meth:`_update_score_trends`);
+        6. the score trends (:meth:`_score_trends`), then write only what changed, the trends with
+           the scores (:meth:`_write_scores`);
         7. classify the dimensions whose rules read a score (lifecycle, intent...), on the
            scores just written: they follow the score of this pass, not of the one before
            (a fit rule reading such a dimension sees its value of the pass before; at night,
@@ -555,7 +565,7 @@ class CrmLead(models.Model):
             # no lead but the flagged ones can change class, and a fit rule reads a class (the shipped
             # job-level rules do): the flagged leads of the chunk are classified first, the fit rules
             # read their classes of this pass
-            flagged = self._search(Domain('id', 'in', query) & Domain('score_dirty', '=', True),
+            flagged = self._search(Domain('id', 'in', query) & self._get_flagged_domain(chunk.low, chunk.high),
                                    order='id', active_test=False)
             self._classify_query(flagged, cause)
             state, matches, stable = self._read_scoring_rows(query, config, chunk)
@@ -572,12 +582,13 @@ class CrmLead(models.Model):
         # the history follows fit score, score and tier; at night, when decay moves many
         # scores by a point or two, it records only what matters: tier moves and fit changes
         logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
-        self._write_scores(state, update, cause, logged, stable)
-        self._set_model_win_probabilities(ids)
-        self._on_pass_changes(update.field_changes(ids, state.stored_scores()))
         # the trends that can have moved: of the leads rescored, on new behaviour and at night
         restrict = cause == 'event' or (chunk is not None and chunk.trend_since is not None)
-        self._update_score_trends(ids, update.score, changes.changed if restrict else None, chunk)
+        trends = self._score_trends(ids, update.score, state.score, logged,
+                                    changes.changed if restrict else None, chunk)
+        self._write_scores(state, update, cause, logged, stable, trends)
+        self._set_model_win_probabilities(ids)
+        self._on_pass_changes(update.field_changes(ids, state.stored_scores()))
         after = query
         if nightly and self._classify_stable_stage(after_score=True):
             # what the rules read but the scores changes only with a write: the leads flagged or rescored
@@ -589,7 +600,7 @@ class CrmLead(models.Model):
             self._on_tier_moves(ids[moved], state.tier_id[moved], update.tier_id[moved])
         self.env['crm.lead.score'].invalidate_model()
         self.invalidate_model(['score_line_id', 'fit_score', 'score', 'score_date', 'tier_id', 'score_dirty',
-                               'engagement_score', 'model_probability', 'model_score',
+                               'engagement_score', 'model_probability', 'model_score', 'score_trend',
                                'score_explanation', 'score_history_ids'])
         return ids.tolist(), int(changes.changed.sum())
 
@@ -618,7 +629,7 @@ class CrmLead(models.Model):
         leads whose new tier it handles.
         """
 
-    def _write_scores(self, state, update, cause, logged, stable):
+    def _write_scores(self, state, update, cause, logged, stable, trends=None):
         """Write what changed: scores beside the lead, the tier and the dirty flag
         on it, the history of every change and the tier moves in the chatter.
 
@@ -631,6 +642,8 @@ class CrmLead(models.Model):
         :param stable: (words, changed, open) of the stable rules' matches, from :meth:`_read_scoring_rows`:
             kept with the scores and the lead's company, tier and state, and alone where one of them
             changed but no score did
+        :param trends: (n,) int, the trends of :meth:`_score_trends` (-1: unchanged), written with the
+            scores of the leads rescored and alone where they changed on the others
         """
         now = self.env.cr.now()
         old = state.stored_scores()
@@ -639,11 +652,16 @@ class CrmLead(models.Model):
         missing = line_ids == 0
         rescored = changes.rescored | missing
         words, matches_changed, open_flags = stable
+        if trends is None:
+            trends = np.full(len(state), -1, dtype=np.int64)
         if rescored.any():
             line_by_lead = score_writes.upsert_scores(
                 self.env, state.id[rescored], update.take(rescored), words[rescored],
-                (state.company_id[rescored], open_flags[rescored]), now)
+                (state.company_id[rescored], open_flags[rescored]), now, trends[rescored])
             line_ids[missing] = [line_by_lead[lead_id] for lead_id in state.id[missing].tolist()]
+        trended = (trends >= 0) & ~rescored
+        if trended.any():
+            score_writes.set_score_trends(self.env, state.id[trended], trends[trended])
         kept = (matches_changed | changes.moved) & ~rescored
         if kept.any():
             score_writes.set_stable_matches(self.env, state.id[kept], words[kept],

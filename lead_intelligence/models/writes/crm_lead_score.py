@@ -24,7 +24,7 @@ def _words_aliases(n_words):
     return SQL('').join(SQL(', %s', SQL.identifier(f'w{index}')) for index in range(n_words))
 
 
-def upsert_scores(env, ids, rows, stable_words, leads, now):
+def upsert_scores(env, ids, rows, stable_words, leads, now, trends):
     """Write the scores of the leads ``ids``: their row of ``crm_lead_score``, created where missing.
 
     :param ids: (n,) lead ids
@@ -34,6 +34,8 @@ def upsert_scores(env, ids, rows, stable_words, leads, now):
     :param leads: (company_ids, open_flags), (n,) int each: the leads' company (0 for none) and
         whether they are open (1) or not (0), kept with the tier beside the scores
     :param now: the time of the change
+    :param trends: (n,) int, each lead's score trend as a position in ``engine.trend.TRENDS``, -1 to
+        keep the one it has
     :return: {lead id: id of its row}
     """
     n_words = stable_words.shape[1]
@@ -41,28 +43,30 @@ def upsert_scores(env, ids, rows, stable_words, leads, now):
     return dict(env.execute_query(SQL(
         """INSERT INTO crm_lead_score (lead_id, fit_score, score, engagement_score, model_score,
                                        model_probability, score_date, stable_matches, lead_company_id,
-                                       lead_tier_id, lead_open)
+                                       lead_tier_id, lead_open, score_trend)
            SELECT v.lead_id, v.fit_score, v.score, v.engagement_score, NULLIF(v.model_score, -1),
                   NULLIF(v.model_probability, -1) / %(steps)s::float8, %(now)s, %(stable)s, v.company_id, v.tier_id,
-                  v.open::boolean
+                  v.open::boolean, (%(trend_names)s::varchar[])[NULLIF(v.trend, -1) + 1]
              FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[], %(engagement)s::int[],
                          %(model_score)s::int[], %(model_probability)s::int[], %(companies)s::int[],
-                         %(tiers)s::int[], %(open)s::int[]%(words)s)
+                         %(tiers)s::int[], %(open)s::int[], %(trends)s::int[]%(words)s)
                   AS v(lead_id, fit_score, score, engagement_score, model_score, model_probability, company_id,
-                       tier_id, open%(aliases)s)
+                       tier_id, open, trend%(aliases)s)
            ON CONFLICT (lead_id) DO UPDATE
               SET fit_score = EXCLUDED.fit_score, score = EXCLUDED.score,
                   engagement_score = EXCLUDED.engagement_score, model_score = EXCLUDED.model_score,
                   model_probability = EXCLUDED.model_probability, score_date = EXCLUDED.score_date,
                   stable_matches = EXCLUDED.stable_matches, lead_company_id = EXCLUDED.lead_company_id,
-                  lead_tier_id = EXCLUDED.lead_tier_id, lead_open = EXCLUDED.lead_open
+                  lead_tier_id = EXCLUDED.lead_tier_id, lead_open = EXCLUDED.lead_open,
+                  score_trend = COALESCE(EXCLUDED.score_trend, crm_lead_score.score_trend)
            RETURNING lead_id, id""",
         now=now, ids=arrays.int_array_literal(ids), fit=arrays.int_array_literal(rows.fit_score),
         score=arrays.int_array_literal(rows.score), engagement=arrays.int_array_literal(rows.engagement_score),
         model_score=arrays.int_array_literal(rows.model_score),
         model_probability=arrays.int_array_literal(rows.model_probability), steps=PROBABILITY_STEPS,
         companies=arrays.int_array_literal(company_ids), tiers=arrays.int_array_literal(rows.tier_id),
-        open=arrays.int_array_literal(open_flags),
+        open=arrays.int_array_literal(open_flags), trends=arrays.int_array_literal(trends),
+        trend_names=list(trend.TRENDS),
         stable=_words_array(n_words), words=_words_sql(stable_words), aliases=_words_aliases(n_words),
     )))
 
