@@ -127,6 +127,41 @@ class TestScoreTrend(ScoredLeadsCase):
         self.env.invalidate_all()
         self.assertEqual((lead.score_trend, still.score_trend), ('improving', 'steady'))
 
+    def _stored_baselines(self, leads):
+        self.env.flush_all()
+        return self.env.execute_query(SQL(
+            """SELECT trend_baseline, trend_start IS NOT NULL FROM crm_lead_score
+                WHERE lead_id = ANY(%s) ORDER BY lead_id""", leads.ids))
+
+    def test_full_pass_keeps_the_baselines_it_read(self):
+        """A full pass keeps each lead's score at the window's start beside its scores; the next
+        reads it there rather than in the history, for the leads none of whose history rows the
+        start passed since."""
+        self._set_window(14)
+        lead = self._scored(**WARM)
+        self._add_history(lead, 20, None, 95)
+        with self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_all_leads()
+        self.assertEqual(self._stored_baselines(lead), [(95, True)])
+        self.assertEqual(lead.score_trend, 'declining')
+        # the history the baseline came from is gone: only the kept baseline says 95
+        self.env.cr.execute("DELETE FROM crm_lead_score_history WHERE lead_id = %s AND date < %s",
+                            [lead.id, self.env.cr.now() - timedelta(days=14)])
+        run = self.env['crm.lead.score.run'].search([('state', '=', 'done')])
+        run.write({'date_start': self.env.cr.now() - timedelta(days=1), 'trend_window_days': 14})
+        lead.write({'phone': '+1 555'})  # 80 now
+        with self._mock_commit_progress():
+            self.env['crm.lead']._cron_rescore_all_leads()
+        self.env.invalidate_all()
+        self.assertEqual((lead.score, lead.score_trend), (80, 'declining'),
+                         'from the kept 95, not the 70 of the history')
+        self.assertEqual(self._stored_baselines(lead), [(95, True)])
+        # another pass reads the history, and keeps no baseline
+        self.env['crm.lead']._score_leads(lead.ids, 'manual')
+        self.assertEqual(self._stored_baselines(lead), [(None, False)])
+        self.env.invalidate_all()
+        self.assertEqual(lead.score_trend, 'improving', 'the history says 70 at the start now')
+
     def test_window_setting_is_checked(self):
         settings = self.env['res.config.settings'].create({})
         with self.assertRefused('at least one day'):

@@ -130,6 +130,13 @@ class CrmLead(models.Model):
         arrays), against their score at the start of the trend window; a step of the pass, taken
         before it writes, so that the trends go with the scores in one write.
 
+        The score at the start of the window (the baseline) is the last one the history records by
+        then, or for a lead scored since, the first one it records after. A full pass keeps each
+        lead's baseline beside its scores, with the start it holds for, and reads it back the next
+        time: it holds until a history row of the lead passes the window's start, and the pass
+        reads the history again for those leads (the ``passed`` ones below) only. Another pass
+        reads the history and keeps no baseline.
+
         :param old_scores: (n,) int, the scores stored before the pass (-1 for none)
         :param logged: (n,) bool, the leads whose change the pass records in the history next:
             their row counts as if written already (it is the first after the window's start of a
@@ -140,42 +147,56 @@ class CrmLead(models.Model):
             those of the leads with a history row the window's start passed since the previous
             pass (their score at the start of the window changed)
         :param chunk: the ``PassChunk`` of a full pass
-        :return: (n,) int, each lead's trend as a position in ``engine.trend.TRENDS``, -1 for a
-            lead whose trend is not set
+        :return: ``(codes, baselines, start)``: (n,) int, each lead's trend as a position in
+            ``engine.trend.TRENDS``, -1 for a lead whose trend is not set; (n,) int, the baselines
+            of the leads whose trend is set (-1 for none); the window's start to keep them with,
+            None to keep none
         """
         window = self.env['res.config.settings']._get_lead_intelligence_settings()['trend_window_days']
+        start = self.env.cr.now() - timedelta(days=window)
         ids, scores = np.asarray(ids), np.asarray(scores)
         codes = np.full(len(ids), -1, dtype=np.int64)
+        baseline = np.full(len(ids), -1, dtype=np.int64)
         keep = np.ones(len(ids), dtype=bool)
+        known = np.zeros(len(ids), dtype=bool)
         if changed is not None:
             keep = np.asarray(changed, dtype=bool)
-            if chunk is not None and chunk.trend_since:
-                passed = self.env.execute_query(SQL(
-                    """SELECT DISTINCT lead_id FROM crm_lead_score_history
-                        WHERE date > %s AND date <= %s AND lead_id > %s AND lead_id <= %s""",
-                    chunk.trend_since - timedelta(days=window), self.env.cr.now() - timedelta(days=window),
-                    chunk.low, chunk.high))
-                keep = keep | np.isin(ids, [row[0] for row in passed])
-            if not keep.any():
-                return codes
-        # ordered by the lead first: the (lead, date) index, not a walk of the whole history by date
-        baselines = dict(self.env.execute_query(SQL(
-            """SELECT v.id, COALESCE(
-                          (SELECT h.new_score FROM crm_lead_score_history h
-                            WHERE h.lead_id = v.id AND h.date <= %(start)s AND h.new_score IS NOT NULL
-                            ORDER BY h.lead_id DESC, h.date DESC, h.id DESC LIMIT 1),
-                          (SELECT COALESCE(h.old_score, h.new_score) FROM crm_lead_score_history h
-                            WHERE h.lead_id = v.id AND h.date > %(start)s
-                            ORDER BY h.lead_id, h.date, h.id LIMIT 1),
-                          -1)
-                 FROM unnest(%(ids)s::int[]) AS v(id)""",
-            ids=arrays.int_array_literal(ids[keep]), start=self.env.cr.now() - timedelta(days=window))))
-        baseline = np.array([baselines[lead_id] for lead_id in ids[keep].tolist()], dtype=np.int64)
+        if chunk is not None and chunk.trend_since:
+            passed = np.isin(ids, [row[0] for row in self.env.execute_query(SQL(
+                """SELECT DISTINCT lead_id FROM crm_lead_score_history
+                    WHERE date > %s AND date <= %s AND lead_id > %s AND lead_id <= %s""",
+                chunk.trend_since - timedelta(days=window), start, chunk.low, chunk.high))])
+            keep = keep | passed
+            if keep.any():
+                stored = dict(self.env.execute_query(SQL(
+                    """SELECT lead_id, trend_baseline FROM crm_lead_score
+                        WHERE lead_id > %s AND lead_id <= %s AND trend_start <= %s""",
+                    chunk.low, chunk.high, start)))
+                known = keep & ~passed & np.isin(ids, list(stored))
+                baseline[known] = [stored[lead_id] for lead_id in ids[known].tolist()]
+        if not keep.any():
+            return codes, baseline, None
+        read = keep & ~known
+        if read.any():
+            # ordered by the lead first: the (lead, date) index, not a walk of the whole history by date
+            baselines = dict(self.env.execute_query(SQL(
+                """SELECT v.id, COALESCE(
+                              (SELECT h.new_score FROM crm_lead_score_history h
+                                WHERE h.lead_id = v.id AND h.date <= %(start)s AND h.new_score IS NOT NULL
+                                ORDER BY h.lead_id DESC, h.date DESC, h.id DESC LIMIT 1),
+                              (SELECT COALESCE(h.old_score, h.new_score) FROM crm_lead_score_history h
+                                WHERE h.lead_id = v.id AND h.date > %(start)s
+                                ORDER BY h.lead_id, h.date, h.id LIMIT 1),
+                              -1)
+                     FROM unnest(%(ids)s::int[]) AS v(id)""",
+                ids=arrays.int_array_literal(ids[read]), start=start)))
+            baseline[read] = [baselines[lead_id] for lead_id in ids[read].tolist()]
         # a lead without history: its first row is the one the pass writes now, from its old score
-        old, first = np.asarray(old_scores)[keep], (baseline < 0) & np.asarray(logged, dtype=bool)[keep]
-        baseline[first] = np.where(old[first] >= 0, old[first], scores[keep][first])
-        codes[keep] = trend.score_trends(baseline, scores[keep])
-        return codes
+        old = np.asarray(old_scores)
+        first = keep & (baseline < 0) & np.asarray(logged, dtype=bool)
+        baseline[first] = np.where(old[first] >= 0, old[first], scores[first])
+        codes[keep] = trend.score_trends(baseline[keep], scores[keep])
+        return codes, np.where(keep, baseline, -1), start if chunk is not None else None
 
     @api.model
     def _on_tier_moves(self, ids, old_tier_ids, new_tier_ids):
@@ -237,3 +258,13 @@ class CrmLeadScore(models.Model):
     _inherit = 'crm.lead.score'
 
     score_trend = fields.Selection(SCORE_TRENDS, readonly=True)
+
+    def init(self):
+        res = super().init()
+        # The lead's score at the start of the trend window, and that start, as a full pass found
+        # them (see crm.lead._score_trends): the next full pass reads them instead of the history,
+        # but for the leads a history row of which passed the start since. Empty after any other
+        # pass that set the trend. For the passes alone.
+        self.env.cr.execute('ALTER TABLE crm_lead_score ADD COLUMN IF NOT EXISTS trend_baseline integer, '
+                            'ADD COLUMN IF NOT EXISTS trend_start timestamp')
+        return res

@@ -504,12 +504,14 @@ class CrmLead(models.Model):
         Bounded by the smallest and largest of the ids as well: PostgreSQL does not see that a list
         of ids lies in a range, and for a chunk's leads it walked the whole of ``crm_lead`` and
         hashed every row of scores (1M leads: 260 ms per 20,000-lead chunk of the pass's second
-        classification, against 85 ms through the primary key on the range).
+        classification, against 85 ms through the primary key on the range). The ids go as one
+        array literal, not as a list Odoo adapts id by id (0.4 s of Python for 340,000 leads).
         """
         lead_ids = list(lead_ids)
-        domain = Domain('id', 'in', lead_ids)
-        if lead_ids:
-            domain &= Domain('id', '>=', min(lead_ids)) & Domain('id', '<=', max(lead_ids))
+        if not lead_ids:
+            return self._search(Domain.FALSE, order='id', active_test=False)
+        domain = Domain('id', 'in', SQL('(SELECT unnest(%s::int[]))', arrays.int_array_literal(lead_ids))) \
+            & Domain('id', '>=', min(lead_ids)) & Domain('id', '<=', max(lead_ids))
         return self._search(domain, order='id', active_test=False)
 
     @api.model
@@ -642,8 +644,8 @@ class CrmLead(models.Model):
         :param stable: (words, changed, open) of the stable rules' matches, from :meth:`_read_scoring_rows`:
             kept with the scores and the lead's company, tier and state, and alone where one of them
             changed but no score did
-        :param trends: (n,) int, the trends of :meth:`_score_trends` (-1: unchanged), written with the
-            scores of the leads rescored and alone where they changed on the others
+        :param trends: ``(codes, baselines, start)`` of :meth:`_score_trends` (a code -1: the trend
+            unchanged), written with the scores of the leads rescored, alone on the others
         """
         now = self.env.cr.now()
         old = state.stored_scores()
@@ -653,15 +655,17 @@ class CrmLead(models.Model):
         rescored = changes.rescored | missing
         words, matches_changed, open_flags = stable
         if trends is None:
-            trends = np.full(len(state), -1, dtype=np.int64)
+            trends = (np.full(len(state), -1, dtype=np.int64), np.full(len(state), -1, dtype=np.int64), None)
+        codes, baselines, trend_start = trends
         if rescored.any():
             line_by_lead = score_writes.upsert_scores(
                 self.env, state.id[rescored], update.take(rescored), words[rescored],
-                (state.company_id[rescored], open_flags[rescored]), now, trends[rescored])
+                (state.company_id[rescored], open_flags[rescored]), now,
+                (codes[rescored], baselines[rescored], trend_start))
             line_ids[missing] = [line_by_lead[lead_id] for lead_id in state.id[missing].tolist()]
-        trended = (trends >= 0) & ~rescored
+        trended = (codes >= 0) & ~rescored
         if trended.any():
-            score_writes.set_score_trends(self.env, state.id[trended], trends[trended])
+            score_writes.set_score_trends(self.env, state.id[trended], codes[trended], baselines[trended], trend_start)
         kept = (matches_changed | changes.moved) & ~rescored
         if kept.any():
             score_writes.set_stable_matches(self.env, state.id[kept], words[kept],
