@@ -1,5 +1,6 @@
 """What Odoo does not remove on its own when the addon is uninstalled: the PostgreSQL objects the
-addon creates by SQL (``crm.lead._init_dirty_table`` and ``_init_dirty_triggers``)."""
+addon creates by SQL (``crm.lead._init_dirty_table`` and ``_init_dirty_triggers``), and the
+storage setting it gives ``crm_lead`` (``crm.lead._init_fillfactor``)."""
 
 from odoo.tools import SQL
 
@@ -20,3 +21,5 @@ def uninstall_hook(env):
     for (function,) in cr.fetchall():
         cr.execute(SQL('DROP FUNCTION IF EXISTS %s()', SQL.identifier(function)))
     cr.execute(SQL('DROP TABLE IF EXISTS crm_lead_dirty'))
+    # crm's own table back to PostgreSQL's default: full pages for the rows written from now on
+    cr.execute(SQL('ALTER TABLE crm_lead RESET (fillfactor)'))

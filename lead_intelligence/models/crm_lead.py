@@ -6,6 +6,8 @@ from odoo.tools import SQL
 from . import bulk
 from .lead_fields import FIELDS_NOT_SCORED
 
+LEAD_FILLFACTOR = 80  # per cent of each page of crm_lead filled by new rows; see CrmLead._init_fillfactor
+
 
 class CrmLead(models.Model):
     """What every stage of the lead builds on: the fields only the addon fills in
@@ -30,9 +32,28 @@ class CrmLead(models.Model):
 
     def init(self):
         res = super().init()
+        self._init_fillfactor()
         self._init_dirty_table()
         self._init_dirty_triggers()
         return res
+
+    def _init_fillfactor(self):
+        """Leave a fifth of each page of ``crm_lead`` free (``LEAD_FILLFACTOR``).
+
+        The addon rewrites the rows of leads often, by SQL and in bulk: the behaviour counters of
+        every lead an event reaches, the tier of every lead that moves, the classes. A lead's row is
+        wide and the table carries some thirty indexes: in a full page, the row's new version goes to
+        another page and every index gets an entry for it. With room in its page, the new version
+        stays beside the old one and no index is written (a HOT update: none of those columns is
+        indexed). 1M leads, the counters of 56,872 leads: 8.6-10.5 s in full pages (3 % HOT), 2.0 s
+        with a fifth free (92 % HOT); a scan of the table, 20 % more pages, about 60 ms more.
+
+        It applies to the pages written from now on: rows that were there before the addon keep
+        their full pages until the table is rewritten (``VACUUM FULL crm_lead``, see the docs).
+        """
+        options = self.env.execute_query(SQL("SELECT reloptions FROM pg_class WHERE oid = 'crm_lead'::regclass"))
+        if f'fillfactor={LEAD_FILLFACTOR}' not in (options[0][0] or []):
+            self.env.cr.execute(SQL('ALTER TABLE crm_lead SET (fillfactor = %s)', LEAD_FILLFACTOR))
 
     def _init_dirty_table(self):
         """``crm_lead_dirty``: one row per lead flagged for the scoring job (``score_dirty``).

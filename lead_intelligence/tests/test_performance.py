@@ -95,6 +95,27 @@ class TestQueryCounts(TestLeadIntelligenceCommon):
 class TestIndexes(TestLeadIntelligenceCommon):
     """Every index of the addon's tables earns its cost: the passes insert rows by the hundred thousand."""
 
+    def test_lead_pages_leave_room_for_updates_in_place(self):
+        """A fifth of each new page of crm_lead stays free: the addon's bulk updates of leads (the
+        counters an event adds, a tier move) keep the row's new version in its page and write no
+        index entry (a HOT update) instead of one per index of the table."""
+        options = self.env.execute_query(SQL("SELECT reloptions FROM pg_class WHERE oid = 'crm_lead'::regclass"))
+        self.assertIn('fillfactor=80', options[0][0])
+        leads = self.env['crm.lead'].create([{'name': f'Page {i}', 'function': 'Buyer'} for i in range(300)])
+        self.env.flush_all()
+
+        def hot_updates():
+            return self.env.execute_query(SQL(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relid = 'crm_lead'::regclass"))[0]
+
+        before = hot_updates()
+        # one lead in ten, as the events reach a share of the open leads
+        self.env.cr.execute("UPDATE crm_lead SET visit_count = COALESCE(visit_count, 0) + 1 WHERE id = ANY(%s)",
+                            [leads.ids[::10]])
+        updated, hot = (after - first for after, first in zip(hot_updates(), before, strict=True))
+        self.assertEqual(updated, 30)
+        self.assertGreaterEqual(hot, 15, 'most in place (none in full pages)')
+
     def test_no_index_is_the_start_of_another(self):
         """A plain btree index on columns another btree index of the table starts with serves no
         lookup the longer one does not (PostgreSQL walks the longer one's leading columns), and

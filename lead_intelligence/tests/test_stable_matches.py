@@ -223,6 +223,8 @@ class TestStableMatches(TestLeadIntelligenceCommon):
         self.assertFalse(self.env.execute_query(SQL(
             "SELECT proname FROM pg_proc WHERE starts_with(proname, 'lead_intelligence_flag_dirty')")))
         self.assertIsNone(self.env.execute_query(SQL("SELECT to_regclass('crm_lead_dirty')"))[0][0])
+        self.assertIsNone(self.env.execute_query(SQL(
+            "SELECT reloptions FROM pg_class WHERE oid = 'crm_lead'::regclass"))[0][0], 'full pages again')
         # crm's own writes, of the lead and of its tags, go on without the addon's triggers
         self.env.cr.execute("UPDATE crm_lead SET function = 'CFO' WHERE id = %s", [lead.id])
         self.env.cr.execute('INSERT INTO crm_tag_rel (lead_id, tag_id) VALUES (%s, %s)', [lead.id, tag.id])
