@@ -10,6 +10,7 @@ other (:class:`Columns`).
 """
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -20,6 +21,14 @@ def int_array_literal(values):
     if array.size and array.dtype.kind not in 'iub':
         raise TypeError(f'integers expected, not {array.dtype}')
     return '{%s}' % ','.join(map(str, array.astype(np.int64).ravel().tolist()))
+
+
+def float_array_literal(values):
+    """``values`` (numbers, any shape) as a PostgreSQL array literal, to cast with ``::float8[]``;
+    a value that is not finite (NaN, infinite) goes as NULL. Each value is written in full
+    (Python's shortest round-trip form), so PostgreSQL reads back the same double."""
+    array = np.asarray(values, dtype=np.float64).ravel()
+    return '{%s}' % ','.join(repr(value) if math.isfinite(value) else 'NULL' for value in array.tolist())
 
 
 def encode_labels(*columns):

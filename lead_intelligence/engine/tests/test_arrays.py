@@ -16,6 +16,19 @@ def test_int_array_literal_refuses_anything_but_integers():
             arrays.int_array_literal(values)
 
 
+def test_float_array_literal_round_trips_every_double():
+    values = [0.1, -2.5, 1e-300, 1 / 3, 1.7e308, 0.0, 12]
+    literal = arrays.float_array_literal(values)
+    assert literal == '{0.1,-2.5,1e-300,0.3333333333333333,1.7e+308,0.0,12.0}'
+    assert [float(term) for term in literal[1:-1].split(',')] == [float(value) for value in values]
+    assert arrays.float_array_literal(np.array([[1.5], [2.0]])) == '{1.5,2.0}'
+    assert arrays.float_array_literal([]) == '{}'
+
+
+def test_float_array_literal_sends_what_is_not_finite_as_null():
+    assert arrays.float_array_literal([1.0, np.nan, np.inf, -np.inf]) == '{1.0,NULL,NULL,NULL}'
+
+
 def test_encode_labels_shares_one_list_across_columns():
     labels, (old, new) = arrays.encode_labels(['', 'Cold', 'MQL'], ['Cold', 'MQL', 'SQL'])
     assert labels == ['Cold', 'MQL', 'SQL']

@@ -8,7 +8,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, email_normalize
 
-from ...engine import behaviour
+from ...engine import arrays, behaviour
 from ...engine.events import EngagementSums, EventTypes, GroupedUnits, IncomingEvents, QueuedEvents, TimedEvents
 from .. import bulk
 from ..lead_fields import VALUE
@@ -388,14 +388,14 @@ class CrmLeadEvent(models.Model):
         :return: the number of events handled (counted or flagged)
         """
         lead_ids = [row[0] for row in self.env.execute_query(SQL(
-            'SELECT id FROM crm_lead WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED',
-            candidate_lead_ids))]
+            'SELECT id FROM crm_lead WHERE id = ANY(%s::int[]) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED',
+            arrays.int_array_literal(candidate_lead_ids)))]
         if not lead_ids:
             return 0
         rows = self.env.execute_query(SQL(
             """SELECT event_id, lead_id, type_id, extract(epoch FROM occurred_at)::float8, COALESCE(value, 'NaN')
-                 FROM crm_lead_event_queue WHERE lead_id = ANY(%s)""",
-            lead_ids))
+                 FROM crm_lead_event_queue WHERE lead_id = ANY(%s::int[])""",
+            arrays.int_array_literal(lead_ids)))
         if not rows:
             return 0
         queued = QueuedEvents.from_matrix(np.array(rows, dtype=np.float64))
@@ -413,7 +413,7 @@ class CrmLeadEvent(models.Model):
                   AND e.occurred_at < to_timestamp((d.day + 1) * %(day)s) AT TIME ZONE 'UTC'
                 WHERE e.filter_reason IS NULL
                   AND NOT EXISTS (SELECT 1 FROM crm_lead_event_queue q WHERE q.event_id = e.id)""",
-            leads=leads.tolist(), days=days.astype(np.float64).tolist(),
+            leads=arrays.int_array_literal(leads), days=arrays.float_array_literal(days),
             day=behaviour.SECONDS_PER_DAY, window=settings['burst_seconds']))
         prior = TimedEvents.from_matrix(np.array(prior, dtype=np.float64).reshape(len(prior), 3))
         reasons = behaviour.flag_events(queued, prior, behaviour.EventFilter(
@@ -422,7 +422,7 @@ class CrmLeadEvent(models.Model):
         flagged = reasons != behaviour.OK
         # the claim: an event another transaction counted since this one's snapshot makes
         # it fail to serialize (REPEATABLE READ), so it can never be counted twice
-        crm_lead_event_queue.claim(self.env, queued.event_id.tolist())
+        crm_lead_event_queue.claim(self.env, queued.event_id)
         if flagged.any():
             crm_lead_event.set_filter_reasons(
                 self.env, queued.event_id[flagged].tolist(),
@@ -500,7 +500,7 @@ class CrmLeadEvent(models.Model):
             """SELECT p.n - 1, s.units, extract(epoch FROM s.ref_date)::float8
                  FROM unnest(%s::int[], %s::int[]) WITH ORDINALITY AS p(lead_id, type_id, n)
                  JOIN crm_lead_engagement s ON s.lead_id = p.lead_id AND s.type_id = p.type_id""",
-            lead_ids.tolist(), type_ids.tolist()))
+            arrays.int_array_literal(lead_ids), arrays.int_array_literal(type_ids)))
         units, refs = np.zeros(len(lead_ids)), np.zeros(len(lead_ids))
         if stored:
             position, stored_units, stored_refs = np.array(stored, dtype=np.float64).T

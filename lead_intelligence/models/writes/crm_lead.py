@@ -101,7 +101,6 @@ def add_event_counts(env, ids, latest, increments):
     :param increments: {counter field: (n,) int}, what each counter gains; a counter
         saturates at the largest integer rather than failing the whole chunk
     """
-    latest = [value if np.isfinite(value) else None for value in np.asarray(latest, dtype=np.float64).tolist()]
     names = list(increments)
     env.execute_query(SQL(
         """UPDATE crm_lead SET last_engagement_date = GREATEST(crm_lead.last_engagement_date,
@@ -111,8 +110,8 @@ def add_event_counts(env, ids, latest, increments):
         sets=SQL('').join(SQL(', %s = LEAST(COALESCE(crm_lead.%s, 0)::bigint + v.%s, 2147483647)',
                               SQL.identifier(name), SQL.identifier(name), SQL.identifier(name))
                           for name in names),
-        ids=np.asarray(ids).tolist(), latest=latest,
-        arrays=SQL('').join(SQL(', %s::bigint[]', np.asarray(increments[name]).tolist()) for name in names),
+        ids=arrays.int_array_literal(ids), latest=arrays.float_array_literal(latest),
+        arrays=SQL('').join(SQL(', %s::bigint[]', arrays.int_array_literal(increments[name])) for name in names),
         aliases=SQL('').join(SQL(', %s', SQL.identifier(name)) for name in names),
     ))
 

@@ -7,7 +7,7 @@ A sum is the units of its counted events, each decayed with its type's half-life
 
 from odoo.tools import SQL
 
-from ...engine import behaviour
+from ...engine import arrays, behaviour
 
 
 def decayed_units_sql(event, event_type, ref):
@@ -36,7 +36,8 @@ def upsert(env, sums):
            SELECT v.lead_id, v.type_id, v.units, to_timestamp(v.ref) AT TIME ZONE 'UTC'
              FROM unnest(%s::int[], %s::int[], %s::float8[], %s::float8[]) AS v(lead_id, type_id, units, ref)
            ON CONFLICT (lead_id, type_id) DO UPDATE SET units = EXCLUDED.units, ref_date = EXCLUDED.ref_date""",
-        sums.lead_id.tolist(), sums.type_id.tolist(), sums.units.tolist(), sums.ref.tolist()))
+        arrays.int_array_literal(sums.lead_id), arrays.int_array_literal(sums.type_id),
+        arrays.float_array_literal(sums.units), arrays.float_array_literal(sums.ref)))
 
 
 def rebuild(env, type_ids):

@@ -9,6 +9,8 @@ import psycopg2
 
 from odoo.tools import SQL
 
+from ...engine import arrays
+
 
 def enqueue_sql(events, condition=None):
     """SQL queuing the events of the relation ``events`` that are not flagged, those already
@@ -32,14 +34,15 @@ def enqueue(env, event_ids):
 
 
 def claim(env, event_ids):
-    """Take the events ``event_ids`` (list of int) off the queue, to count them.
+    """Take the events ``event_ids`` ((n,) int) off the queue, to count them.
 
     In REPEATABLE READ, an event another transaction took off since this one's
     snapshot makes the DELETE fail to serialize, so an event is never counted twice.
 
     :raise psycopg2.errors.SerializationFailure: some events were no longer queued
     """
-    env.cr.execute(SQL('DELETE FROM crm_lead_event_queue WHERE event_id = ANY(%s)', event_ids))
+    env.cr.execute(SQL('DELETE FROM crm_lead_event_queue WHERE event_id = ANY(%s::int[])',
+                       arrays.int_array_literal(event_ids)))
     if env.cr.rowcount != len(event_ids):
         raise psycopg2.errors.SerializationFailure('events were counted since they were read')
 
