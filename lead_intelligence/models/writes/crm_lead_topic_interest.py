@@ -3,7 +3,7 @@ and of the leads' top topics (``crm_lead_topic_rel``)."""
 
 from odoo.tools import SQL
 
-from ...engine import behaviour
+from ...engine import arrays, behaviour
 
 # a lead's topics: its best ones, while their weight decayed to now is at least this
 TOP_TOPICS = 3
@@ -39,13 +39,14 @@ def _decay(units, since, until, half_life):
 
 
 def fold(env, event_ids, patterns):
-    """Add the counted events ``event_ids`` to their leads' interest in each of their topics, in one
+    """Add the counted events ``event_ids`` (list or (n,) int) to their leads' interest in each of their topics, in one
     statement (an event is one unit, decayed with the topic's half-life to the latest event of the
     lead and topic). Returns the number of (lead, topic) rows written."""
     if not event_ids:
         return 0
     env.cr.execute(SQL(
-        """WITH events AS (SELECT id, lead_id, type_id, url, occurred_at FROM crm_lead_event WHERE id = ANY(%(ids)s)),
+        """WITH events AS (SELECT id, lead_id, type_id, url, occurred_at FROM crm_lead_event
+                            WHERE id = ANY(%(ids)s::int[])),
            matched AS (%(matches)s),
            refs AS (
                SELECT e.lead_id, m.topic_id, max(e.occurred_at) AS ref
@@ -60,7 +61,7 @@ def fold(env, event_ids, patterns):
            SELECT lead_id, topic_id, units, ref FROM sums
            ON CONFLICT (lead_id, topic_id) DO UPDATE
               SET units = %(old)s + %(new)s, ref_date = GREATEST(old.ref_date, EXCLUDED.ref_date)""",
-        ids=event_ids, matches=_matches(patterns),
+        ids=arrays.int_array_literal(event_ids), matches=_matches(patterns),
         decayed=_decay(SQL('1.0'), SQL('e.occurred_at'), SQL('refs.ref'), SQL('topic.half_life')),
         old=_decay(SQL('old.units'), SQL('old.ref_date'), SQL('GREATEST(old.ref_date, EXCLUDED.ref_date)'),
                    SQL('(SELECT half_life FROM crm_lead_topic WHERE id = old.topic_id)')),
