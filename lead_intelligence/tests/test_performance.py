@@ -1,5 +1,7 @@
 from unittest.mock import patch
 
+import numpy as np
+
 from odoo.fields import Domain
 from odoo.tests import tagged
 from odoo.tools import SQL
@@ -182,6 +184,8 @@ class TestRuleMatchingCost(TestLeadIntelligenceCommon):
         self.assertIn(min(picked.ids), where.params)
         self.assertIn(max(picked.ids), where.params)
         self.assertFalse(self.env['crm.lead'].browse(self.env['crm.lead']._query_leads([])))
+        self.assertEqual(self.env['crm.lead'].browse(self.env['crm.lead']._query_leads(np.array(picked.ids))),
+                         picked.sorted('id'), 'the ids of an array as well')
 
     def test_the_flags_of_a_chunk_are_read_on_its_range(self):
         """The nightly pass finds a chunk's flagged leads from the flags of its id range."""

@@ -507,11 +507,11 @@ class CrmLead(models.Model):
         classification, against 85 ms through the primary key on the range). The ids go as one
         array literal, not as a list Odoo adapts id by id (0.4 s of Python for 340,000 leads).
         """
-        lead_ids = list(lead_ids)
-        if not lead_ids:
+        ids = np.fromiter(lead_ids, dtype=np.int64)
+        if not len(ids):
             return self._search(Domain.FALSE, order='id', active_test=False)
-        domain = Domain('id', 'in', SQL('(SELECT unnest(%s::int[]))', arrays.int_array_literal(lead_ids))) \
-            & Domain('id', '>=', min(lead_ids)) & Domain('id', '<=', max(lead_ids))
+        domain = Domain('id', 'in', SQL('(SELECT unnest(%s::int[]))', arrays.int_array_literal(ids))) \
+            & Domain('id', '>=', int(ids.min())) & Domain('id', '<=', int(ids.max()))
         return self._search(domain, order='id', active_test=False)
 
     @api.model
