@@ -196,7 +196,7 @@ class CrmLead(models.Model):
         first = keep & (baseline < 0) & np.asarray(logged, dtype=bool)
         baseline[first] = np.where(old[first] >= 0, old[first], scores[first])
         codes[keep] = trend.score_trends(baseline[keep], scores[keep])
-        return codes, np.where(keep, baseline, -1), start if chunk is not None else None
+        return codes, baseline, start if chunk is not None else None
 
     @api.model
     def _on_tier_moves(self, ids, old_tier_ids, new_tier_ids):

@@ -631,7 +631,7 @@ class CrmLead(models.Model):
         leads whose new tier it handles.
         """
 
-    def _write_scores(self, state, update, cause, logged, stable, trends=None):
+    def _write_scores(self, state, update, cause, logged, stable, trends):
         """Write what changed: scores beside the lead, the tier and the dirty flag
         on it, the history of every change and the tier moves in the chatter.
 
@@ -654,8 +654,6 @@ class CrmLead(models.Model):
         missing = line_ids == 0
         rescored = changes.rescored | missing
         words, matches_changed, open_flags = stable
-        if trends is None:
-            trends = (np.full(len(state), -1, dtype=np.int64), np.full(len(state), -1, dtype=np.int64), None)
         codes, baselines, trend_start = trends
         if rescored.any():
             line_by_lead = score_writes.upsert_scores(
