@@ -39,3 +39,4 @@ from . import test_content_interest
 from . import test_job_level_fit
 from . import test_classification_history
 from . import test_profile_completeness
+from . import test_score_history_refs

@@ -1,4 +1,6 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from ..log_fields import UncheckedMany2one, delete_dangling
 
 SCORE_CAUSES = [
     ('lead', 'Lead changed'),
@@ -8,6 +10,8 @@ SCORE_CAUSES = [
     ('nightly', 'Nightly pass'),
     ('manual', 'Recomputed on request'),
 ]
+# the fields without a foreign key (see UncheckedMany2one), by the model they reference
+UNCHECKED_REFERENCES = {'crm.lead': ('lead_id',), 'crm.lead.tier': ('old_tier_id', 'new_tier_id')}
 
 
 class CrmLeadScoreHistory(models.Model):
@@ -16,8 +20,10 @@ class CrmLeadScoreHistory(models.Model):
     _order = 'date desc, id desc'
     _log_access = False  # rows are written in bulk by SQL; `date` and `user_id` say when and who
 
-    # no index of its own: the (lead_id, date) index of the trends (insight/) serves the lead's rows
-    lead_id = fields.Many2one('crm.lead', required=True, ondelete='cascade')
+    # no index of its own: the (lead_id, date) index of the trends (insight/) serves the lead's rows;
+    # the lead and the tiers unchecked by the database (see UncheckedMany2one): the lead's and the
+    # tiers' unlink carry out their ondelete, the autovacuum what another deletion left
+    lead_id = UncheckedMany2one('crm.lead', required=True, ondelete='cascade')
     company_id = fields.Many2one(related='lead_id.company_id')
     date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
     user_id = fields.Many2one('res.users', string='By', help="The user who asked for the change; empty for the jobs.")
@@ -29,6 +35,20 @@ class CrmLeadScoreHistory(models.Model):
     old_engagement_score = fields.Integer()
     new_engagement_score = fields.Integer()
     score_delta = fields.Integer('Score Change', aggregator='avg')
-    old_tier_id = fields.Many2one('crm.lead.tier', ondelete='set null')
-    new_tier_id = fields.Many2one('crm.lead.tier', ondelete='set null')
+    old_tier_id = UncheckedMany2one('crm.lead.tier', ondelete='set null')
+    new_tier_id = UncheckedMany2one('crm.lead.tier', ondelete='set null')
     tier_changed = fields.Boolean()
+
+    @api.model
+    def _delete_references(self, model, ids):
+        """The ``ondelete`` of the rows referencing the records ``ids`` of ``model`` (being deleted)."""
+        for field_name in UNCHECKED_REFERENCES[model]:
+            delete_dangling(self.env, self._name, field_name, ids)
+
+    @api.autovacuum
+    def _gc_dangling_references(self):
+        """The rows of leads deleted other than by ``unlink`` (by SQL, or while a pass logged
+        them) deleted, the tiers deleted so emptied."""
+        for field_names in UNCHECKED_REFERENCES.values():
+            for field_name in field_names:
+                delete_dangling(self.env, self._name, field_name)

@@ -110,6 +110,8 @@ class CrmLeadTier(models.Model):
 
     def unlink(self):
         companies = {tier.company_id for tier in self}
+        # the score history references the tiers without a foreign key: emptied as it would set them null
+        self.env['crm.lead.score.history']._delete_references('crm.lead.tier', self.ids)
         res = super().unlink()
         for company in companies:
             # check what is left of each tier set, through any of its tiers
