@@ -3,7 +3,7 @@ from odoo.exceptions import AccessError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from . import bulk
+from . import bulk, log_fields
 from .lead_fields import FIELDS_NOT_SCORED
 
 LEAD_FILLFACTOR = 80  # per cent of each page of crm_lead filled by new rows; see CrmLead._init_fillfactor
@@ -200,6 +200,11 @@ class CrmLead(models.Model):
         elif scored:
             bulk.trigger_job(self.env, 'lead_intelligence.ir_cron_rescore_dirty_leads')
         return res
+
+    def unlink(self):
+        # the logs reference the lead without a foreign key (log_fields.UncheckedMany2one): their rows go with it
+        log_fields.delete_references(self.env, self._name, self.ids)
+        return super().unlink()
 
     @api.model_create_multi
     def create(self, vals_list):

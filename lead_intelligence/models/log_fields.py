@@ -12,13 +12,24 @@ class UncheckedMany2one(fields.Many2one):
     every one of them), and PostgreSQL checks a foreign key row by row, with a look-up and a lock
     of the referenced record: for 340,349 score history rows, 2.1 s for the lead and 2.5 s for the
     two tiers, two thirds of the insert. The field's ``ondelete`` is carried out by the referenced
-    model's ``unlink`` (see :func:`delete_dangling`), and the log's autovacuum removes what a
-    deletion made another way (by SQL, or beside a pass still writing) leaves dangling.
+    model's ``unlink`` (:func:`delete_references`), and the log's autovacuum
+    (:func:`delete_all_dangling`) removes what a deletion made another way (by SQL, or beside a
+    pass still writing) leaves dangling.
     """
 
     def update_db_foreign_key(self, model, column):
-        # no foreign key (a database that had one loses it in the 19.0.1.13.0 migration)
+        # no foreign key (a database that had one loses it in a migration: 19.0.1.13.0, 19.0.1.14.0)
         return
+
+
+def unchecked_fields(env, model=None, comodel=None):
+    """(model name, field name) of the :class:`UncheckedMany2one` fields of ``model`` (None: of
+    every model) that reference ``comodel`` (None: any)."""
+    models = [env[model]] if model else env.registry.models.values()
+    return [(Model._name, field.name)
+            for Model in models if not Model._abstract and Model._auto
+            for field in Model._fields.values()
+            if isinstance(field, UncheckedMany2one) and comodel in (None, field.comodel_name)]
 
 
 def delete_dangling(env, model, field_name, ids=None):
@@ -45,3 +56,17 @@ def delete_dangling(env, model, field_name, ids=None):
     env.cr.execute(query)
     Model.invalidate_model(None if field.ondelete == 'cascade' else [field_name])
     return env.cr.rowcount
+
+
+def delete_references(env, comodel, ids):
+    """The ``ondelete`` of every unchecked reference to the records ``ids`` of ``comodel``, which
+    are being deleted (their ``unlink``)."""
+    for model, field_name in unchecked_fields(env, comodel=comodel):
+        delete_dangling(env, model, field_name, ids)
+
+
+def delete_all_dangling(env, model):
+    """The rows of ``model`` (a log) whose unchecked references point to deleted records deleted or
+    emptied (its autovacuum)."""
+    for _model, field_name in unchecked_fields(env, model=model):
+        delete_dangling(env, model, field_name)

@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.fields import Domain
 
+from ..log_fields import UncheckedMany2one, delete_all_dangling
 from .dimensions import CLASSIFICATION_CAUSES, DIMENSIONS, SELECTION_DIMENSIONS
 
 
@@ -21,7 +22,9 @@ class CrmLeadClassificationHistory(models.Model):
     _order = 'date desc, id desc'
     _log_access = False  # written in bulk by SQL; date and user say when and who
 
-    lead_id = fields.Many2one('crm.lead', required=True, index=True, ondelete='cascade')
+    # unchecked by the database, as the score history's (see UncheckedMany2one): the lead's unlink
+    # deletes its rows, the autovacuum those of leads deleted another way
+    lead_id = UncheckedMany2one('crm.lead', required=True, index=True, ondelete='cascade')
     company_id = fields.Many2one(related='lead_id.company_id')
     date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
     user_id = fields.Many2one('res.users', 'By')
@@ -31,6 +34,11 @@ class CrmLeadClassificationHistory(models.Model):
     old_label = fields.Char('Old Value', compute='_compute_labels')
     new_label = fields.Char('New Value', compute='_compute_labels', search='_search_new_label')
     cause = fields.Selection(CLASSIFICATION_CAUSES, required=True)
+
+    @api.autovacuum
+    def _gc_dangling_references(self):
+        """The rows of leads deleted other than by ``unlink`` (by SQL, or while a pass logged them)."""
+        delete_all_dangling(self.env, self._name)
 
     @api.depends('dimension', 'old_value', 'new_value')
     @api.depends_context('lang')

@@ -177,11 +177,6 @@ class CrmLead(models.Model):
         action.update({'domain': [('lead_id', '=', self.id)], 'context': {}})
         return action
 
-    def unlink(self):
-        # the score history references the lead without a foreign key: its rows go with the lead
-        self.env['crm.lead.score.history']._delete_references('crm.lead', self.ids)
-        return super().unlink()
-
     # ------------------------------------------------------------
     # CRONS
     # ------------------------------------------------------------

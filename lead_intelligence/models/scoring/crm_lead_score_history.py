@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from ..log_fields import UncheckedMany2one, delete_dangling
+from ..log_fields import UncheckedMany2one, delete_all_dangling
 
 SCORE_CAUSES = [
     ('lead', 'Lead changed'),
@@ -10,8 +10,6 @@ SCORE_CAUSES = [
     ('nightly', 'Nightly pass'),
     ('manual', 'Recomputed on request'),
 ]
-# the fields without a foreign key (see UncheckedMany2one), by the model they reference
-UNCHECKED_REFERENCES = {'crm.lead': ('lead_id',), 'crm.lead.tier': ('old_tier_id', 'new_tier_id')}
 
 
 class CrmLeadScoreHistory(models.Model):
@@ -39,16 +37,8 @@ class CrmLeadScoreHistory(models.Model):
     new_tier_id = UncheckedMany2one('crm.lead.tier', ondelete='set null')
     tier_changed = fields.Boolean()
 
-    @api.model
-    def _delete_references(self, model, ids):
-        """The ``ondelete`` of the rows referencing the records ``ids`` of ``model`` (being deleted)."""
-        for field_name in UNCHECKED_REFERENCES[model]:
-            delete_dangling(self.env, self._name, field_name, ids)
-
     @api.autovacuum
     def _gc_dangling_references(self):
         """The rows of leads deleted other than by ``unlink`` (by SQL, or while a pass logged
         them) deleted, the tiers deleted so emptied."""
-        for field_names in UNCHECKED_REFERENCES.values():
-            for field_name in field_names:
-                delete_dangling(self.env, self._name, field_name)
+        delete_all_dangling(self.env, self._name)

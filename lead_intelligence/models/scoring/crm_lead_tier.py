@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ...engine import scoring
+from .. import log_fields
 
 
 class CrmLeadTier(models.Model):
@@ -110,8 +111,8 @@ class CrmLeadTier(models.Model):
 
     def unlink(self):
         companies = {tier.company_id for tier in self}
-        # the score history references the tiers without a foreign key: emptied as it would set them null
-        self.env['crm.lead.score.history']._delete_references('crm.lead.tier', self.ids)
+        # the score history references the tiers without a foreign key: emptied as the key would set them null
+        log_fields.delete_references(self.env, self._name, self.ids)
         res = super().unlink()
         for company in companies:
             # check what is left of each tier set, through any of its tiers
