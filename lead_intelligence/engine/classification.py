@@ -111,6 +111,42 @@ def company_size(employees, revenue, employee_thresholds, revenue_thresholds):
     return np.maximum(by_employees, by_revenue)
 
 
+# how a rule's condition compares a score the pass writes with a constant, on the stored integers
+SCORE_COMPARISONS = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "=": np.equal,
+    "!=": np.not_equal,
+    "in": np.isin,
+    "not in": lambda values, constants: ~np.isin(values, constants),
+}
+
+
+def conditions_flipped(old, new, conditions):
+    """(n,) bool: the leads on which one of ``conditions`` may hold on the scores ``old`` and not
+    on the scores ``new``, or the reverse: where a rule reading them only through these conditions
+    (and otherwise fields that did not change) may match otherwise.
+
+    :param old, new: :class:`~.stages.ScoreUpdate` of the same leads (a score not computed yet is
+        -1, on which a condition holds as on no number: only its change counts)
+    :param conditions: (field, operator, constant) triples, ``field`` a column of the scores:
+        ``operator`` of :data:`SCORE_COMPARISONS` with a number (numbers for ``in``), or
+        ``None``: any change of the field counts
+    """
+    flipped = np.zeros(len(old), dtype=bool)
+    for field, operator, constant in conditions:
+        before, after = getattr(old, field), getattr(new, field)
+        if operator is None:
+            flipped |= before != after
+            continue
+        compare = SCORE_COMPARISONS[operator]
+        missing = (before < 0) | (after < 0)
+        flipped |= np.where(missing, before != after, compare(before, constant) != compare(after, constant))
+    return flipped
+
+
 def changed_values(old, new, manual):
     """Where a dimension's value changes: rules differ from the stored value and the
     value was not set by a user.

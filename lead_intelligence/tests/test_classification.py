@@ -1,8 +1,10 @@
 import ast
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from .common import TestLeadIntelligenceCommon
 
@@ -319,6 +321,48 @@ class TestClassification(TestLeadIntelligenceCommon):
         self.env.invalidate_all()
         self.assertEqual((lead.score, lead.lifecycle_stage), (60, 'mql'),
                          'lifecycle rules read the score: matched every night, on the score of the same pass')
+
+    def test_nightly_pass_reclassifies_where_a_score_condition_flips(self):
+        """At night, the score-reading dimensions are classified again on the leads on which one of
+        their rules' conditions on a score flips, not on every lead whose score moved."""
+        Lead = self.env['crm.lead']
+        crossing = self._create_lead(type='lead', phone='+32 2 555 01 01')
+        staying = self._create_lead(type='lead', phone='+32 2 555 01 02', function='CEO')
+        quiet = self._create_lead(type='lead')
+        leads = crossing | staying | quiet
+        with self._mock_commit_progress():
+            Lead._cron_rescore_all_leads()
+        self.assertEqual(leads.mapped('score'), [10, 40, 0])
+        self.assertEqual(leads.mapped('lifecycle_stage'), ['cold', 'mql', 'cold'])
+        self.assertEqual(Lead._after_score_conditions(), [
+            ('engagement_score', '>=', 25), ('engagement_score', '>=', 60), ('score', '>=', 40), ('score', '>=', 75)])
+        # the phone's points move behind the ORM: both scores move by 30, only the first crosses 40
+        self.env.cr.execute('UPDATE crm_lead_fit_rule SET points = 40 WHERE id = %s', [self.rule_phone.id])
+        self.env.invalidate_all()
+        classified = []
+        classify_query = type(Lead)._classify_query
+
+        def spy(model, query, cause, after_score=False):
+            if after_score:
+                classified.extend(row[0] for row in model.env.execute_query(query.select(SQL('crm_lead.id'))))
+            return classify_query(model, query, cause, after_score)
+
+        with self._mock_commit_progress(), patch.object(type(Lead), '_classify_query', spy):
+            Lead._cron_rescore_all_leads()
+        self.env.invalidate_all()
+        self.assertEqual(leads.mapped('score'), [40, 70, 0])
+        self.assertEqual(leads.mapped('lifecycle_stage'), ['mql', 'mql', 'cold'])
+        self.assertEqual(set(classified) & set(leads.ids), {crossing.id},
+                         'the lead whose score crossed no condition keeps its classes unread')
+        # a rule reading a score other than by comparing it with a number: any move of it counts
+        self.env['crm.lead.classification.rule'].create({
+            'name': 'Scored at all', 'dimension': 'intent_level', 'value': 'intent_level:low', 'sequence': 1,
+            'domain': "[('score', '!=', False)]"})
+        self.assertIn(('score', None, None), Lead._after_score_conditions())
+        self.env['crm.lead.classification.rule'].create({
+            'name': 'Tier read', 'dimension': 'intent_level', 'value': 'intent_level:low', 'sequence': 2,
+            'domain': "[('tier_id.sequence', '>', 0)]"})
+        self.assertIn(('tier_id', None, None), Lead._after_score_conditions())
 
     def test_score_reading_dimensions_follow_the_score_of_the_same_pass(self):
         """New behaviour lifts the score from 0 to 100: the pass that counts it makes the lead hot,

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from engine import classification
 from engine.classification import NO_VALUE
+from engine.stages import ScoreUpdate
 
 
 def test_first_matching_rule_wins_per_dimension():
@@ -175,3 +176,39 @@ def test_changed_cells_as_field_changes():
     # no industry reads 0 (no record), no value of a selection False
     assert changes.old_value.tolist() == [0, 'mql', False]
     assert changes.new_value.tolist() == [12, 'sql', 'cold']
+
+
+def _scores(**columns):
+    names = ScoreUpdate.column_names()
+    n = len(next(iter(columns.values())))
+    return ScoreUpdate(**{name: np.asarray(columns.get(name, [0] * n), dtype=np.int64) for name in names})
+
+
+def test_conditions_flipped_by_scores_crossing_a_threshold_only():
+    # scores 34 -> 40 crosses ">= 40"; 50 -> 56 and 80 -> 74 cross none of >= 40 and = 90, 74 -> 75
+    # crosses "> 74"; a score computed for the first time counts; engagement moves but is not read
+    old = _scores(score=[34, 50, 80, 74, -1], engagement_score=[1, 2, 3, 4, 5])
+    new = _scores(score=[40, 56, 76, 75, 10], engagement_score=[9, 9, 9, 9, 9])
+    conditions = [("score", ">=", 40), ("score", "=", 90), ("score", ">", 74)]
+    assert classification.conditions_flipped(old, new, conditions).tolist() == [True, False, False, True, True]
+    # read some other way (a tier, a path through the row of scores): any change counts
+    assert classification.conditions_flipped(old, new, [("engagement_score", None, None)]).all()
+    assert not classification.conditions_flipped(old, new, []).any()
+
+
+def test_conditions_flipped_operators_match_the_comparisons():
+    rng = np.random.default_rng(3)
+    old, new = _scores(score=rng.integers(-1, 101, 5000)), _scores(score=rng.integers(-1, 101, 5000))
+    checks = {"<": lambda v, c: v < c, "<=": lambda v, c: v <= c, ">": lambda v, c: v > c,
+              ">=": lambda v, c: v >= c, "=": lambda v, c: v == c, "!=": lambda v, c: v != c,
+              "in": lambda v, c: v in c, "not in": lambda v, c: v not in c}
+    for operator, check in checks.items():
+        constant = (10, 50, 90) if "in" in operator else 50
+        flipped = classification.conditions_flipped(old, new, [("score", operator, constant)])
+        for row in range(0, 5000, 7):
+            before, after = int(old.score[row]), int(new.score[row])
+            if before < 0 or after < 0:
+                expected = before != after
+            else:
+                expected = check(before, constant) != check(after, constant)
+            assert flipped[row] == expected, (operator, before, after)

@@ -12,7 +12,7 @@ from ...engine.classification import (
     ClassLinks,
     RuleValues,
 )
-from ...engine.stages import FieldChanges
+from ...engine.stages import FieldChanges, ScoreUpdate
 from .. import bulk, lead_fields
 from ..writes import crm_lead as crm_lead_writes
 from ..writes import (
@@ -38,6 +38,8 @@ SELECTION_KEYS = {dimension: [key for key, _label in values] for dimension, valu
 # stored lead fields a rule cannot rely on between two writes of the lead: the ones declared
 # unstable (lead_fields), and the dimensions the rules themselves set
 UNSTABLE_FIELDS = lead_fields.UNSTABLE_FIELDS | frozenset(DIMENSION_FIELDS.values())
+# the scores a classification rule compares with numbers, as stored (the probability is stored in steps)
+COMPARED_SCORES = ('fit_score', 'score', 'engagement_score', 'model_score')
 
 
 class CrmLead(models.Model):
@@ -159,6 +161,40 @@ class CrmLead(models.Model):
         after = {rule.dimension for rule in rules if rule._reads_scores()}
         return all(rule._is_stable(but=lead_fields.SCORED_FIELDS if after_score else ())
                    for rule in rules if (rule.dimension in after) == after_score)
+
+    def _after_score_conditions(self):
+        """What the rules of the dimensions classified after the scores read of them, as the
+        conditions of ``engine.classification.conditions_flipped``: a comparison of a score with a
+        number as such, any other reading of a score (the tier, its sequence) as any change of it.
+
+        With their rules stable but for the scores (:meth:`_classify_stable_stage`), these
+        dimensions of a lead neither flagged nor new can change only where one of these conditions
+        flips: the nightly pass classifies them there alone, not on every lead whose score moved.
+
+        :return: the conditions, or None when a rule reads what the scores' columns do not hold
+            (the row of scores, its date): then every lead rescored is classified again
+        """
+        rules = self._get_classification_rules()
+        after = {rule.dimension for rule in rules if rule._reads_scores()}
+        columns = ScoreUpdate.column_names()
+        conditions = set()
+        for rule in rules.filtered(lambda rule: rule.dimension in after):
+            for condition in rule._get_lead_domain().iter_conditions():
+                name, *path = condition.field_expr.split('.')
+                if name not in lead_fields.SCORED_FIELDS:
+                    continue
+                if name not in columns:
+                    return None
+                constant = condition.value
+                if isinstance(constant, list | tuple | set | frozenset):
+                    constant = tuple(sorted(constant, key=repr))
+                numbers = constant if isinstance(constant, tuple) else (constant,)
+                compared = not path and name in COMPARED_SCORES and (
+                    condition.operator in ('in', 'not in') if isinstance(constant, tuple)
+                    else condition.operator in classification.SCORE_COMPARISONS) and all(
+                    isinstance(number, int | float) and not isinstance(number, bool) for number in numbers)
+                conditions.add((name, condition.operator, constant) if compared else (name, None, None))
+        return sorted(conditions, key=repr)
 
     def _classify_query(self, query, cause, after_score=False):
         """Classify the leads of ``query``: one query to read them with every rule matched,

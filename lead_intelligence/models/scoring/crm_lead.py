@@ -12,7 +12,7 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ...engine import arrays, scoring
+from ...engine import arrays, classification, scoring
 from ...engine.stages import PROBABILITY_STEPS, LeadState, ScoreUpdate, TrackingCells
 from .. import bulk
 from ..classification.dimensions import DIMENSION_FIELDS
@@ -593,8 +593,13 @@ class CrmLead(models.Model):
         self._on_pass_changes(update.field_changes(ids, state.stored_scores()))
         after = query
         if nightly and self._classify_stable_stage(after_score=True):
-            # what the rules read but the scores changes only with a write: the leads flagged or rescored
-            touched = changes.rescored | changes.moved | state.score_dirty | (state.score_line_id == 0)
+            # what the rules read but the scores changes only with a write: the leads flagged, new, or
+            # on which a condition of the rules on a score flips (rescored, where a rule reads the scores
+            # other than by their columns)
+            conditions = self._after_score_conditions()
+            flipped = changes.rescored | changes.moved if conditions is None \
+                else classification.conditions_flipped(state.stored_scores(), update, conditions)
+            touched = flipped | state.score_dirty | (state.score_line_id == 0)
             after = self._query_leads(ids[touched].tolist())
         self._classify_query(after, cause, after_score=True)
         moved = changes.moved
