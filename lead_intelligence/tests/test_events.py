@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+import numpy as np
 import psycopg2
 from freezegun import freeze_time
 
@@ -187,6 +188,26 @@ class TestEventCounting(TestBehaviourCommon):
             self.env.invalidate_all()
             self.assertEqual((lead.engagement_score, lead.score), (round(decayed(8, 10, 30)), 3))
             self.assertEqual(lead.score_history_ids, history, 'a point of decay is no news')
+
+    def test_a_pass_reads_the_engagement_of_its_own_leads_only(self):
+        """A chunk's engagement is read by its id range: the closed lead inside the range is not
+        among its leads, and its engagement goes to none of them."""
+        with freeze_time(NOW):
+            first, closed, last = (self._create_lead(name=name) for name in ('First', 'Closed', 'Last'))
+            self._send(first, 'download', NOW, 'f1')
+            for index in range(5):
+                self._send(closed, 'demo_request', NOW, f'c{index}')
+            self._count()
+            closed.action_set_lost()
+            Lead = self.env['crm.lead']
+            config = Lead._get_scoring_config()
+            ids = np.array([first.id, last.id])
+            rows = Lead._read_engagement_rows(ids, config)
+            self.assertEqual(ids[rows.lead_index].tolist(), [first.id])
+            self.assertEqual(Lead._read_engagement(ids, config).round().tolist(), [8, 0])
+            # the same leads spread over a wide range of ids are read by their list
+            far = np.array([first.id, last.id + 10 ** 6])
+            self.assertEqual(far[Lead._read_engagement_rows(far, config).lead_index].tolist(), [first.id])
 
     def test_late_events_fold_in_as_if_sent_in_order(self):
         with freeze_time(NOW):

@@ -105,12 +105,19 @@ class CrmLead(models.Model):
 
         :rtype: engine.stages.EngagementRows
         """
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) and int(ids.max()) - int(ids.min()) < 4 * len(ids):
+            # a pass's chunk: its id range walks the (lead, type) index, where a list of 20,000 ids
+            # made PostgreSQL scan the whole table (1M rows: 100 ms per chunk, against 45 ms); the
+            # rows of the range's other leads are dropped below
+            where = SQL('lead_id BETWEEN %s AND %s', int(ids.min()), int(ids.max()))
+        else:
+            where = SQL('lead_id = ANY(%s::int[])', arrays.int_array_literal(ids))
         rows = self.env.execute_query(SQL(
             """SELECT lead_id, type_id, units, extract(epoch FROM ref_date)::float8
-                 FROM crm_lead_engagement WHERE lead_id = ANY(%s::int[]) ORDER BY lead_id, type_id""",
-            arrays.int_array_literal(ids)))
+                 FROM crm_lead_engagement WHERE %s ORDER BY lead_id, type_id""", where))
         sums = EngagementSums.from_matrix(np.array(rows, dtype=np.float64).reshape(len(rows), 4))
-        return sums.rows(ids, config)
+        return sums.take(np.isin(sums.lead_id, ids)).rows(ids, config)
 
     @staticmethod
     def _engagement_now():
