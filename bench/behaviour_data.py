@@ -103,10 +103,18 @@ def reset_behaviour(db):
         cr.execute("TRUNCATE crm_lead_event, crm_lead_event_queue, crm_lead_engagement")
         cr.execute(f"UPDATE crm_lead SET {clear} WHERE {counters_set}")  # pylint: disable=sql-injection  # module constants only
         cleared = cr.rowcount
+        forget_settled_times(cr)
         # the count job is never run by a server of the bench: forget the triggers earlier runs left
         cr.execute("DELETE FROM ir_cron_trigger WHERE cron_id IN (SELECT res_id FROM ir_model_data "
                    "WHERE module = 'lead_intelligence' AND name = 'ir_cron_count_events')")
     _logger.info("behaviour reset: event log and engagement emptied, counters of %d leads cleared", cleared)
+
+
+def forget_settled_times(cr):
+    """The engagement was written behind the event job, which flags the leads it changes: the times
+    until which the leads' scores hold (``crm_lead_score.settled_until``) no longer hold, the next
+    pass reads every lead."""
+    cr.execute("UPDATE crm_lead_score SET settled_until = NULL WHERE settled_until IS NOT NULL")
 
 
 def copy_rows(cr, table, columns, rows):
@@ -193,5 +201,6 @@ def fill_engagement(db, share=1.0, seed=11):
         copy_rows(cr, "crm_lead_engagement", ("lead_id", "type_id", "units", "ref_date"),
                   zip(lead_ids.astype(str).tolist(), type_ids.astype(str).tolist(), units.astype(str).tolist(),
                       refs.tolist(), strict=True))
+        forget_settled_times(cr)
     _logger.info("engagement: %d rows for %d open leads", n, len(engaged))
     return len(engaged), n

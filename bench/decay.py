@@ -7,9 +7,10 @@ after day without any event. On the scratch database, with an empty event log:
 1. ``bench.behaviour_data.fill_engagement`` gives ``--engaged`` (a share, default
    all) of the open leads 2 to 4 engagement rows by ``COPY``; an untimed full
    pass scores every open lead with them.
-2. Every ``ref_date`` moves back one day, by SQL: the stored state is then what
-   it would be a day later, and ``with_decay`` times the full pass, which writes
-   the engagement scores (and scores, tiers, history) that one day of decay moved.
+2. Every ``ref_date`` moves back one day, by SQL, and the times until which the
+   leads' scores hold with them: the stored state is then what it would be a day
+   later, and ``with_decay`` times the full pass, which writes the engagement
+   scores (and scores, tiers, history) that one day of decay moved.
 3. ``crm_lead_engagement`` is emptied and an untimed full pass scores every lead
    fit-only; ``fit_only`` times the full pass again: the pass without engagement,
    where nothing changes.
@@ -81,10 +82,14 @@ class Measurements:
 
 
 def age_engagement(db, days):
-    """Move every stored reference date ``days`` back: the engagement as it will be ``days`` later."""
+    """Move every stored reference date ``days`` back: the engagement as it will be ``days`` later;
+    and the times until which the leads' scores hold (``crm_lead_score.settled_until``) as much, so
+    that the pass finds the leads whose time has come ``days`` later."""
     with scratchdb.cursor(db) as cr:
         cr.execute("UPDATE crm_lead_engagement SET ref_date = ref_date - make_interval(days => %s)", [days])
         _logger.info("moved %d engagement rows %d day(s) back", cr.rowcount, days)
+        cr.execute("UPDATE crm_lead_score SET settled_until = settled_until - %s WHERE settled_until IS NOT NULL",
+                   [days * 86400])
 
 
 def database_now(db):

@@ -1,6 +1,6 @@
 {
     "name": "Lead Intelligence",
-    "version": "19.0.1.14.0",
+    "version": "19.0.1.15.0",
     "category": "Sales/CRM",
     "summary": "Classify, score, tier, explain and route CRM leads by rules, behaviour and a model of your history",
     "website": "https://github.com/lead-intelligence/lead_intelligence",

@@ -204,6 +204,7 @@ class ScoreResult:
     engagement_score: np.ndarray  # int (n,) 0-100
     tier_id: np.ndarray  # int (n,), 0 = no tier
     model_score: np.ndarray  # int (n,) 0-100, -1 where the lead has no model
+    blended: np.ndarray = None  # float (n,) 0-100, the score before it is rounded
 
 
 @dataclass(frozen=True, eq=False)
@@ -256,7 +257,57 @@ def score_leads(params, matches, group_index, engagement=None, model=None):
             tiers[in_group] = cut_tiers(score[in_group], thresholds, tier_ids)
     return ScoreResult(fit_points=fit_points, fit_score=round_score(fit), score=score,
                        engagement_score=round_score(engagement), tier_id=tiers,
-                       model_score=np.where(with_model, round_score(np.nan_to_num(model)), -1))
+                       model_score=np.where(with_model, round_score(np.nan_to_num(model)), -1), blended=blended)
+
+
+# how far inside its rounding interval an engagement is kept by :func:`hold_seconds` (0-100 scale): the
+# score's blend is a sum of float products, recomputed here by another sum
+HOLD_MARGIN = 1e-6
+
+
+def hold_seconds(params, result, totals, swing, half_life, ceiling, with_model):
+    """How long each lead's scores hold as its engagement decays, no event coming: seconds before
+    which neither its rounded engagement nor its rounded score can change (``inf``: never).
+
+    The fit score does not move with time, the model reads the rounded engagement, and the tier and
+    the classes follow the rounded scores: the lead's stored values hold while its decayed total stays
+    within the interval of totals that give the same rounded engagement and score. However the signs
+    and half-lives of its rows mix, the total moves in ``t`` days by at most ``swing * (1 - 0.5 **
+    (t / half_life))`` (see ``stages.EngagementRows.decay_bounds``): the hold is the time that bound
+    takes to reach the nearest end of the interval. It errs early, never late.
+
+    :param params: the :class:`ScoringParams` the scores were computed with
+    :param result: the :class:`ScoreResult` of the leads, ``blended`` included
+    :param totals: (n,) their decayed engagement points now, as :func:`behaviour.engagement_score` reads them
+    :param swing: (n,) the absolute points now of their rows that decay; ``half_life``: (n,) days, the
+        shortest half-life among those rows (inf for none)
+    :param ceiling: the engagement points that make 100
+    :param with_model: (n,) bool, the leads blended with a model score
+    :return: (n,) float seconds, 0 for a lead on the edge of its interval
+    """
+    totals = np.asarray(totals, dtype=np.float64)
+    engagement = np.clip(totals / ceiling, 0.0, 1.0) * 100.0
+    rounded = np.floor(engagement + 0.5)
+    low, high = rounded - 0.5, rounded + 0.5
+    shares = [float(blend_shares(params.weights, has_model).get("engagement", 0)) for has_model in (False, True)]
+    share = np.where(np.asarray(with_model, dtype=bool), shares[1], shares[0])
+    weighed = share > 0
+    if weighed.any():
+        # the engagement at which the score's blend reaches the ends of the score's rounding interval
+        score = np.asarray(result.score, dtype=np.float64)
+        rest = np.asarray(result.blended, dtype=np.float64) - share * engagement
+        with np.errstate(divide="ignore", invalid="ignore"):
+            low = np.where(weighed, np.maximum(low, (score - 0.5 - rest) / share), low)
+            high = np.where(weighed, np.minimum(high, (score + 0.5 - rest) / share), high)
+    # in points; an end the clipped engagement cannot cross (below 0, above 100) is none
+    low_points = np.where(low <= 0.0, -np.inf, (low + HOLD_MARGIN) * ceiling / 100.0)
+    high_points = np.where(high > 100.0, np.inf, (high - HOLD_MARGIN) * ceiling / 100.0)
+    room = np.minimum(totals - low_points, high_points - totals)
+    swing = np.asarray(swing, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach = np.where(swing > 0, room / swing, np.inf)
+        days = -np.asarray(half_life, dtype=np.float64) * np.log2(1.0 - np.minimum(reach, 1.0))
+    return np.where(swing <= 0, np.inf, np.where(room <= 0, 0.0, np.where(reach >= 1.0, np.inf, days * 86400.0)))
 
 
 def first_id_span(target, id_range, count):

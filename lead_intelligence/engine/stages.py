@@ -151,6 +151,23 @@ class EngagementRows(Columns):
         """(n_leads,) the decayed points of each lead of the chunk at ``now``."""
         return np.bincount(self.lead_index, weights=self.decayed(now), minlength=n_leads).astype(np.float64)
 
+    def decay_bounds(self, now, n_leads):
+        """How far decay can move each lead's total from ``now`` on: ``(swing, half_life)``, (n_leads,)
+        float each, the sum of the absolute points at ``now`` of its rows that decay, and the shortest
+        half-life (days) among them (inf for none).
+
+        Each row's points move towards 0 by at most a share ``1 - 0.5 ** (t / its half-life)`` of
+        what they are worth now in ``t`` days (a row kept at a later time does not decay until
+        then), so whatever their signs the total moves by at most ``swing * (1 - 0.5 ** (t /
+        half_life))``.
+        """
+        decays = self.half_life > 0
+        index = self.lead_index[decays]
+        swing = np.bincount(index, weights=np.abs(self.decayed(now)[decays]), minlength=n_leads).astype(np.float64)
+        half_life = np.full(n_leads, np.inf)
+        np.minimum.at(half_life, index, self.half_life[decays])
+        return swing, half_life
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class TrackingCells(Columns):

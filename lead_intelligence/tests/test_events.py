@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 import numpy as np
 import psycopg2
@@ -436,3 +437,87 @@ class TestEventViews(TestBehaviourCommon):
         self.assertEqual([(row['state'], row['filter_reason']) for row in form_data['event_ids']],
                          [('counted', False), ('filtered', 'dwell')], 'newest first')
         self.assertEqual(form_data['filtered_event_count'], 1)
+
+
+@tagged('lead_intelligence', 'post_install', '-at_install')
+class TestSettledScores(TestBehaviourCommon):
+    """At night, with every rule stable, the pass scores only the leads whose scores may have moved:
+    the leads flagged, and those whose engagement's decay may have moved a rounded score."""
+
+    def _full_pass(self):
+        """Run the full pass as its job does; return the ids it scored and its run."""
+        Lead = self.env['crm.lead']
+        scored = []
+        original = type(Lead)._compute_scores
+
+        def computing(model, state, *args, **kwargs):
+            scored.extend(state.id.tolist())
+            return original(model, state, *args, **kwargs)
+
+        with self._mock_commit_progress(), patch.object(type(Lead), '_compute_scores', computing):
+            Lead._cron_rescore_all_leads()
+        self.env.invalidate_all()
+        return scored, self.env['crm.lead.score.run'].search([('state', '=', 'done')], order='id desc', limit=1)
+
+    def _settled_until(self, lead):
+        self.env.flush_all()
+        return self.env.execute_query(SQL('SELECT settled_until FROM crm_lead_score WHERE lead_id = %s', lead.id))[0][0]
+
+    def test_nightly_pass_scores_only_the_leads_whose_scores_may_move(self):
+        Lead = self.env['crm.lead']
+        with freeze_time(NOW):
+            engaged, quiet = self._create_lead(name='Engaged', function='CEO'), self._create_lead(name='Quiet')
+            for index in range(5):
+                self._send(engaged, 'download', NOW, f'd{index}')
+            self._count()
+            self.assertEqual(engaged.engagement_score, 40)
+            config = Lead._get_scoring_config()
+            self.assertEqual(len(config.stable), len(config.rules))
+            self.assertTrue(Lead._classify_stable_stage() and Lead._classify_stable_stage(after_score=True))
+            self._full_pass()
+            scored, run = self._full_pass()
+            self.assertIn(engaged.id, scored, 'a pass of unknown settled times reads every open lead')
+            self.assertEqual(run.settled_key, config.settled_key)
+        # 40 points of a 30-day half-life: the engagement rounds to 39 below 39.5 points, after
+        # 30 * log2(40 / 39.5) days (the score, blended half and half, moves later)
+        due = NOW + timedelta(days=30 * np.log2(40 / 39.5))
+        until = datetime.utcfromtimestamp(self._settled_until(engaged))
+        self.assertAlmostEqual(until, due, delta=timedelta(seconds=2))
+        self.assertEqual(self._settled_until(quiet), 2 ** 53, 'without engagement, its scores hold for ever')
+        before = (engaged.score, engaged.engagement_score, engaged.tier_id, engaged.score_date)
+
+        with freeze_time(due - timedelta(minutes=1)):
+            scored, run = self._full_pass()
+            self.assertEqual((scored, run.leads_done), ([], 0), 'no lead flagged, no score can have moved')
+            quiet.function = 'Student'
+            self.assertTrue(quiet.score_dirty)
+            scored, _run = self._full_pass()
+            self.assertEqual(scored, [quiet.id], 'the flagged lead alone')
+            self.assertEqual((engaged.score, engaged.engagement_score, engaged.tier_id, engaged.score_date), before)
+            # what the pass left is what scoring the lead now gives
+            self.assertEqual(Lead._score_leads(engaged.ids, 'manual'), 0)
+            self.env.invalidate_all()
+            self.assertEqual(engaged.engagement_score, 40)
+        with freeze_time(due + timedelta(minutes=1)):
+            scored, _run = self._full_pass()
+            self.assertEqual(scored, [engaged.id], 'its time has come')
+            self.assertEqual(engaged.engagement_score, 39)
+            self.assertGreater(self._settled_until(engaged), (due - NOW).total_seconds() + NOW.timestamp())
+            scored, _run = self._full_pass()
+            self.assertEqual(scored, [], 'and it holds again')
+
+    def test_a_configuration_change_reads_every_lead_again(self):
+        """The settled times hold for the configuration they were found with: a change of the blend
+        that no full pass followed yet (set by SQL here) makes the next nightly pass read every lead."""
+        Lead = self.env['crm.lead']
+        with freeze_time(NOW):
+            leads = self._create_lead(name='One') | self._create_lead(name='Two')
+            self._full_pass()
+            self._full_pass()
+            self.assertEqual(self._full_pass()[0], [])
+            self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.weight_fit', 60)
+            self.env['crm.lead.score.run'].search([('state', 'in', ('running', 'failed'))]).unlink()
+            scored, run = self._full_pass()
+            self.assertEqual(run.cause, 'nightly')
+            self.assertTrue(set(leads.ids) <= set(scored))
+            self.assertEqual(run.settled_key, Lead._get_scoring_config().settled_key)

@@ -2,7 +2,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from engine import scoring
+from engine import behaviour, scoring
+from engine.stages import EngagementRows
 
 
 def test_rule_points_sums_matched_rules_with_negative_points():
@@ -231,3 +232,64 @@ def test_blend_share_percentages_round_as_the_weight_over_the_total():
                 shares = scoring.blend_shares({"fit": fit, "engagement": engagement, "model": 30}, has_model=False)
                 assert round(100 * shares.get("fit", 0)) == round(100 * fit / (fit + engagement))
                 assert round(100 * shares.get("engagement", 0)) == round(100 * engagement / (fit + engagement))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hold_seconds_never_outlasts_the_scores_it_holds(seed):
+    """Anywhere before a lead's hold, decay has moved neither its rounded engagement nor its score."""
+    rng = np.random.default_rng(seed)
+    n, ceiling = 400, 60.0
+    counts = rng.integers(0, 5, n)
+    lead_index = np.repeat(np.arange(n), counts)
+    m = len(lead_index)
+    rows = EngagementRows(
+        lead_index=lead_index, type_index=np.zeros(m, dtype=np.int64),
+        points=rng.choice([-1.0, 1.0], m, p=[0.2, 0.8]) * rng.uniform(0.5, 80.0, m),
+        ref=rng.uniform(-30, 2, m) * 86400.0, half_life=rng.choice([0.0, 3.0, 7.0, 30.0, 90.0], m))
+    matches = rng.random((n, 3)) < 0.5
+    params = scoring.ScoringParams(points=np.array([20.0, 35.0, -10.0]), tier_sets=(),
+                                   weights={"fit": rng.uniform(0, 2), "engagement": rng.uniform(0.1, 2),
+                                            "model": rng.uniform(0, 2)})
+    model = np.where(rng.random(n) < 0.5, rng.uniform(0, 100, n), np.nan)
+
+    def at(now):
+        totals = rows.lead_totals(now, n)
+        return totals, scoring.score_leads(params, matches, np.zeros(n, dtype=np.int64),
+                                           engagement=behaviour.engagement_score(totals, ceiling), model=model)
+
+    totals, result = at(0.0)
+    swing, half_life = rows.decay_bounds(0.0, n)
+    hold = scoring.hold_seconds(params, result, totals, swing, half_life, ceiling, ~np.isnan(model))
+    finite = np.isfinite(hold)
+    assert finite.sum() > n // 4 and (hold[finite] > 0).sum() > n // 4  # a bound, not "always due"
+    for share in (0.0, 0.25, 0.5, 0.9, 0.999, 1.0):
+        # at the hold itself the value may just have changed: up to a hair before it
+        later = np.where(finite, np.where(finite, hold, 0) * share - 1e-3, 400 * 86400.0).clip(0)
+        for lead in range(n):
+            _totals, moved = at(later[lead])
+            assert moved.engagement_score[lead] == result.engagement_score[lead], (lead, later[lead], hold[lead])
+            assert moved.score[lead] == result.score[lead], (lead, later[lead], hold[lead])
+
+
+def test_hold_seconds_is_exact_for_one_decaying_row():
+    """One row of positive points: the bound is the very time its rounded engagement drops."""
+    rows = EngagementRows(lead_index=[0], type_index=[0], points=[50.0], ref=[0.0], half_life=[7.0])
+    params = scoring.ScoringParams(points=np.zeros(0), tier_sets=(), weights={"engagement": 1.0})
+    totals = rows.lead_totals(0.0, 1)
+    result = scoring.score_leads(params, np.zeros((1, 0), dtype=bool), np.zeros(1, dtype=np.int64),
+                                 engagement=behaviour.engagement_score(totals, 100.0))
+    hold = scoring.hold_seconds(params, result, totals, *rows.decay_bounds(0.0, 1), 100.0, np.zeros(1, dtype=bool))
+    # 50 points of 100 is an engagement of 50: it rounds to 49 below 49.5, after 7 * log2(50 / 49.5) days
+    expected = 7 * np.log2(50 / 49.5) * 86400
+    assert hold[0] == pytest.approx(expected, rel=1e-4)
+    assert behaviour.engagement_score(rows.lead_totals(expected * 1.001, 1), 100.0).round()[0] == 49
+
+
+def test_hold_seconds_of_a_lead_without_decay_is_forever():
+    rows = EngagementRows(lead_index=[1], type_index=[0], points=[30.0], ref=[0.0], half_life=[0.0])
+    params = scoring.ScoringParams(points=np.zeros(0), tier_sets=(), weights={"fit": 1.0, "engagement": 1.0})
+    totals = rows.lead_totals(0.0, 2)
+    result = scoring.score_leads(params, np.zeros((2, 0), dtype=bool), np.zeros(2, dtype=np.int64),
+                                 engagement=behaviour.engagement_score(totals, 100.0))
+    hold = scoring.hold_seconds(params, result, totals, *rows.decay_bounds(0.0, 2), 100.0, np.zeros(2, dtype=bool))
+    assert np.isinf(hold).all()

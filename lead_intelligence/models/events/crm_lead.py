@@ -129,8 +129,18 @@ class CrmLead(models.Model):
 
         :return: float array aligned with ``ids``
         """
-        totals = self._read_engagement_rows(ids, config).lead_totals(self._engagement_now(), len(ids))
+        totals, _swing, _half_life = self._read_engagement_state(ids, config, self._engagement_now())
         return behaviour.engagement_score(totals, config.engagement_high)
+
+    def _read_engagement_state(self, ids, config, now):
+        """The engagement of the leads ``ids`` at ``now`` (POSIX seconds), and how far its decay can
+        move it from then (see ``engine.stages.EngagementRows.decay_bounds``).
+
+        :return: ``(totals, swing, half_life)``, (n,) float each, aligned with ``ids``: the decayed
+            points, the absolute points of the rows that decay, their shortest half-life (days, inf for none)
+        """
+        rows = self._read_engagement_rows(ids, config)
+        return (rows.lead_totals(now, len(ids)), *rows.decay_bounds(now, len(ids)))
 
     def _read_engagement_contributions(self, ids, config):
         """Decayed points of each event type for the leads ``ids``, now: {lead id: [(type, points)]}."""

@@ -168,10 +168,14 @@ class CrmLead(models.Model):
                 chunk.trend_since - timedelta(days=window), start, chunk.low, chunk.high))])
             keep = keep | passed
             if keep.any():
+                # the leads kept only, where they are few in the range (a pass that reads only the leads
+                # whose scores may move spans wide ranges): else the range, through the index
+                few = SQL('AND lead_id = ANY(%s::int[])', arrays.int_array_literal(ids[keep])) \
+                    if 4 * int(keep.sum()) < chunk.high - chunk.low else SQL()
                 stored = dict(self.env.execute_query(SQL(
                     """SELECT lead_id, trend_baseline FROM crm_lead_score
-                        WHERE lead_id > %s AND lead_id <= %s AND trend_start <= %s""",
-                    chunk.low, chunk.high, start)))
+                        WHERE lead_id > %s AND lead_id <= %s AND trend_start <= %s %s""",
+                    chunk.low, chunk.high, start, few)))
                 known = keep & ~passed & np.isin(ids, list(stored))
                 baseline[known] = [stored[lead_id] for lead_id in ids[known].tolist()]
         if not keep.any():

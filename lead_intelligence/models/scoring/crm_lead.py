@@ -12,7 +12,7 @@ from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
 
-from ...engine import arrays, classification, scoring
+from ...engine import arrays, behaviour, classification, scoring
 from ...engine.stages import PROBABILITY_STEPS, LeadState, ScoreUpdate, TrackingCells
 from .. import bulk
 from ..classification.dimensions import DIMENSION_FIELDS
@@ -27,6 +27,9 @@ USER_CAUSES = ('user', 'manual')
 # stable key: a pass of another layout is followed by a full match): 2, the stable rules' matches, the
 # lead's company, tier and state
 STABLE_LAYOUT = 2
+# how the time each lead's scores hold (crm_lead_score.settled_until) is found (a part of the settled key)
+SETTLED_LAYOUT = 1
+SETTLED_NEVER = 2 ** 53  # the integer kept for a lead whose scores hold for ever (POSIX seconds)
 
 DEMO_COUNTRY_CODES = ['US', 'CN', 'DE', 'FR', 'GB', 'JP', 'BE', 'IN', 'BR', 'SG']
 DEMO_COMPANIES = [
@@ -51,6 +54,12 @@ DEMO_NEEDS = [
 ]
 
 
+def _settled_sql(column):
+    """SQL: the time (POSIX seconds, a float column) until which a lead's scores hold, as a bigint
+    (-1 for none kept; never, ``infinity``, as a time no pass reaches)."""
+    return SQL('COALESCE(floor(LEAST(%s, %s))::bigint, -1)', column, SETTLED_NEVER)
+
+
 @dataclass(frozen=True)
 class ScoringConfig:
     """What scoring a chunk needs, read once per pass."""
@@ -66,6 +75,8 @@ class ScoringConfig:
     type_half_lives: np.ndarray  # days
     engagement_high: float  # decayed points that make a 100 engagement
     models: dict  # company id -> (crm.lead.scoring.model id, engine model or None if unusable) of its active model
+    # what the times the leads' scores hold were found with: the points, blend, tiers, event types and models
+    settled_key: str = ''
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,8 @@ class PassChunk:
     # every rule is stable and reused: the leads not flagged are read from crm_lead_score alone
     narrow: bool = False
     limit: int = 0  # at most this many leads, the first ones by id (0: no limit)
+    # with ``narrow``: the leads whose scores hold (see _read_unflagged_rows) are not read at all
+    settled: bool = False
 
 
 class CrmLead(models.Model):
@@ -263,6 +276,10 @@ class CrmLead(models.Model):
         trend_window = self.env['res.config.settings']._get_lead_intelligence_settings()['trend_window_days']
         previous = self.env['crm.lead.score.run'].search([('state', '=', 'done')], order='id desc', limit=1)
         trend_since = previous.date_start if previous.trend_window_days == trend_window else None
+        # and with the scores of the last pass found alike, and classes that only the flagged leads and the
+        # scores move: the leads whose scores hold are not read at all, the chunks are sized by the leads read
+        settled = narrow and trend_since is not None and previous.settled_key == config.settled_key \
+            and self._classify_stable_stage() and self._classify_stable_stage(after_score=True)
         span = scoring.first_id_span(target, max_id - run.last_lead_id, remaining)
         while run.last_lead_id < max_id:
             upper = min(run.last_lead_id + span, max_id)
@@ -271,7 +288,7 @@ class CrmLead(models.Model):
                                  order='id', limit=2 * target)
             done, changed = bulk.retry_on_conflict(
                 self.env, lambda query=query, chunk=PassChunk(run.last_lead_id, upper, reuse_stable, trend_since,
-                                                             narrow, 2 * target):
+                                                             narrow, 2 * target, settled):
                 self._score_query(query, run.cause, config, chunk))
             if len(done) == 2 * target:
                 upper = done[-1]
@@ -283,8 +300,9 @@ class CrmLead(models.Model):
             span = scoring.next_id_span(span, target, len(done))
             if not IrCron._commit_progress(len(done)):
                 return
+        # a pass reading every rule's matches from the leads' rows does not keep the times their scores hold
         run.write({'state': 'done', 'date_end': fields.Datetime.now(), 'stable_key': config.stable_key,
-                   'trend_window_days': trend_window})
+                   'trend_window_days': trend_window, 'settled_key': config.settled_key if narrow else False})
         IrCron._commit_progress(remaining=0)
 
     @api.model
@@ -338,6 +356,17 @@ class CrmLead(models.Model):
         # sudo: as above; archived types keep their stored engagement but are worth no points
         all_types = self.env['crm.lead.event.type'].sudo().with_context(active_test=False)
         types = all_types.search([], order='id')  # pylint: disable=no-search-all
+        params = scoring.ScoringParams(
+            points=np.array(rules.mapped('points'), dtype=np.float64),
+            tier_sets=(default_tiers, *(company_tiers[company_id] for company_id in tier_company_ids)),
+            mapping=settings['fit_mapping'],
+            low=settings['fit_points_low'],
+            high=settings['fit_points_high'],
+            weights={name: settings[f'weight_{name}'] for name in scoring.BLEND_COMPONENTS},
+        )
+        type_points = [event_type.points if event_type.active else 0.0 for event_type in types]
+        # predicted even at a zero weight: the probability is shown on the lead all the same
+        active_models = self._get_active_scoring_models()
         return ScoringConfig(
             rules=rules,
             stable=np.array(stable, dtype=np.int64),
@@ -345,21 +374,21 @@ class CrmLead(models.Model):
                 (rules[index].id, rules[index].domain, rules[index].company_id.id) for index in stable
             ]).encode()).hexdigest(),
             reads_classes=any(rule._reads_fields(DIMENSION_FIELDS.values()) for rule in rules),
-            params=scoring.ScoringParams(
-                points=np.array(rules.mapped('points'), dtype=np.float64),
-                tier_sets=(default_tiers, *(company_tiers[company_id] for company_id in tier_company_ids)),
-                mapping=settings['fit_mapping'],
-                low=settings['fit_points_low'],
-                high=settings['fit_points_high'],
-                weights={name: settings[f'weight_{name}'] for name in scoring.BLEND_COMPONENTS},
-            ),
+            params=params,
             tier_company_ids=np.array(tier_company_ids, dtype=np.int64),
             type_ids=np.array(types.ids, dtype=np.int64),
-            type_points=np.array([event_type.points if event_type.active else 0.0 for event_type in types]),
+            type_points=np.array(type_points, dtype=np.float64),
             type_half_lives=np.array(types.mapped('half_life'), dtype=np.float64),
             engagement_high=float(settings['engagement_points_high']),
-            # predicted even at a zero weight: the probability is shown on the lead all the same
-            models=self._get_active_scoring_models(),
+            models=active_models,
+            settled_key=hashlib.sha256(repr([
+                SETTLED_LAYOUT, rules.ids, params.points.tolist(), params.mapping, params.low, params.high,
+                sorted(params.weights.items()), float(settings['engagement_points_high']), types.ids, type_points,
+                types.mapped('half_life'), [(list(thresholds), list(tier_ids))
+                                            for thresholds, tier_ids in params.tier_sets],
+                tier_company_ids, sorted((company_id, record_id) for company_id, (record_id, _engine)
+                                         in active_models.items()),
+            ]).encode()).hexdigest(),
         )
 
     def _read_scoring_rows(self, query, config, chunk=None):
@@ -379,23 +408,27 @@ class CrmLead(models.Model):
             the score's id hashed the whole table for every chunk)
         :return: (state, matches, stable): the :class:`LeadState` of the leads, in id order, their
             matches (n, n_rules) bool (a rule that fails in the database is set aside and matches
-            none) and ``(words, changed, open)``: the stable matches to keep, as bit words (n, k),
-            (n,) bool where they, or the lead's company, tier or state kept with them, differ from
-            the stored ones, and (n,) int, 1 for an open lead
+            none) and ``(words, changed, open, settled)``: the stable matches to keep, as bit words
+            (n, k), (n,) bool where they, or the lead's company, tier or state kept with them, differ
+            from the stored ones, (n,) int, 1 for an open lead, and (n,) int, the time (POSIX
+            seconds) until which the stored scores hold, -1 for none kept
         """
         if chunk and chunk.narrow:
-            flagged = self._search(
-                self._get_open_leads_domain(chunk.low) & Domain('id', '<=', chunk.high)
-                & self._get_flagged_domain(chunk.low, chunk.high), order='id', limit=chunk.limit or None)
-            parts = [self._read_lead_rows(flagged, config, chunk), self._read_unflagged_rows(config, chunk)]
+            parts = [self._read_lead_rows(self._query_flagged(chunk), config, chunk),
+                     self._read_unflagged_rows(config, chunk)]
             order = np.argsort(np.concatenate([part[0][:, 0] for part in parts]), kind='stable')
             if chunk.limit:
                 order = order[:chunk.limit]
-            data, matches, words, changed, open_flags = (
+            data, matches, words, changed, open_flags, settled = (
                 np.concatenate(column)[order] for column in zip(*parts, strict=True))
         else:
-            data, matches, words, changed, open_flags = self._read_lead_rows(query, config, chunk)
-        return LeadState.from_matrix(data), matches, (words, changed, open_flags)
+            data, matches, words, changed, open_flags, settled = self._read_lead_rows(query, config, chunk)
+        return LeadState.from_matrix(data), matches, (words, changed, open_flags, settled)
+
+    def _query_flagged(self, chunk):
+        """The open leads of ``chunk`` flagged dirty, at most ``chunk.limit``: a :class:`Query`."""
+        return self._search(self._get_open_leads_domain(chunk.low) & Domain('id', '<=', chunk.high)
+                            & self._get_flagged_domain(chunk.low, chunk.high), order='id', limit=chunk.limit or None)
 
     def _read_lead_rows(self, query, config, chunk=None):
         """The leads of ``query`` read from ``crm_lead``, with their stored scores, in one query.
@@ -438,14 +471,15 @@ class CrmLead(models.Model):
             SQL('COALESCE(%s, -1)', SQL.identifier(line, 'lead_company_id')),
             SQL('COALESCE(%s, -1)', SQL.identifier(line, 'lead_tier_id')),
             SQL('COALESCE(%s::int, -1)', SQL.identifier(line, 'lead_open')),
+            _settled_sql(SQL.identifier(line, 'settled_until')),
             *(SQL('COALESCE(%s[%s], 0)', stored, index + 1) for index in range(n_words)),
         ]
         names = LeadState.column_names()
         data, matches = config.rules._read_matches(
             query, [columns[name] for name in names] + extra, guard, config.stable.tolist() if guard else ())
-        fresh, has_stored, open_flags, kept_company, kept_tier, kept_open = (
-            data[:, len(names) + offset] for offset in range(6))
-        stored_words = data[:, len(names) + 6:]
+        fresh, has_stored, open_flags, kept_company, kept_tier, kept_open, settled = (
+            data[:, len(names) + offset] for offset in range(7))
+        stored_words = data[:, len(names) + 7:]
         kept = ~fresh.astype(bool)
         if kept.any():
             matches[np.ix_(kept, config.stable)] = scoring.unpack_matches(stored_words[kept], len(config.stable))
@@ -454,7 +488,7 @@ class CrmLead(models.Model):
         changed = ~has_stored.astype(bool) | (words != stored_words).any(axis=1) \
             | (kept_company != state[:, names.index('company_id')]) | (kept_tier != state[:, names.index('tier_id')]) \
             | (kept_open != open_flags)
-        return state, matches, words, changed, open_flags
+        return state, matches, words, changed, open_flags, settled
 
     def _read_unflagged_rows(self, config, chunk):
         """The open leads of ``chunk`` not flagged dirty, read from ``crm_lead_score`` alone: their
@@ -462,6 +496,20 @@ class CrmLead(models.Model):
         rule is stable (``chunk.narrow``): nothing these leads' rules read has changed since they
         were last matched, and every open lead has its row (the last full pass matched it, and a
         lead created or reopened since is flagged).
+
+        With ``chunk.settled``, only those whose scores may have moved since they were last found:
+
+        * the time until which they hold (``settled_until``, see ``engine.scoring.hold_seconds``:
+          their engagement's decay cannot move their rounded engagement or score before) has come,
+          or is not known;
+        * their company has an active model: it reads the lead's classes, which the score-reading
+          dimensions move without flagging the lead;
+        * their score trend's baseline moved: a row of their score history passed the start of the
+          trend window since the last pass (as ``_score_trends`` finds them).
+
+        Nothing else of such a lead can move: its rules' inputs (it is not flagged), its engagement (an
+        event flags the lead), the configuration (the settled key of the last pass, see
+        ``_rescore_all_leads``).
 
         :return: as :meth:`_read_lead_rows`
         """
@@ -480,22 +528,36 @@ class CrmLead(models.Model):
         }
         names = LeadState.column_names()
         n_words = scoring.word_count(len(config.stable))
+        moving = SQL('TRUE')
+        if chunk.settled:
+            window = self.env['res.config.settings']._get_lead_intelligence_settings()['trend_window_days']
+            moving = SQL(
+                """(score.settled_until IS NULL OR score.settled_until <= %(now)s
+                     OR COALESCE(score.lead_company_id, 0) = ANY(%(modelled)s::int[])
+                     OR score.lead_id IN (SELECT lead_id FROM crm_lead_score_history
+                                           WHERE date > %(since)s AND date <= %(start)s
+                                             AND lead_id > %(low)s AND lead_id <= %(high)s))""",
+                now=self._engagement_now(), modelled=arrays.int_array_literal(list(config.models)),
+                since=chunk.trend_since - timedelta(days=window), start=self.env.cr.now() - timedelta(days=window),
+                low=chunk.low, high=chunk.high)
         rows = self.env.execute_query(SQL(
             """SELECT %(columns)s
                  FROM crm_lead_score score
                  LEFT JOIN crm_lead_tier tier ON tier.id = score.lead_tier_id
-                WHERE score.lead_id > %(low)s AND score.lead_id <= %(high)s AND score.lead_open
+                WHERE score.lead_id > %(low)s AND score.lead_id <= %(high)s AND score.lead_open AND %(moving)s
                   AND NOT EXISTS (SELECT 1 FROM crm_lead_dirty dirty WHERE dirty.lead_id = score.lead_id)
                 ORDER BY score.lead_id%(limit)s""",
-            columns=SQL(', ').join([*(columns[name] for name in names),
+            columns=SQL(', ').join([*(columns[name] for name in names), _settled_sql(SQL('score.settled_until')),
                                     *(SQL('COALESCE(score.stable_matches[%s], 0)', index + 1)
                                       for index in range(n_words))]),
-            low=chunk.low, high=chunk.high, limit=SQL(' LIMIT %s', chunk.limit) if chunk.limit else SQL()))
-        data = np.array(rows, dtype=np.int64).reshape(len(rows), len(names) + n_words)
-        words = data[:, len(names):]
+            low=chunk.low, high=chunk.high, moving=moving,
+            limit=SQL(' LIMIT %s', chunk.limit) if chunk.limit else SQL()))
+        data = np.array(rows, dtype=np.int64).reshape(len(rows), len(names) + 1 + n_words)
+        words = data[:, len(names) + 1:]
         matches = np.zeros((len(rows), len(config.rules)), dtype=bool)
         matches[:, config.stable] = scoring.unpack_matches(words, len(config.stable))
-        return data[:, :len(names)], matches, words, np.zeros(len(rows), dtype=bool), np.ones(len(rows), dtype=np.int64)
+        return (data[:, :len(names)], matches, words, np.zeros(len(rows), dtype=bool),
+                np.ones(len(rows), dtype=np.int64), data[:, len(names)])
 
     @api.model
     def _query_leads(self, lead_ids):
@@ -567,8 +629,10 @@ class CrmLead(models.Model):
             # no lead but the flagged ones can change class, and a fit rule reads a class (the shipped
             # job-level rules do): the flagged leads of the chunk are classified first, the fit rules
             # read their classes of this pass
-            flagged = self._search(Domain('id', 'in', query) & self._get_flagged_domain(chunk.low, chunk.high),
-                                   order='id', active_test=False)
+            # with a narrow read, the very leads it reads flagged (the chunk's query may stop short of them)
+            flagged = self._query_flagged(chunk) if chunk.narrow else self._search(
+                Domain('id', 'in', query) & self._get_flagged_domain(chunk.low, chunk.high),
+                order='id', active_test=False)
             self._classify_query(flagged, cause)
             state, matches, stable = self._read_scoring_rows(query, config, chunk)
         else:
@@ -577,10 +641,25 @@ class CrmLead(models.Model):
         if not len(state):
             return [], 0
         ids, company_ids = state.id, state.company_id
-        engagement = self._read_engagement(ids, config)
+        now = self._engagement_now()
+        totals, swing, half_life = self._read_engagement_state(ids, config, now)
+        engagement = behaviour.engagement_score(totals, config.engagement_high)
         probability = self._predict_model(ids, company_ids, scoring.round_score(engagement), config)
-        update = self._compute_scores(state, matches, engagement, probability, config)
+        result = self._compute_scores(state, matches, engagement, probability, config, result=True)
+        update = ScoreUpdate.from_result(result, probability)
         changes = update.changes_from(state.stored_scores())
+        # until when they hold, kept where it may have moved: every lead read but in a pass that keeps none
+        # (its rules not all stable) or that reads only the leads flagged or whose time has come
+        hold = scoring.hold_seconds(config.params, result, totals, swing, half_life, config.engagement_high,
+                                    ~np.isnan(probability))
+        settled_until = np.floor(np.minimum(now + hold, SETTLED_NEVER))
+        kept_until = stable[3]
+        if chunk is None or (chunk.narrow and not chunk.settled):
+            refresh = np.ones(len(ids), dtype=bool)
+        elif chunk.narrow:
+            refresh = state.score_dirty | (kept_until < 0) | (kept_until <= now)
+        else:
+            refresh = np.zeros(len(ids), dtype=bool)
         # the history follows fit score, score and tier; at night, when decay moves many
         # scores by a point or two, it records only what matters: tier moves and fit changes
         logged = changes.changed if cause != 'nightly' else (state.fit_score != update.fit_score) | changes.moved
@@ -588,7 +667,7 @@ class CrmLead(models.Model):
         restrict = cause == 'event' or (chunk is not None and chunk.trend_since is not None)
         trends = self._score_trends(ids, update.score, state.score, logged,
                                     changes.changed if restrict else None, chunk)
-        self._write_scores(state, update, cause, logged, stable, trends)
+        self._write_scores(state, update, cause, logged, stable, trends, (settled_until, refresh))
         self._set_model_win_probabilities(ids)
         self._on_pass_changes(update.field_changes(ids, state.stored_scores()))
         after = query
@@ -612,19 +691,20 @@ class CrmLead(models.Model):
         return ids.tolist(), int(changes.changed.sum())
 
     @api.model
-    def _compute_scores(self, state, matches, engagement, probability, config):
+    def _compute_scores(self, state, matches, engagement, probability, config, result=False):
         """The engine's scores of a chunk, each lead cut by its company's tiers (or the default ones).
 
         :param state: the :class:`LeadState` read by :meth:`_read_scoring_rows`; ``matches``: (n, n_rules) bool;
             ``engagement``: (n,) 0-100; ``probability``: (n,) 0-1, NaN for a lead without a model
+        :param result: return the engine's :class:`engine.scoring.ScoreResult` itself
         :rtype: ScoreUpdate
         """
         # a lead of a company with its own tiers is cut by them: the set after the default one
         group_index = np.zeros(len(state), dtype=np.int64)
         for index, company_id in enumerate(config.tier_company_ids.tolist(), start=1):
             group_index[state.company_id == company_id] = index
-        result = scoring.score_leads(config.params, matches, group_index, engagement, model=100.0 * probability)
-        return ScoreUpdate.from_result(result, probability)
+        scores = scoring.score_leads(config.params, matches, group_index, engagement, model=100.0 * probability)
+        return scores if result else ScoreUpdate.from_result(scores, probability)
 
     @api.model
     def _on_tier_moves(self, ids, old_tier_ids, new_tier_ids):
@@ -636,7 +716,7 @@ class CrmLead(models.Model):
         leads whose new tier it handles.
         """
 
-    def _write_scores(self, state, update, cause, logged, stable, trends):
+    def _write_scores(self, state, update, cause, logged, stable, trends, settled=None):
         """Write what changed: scores beside the lead, the tier and the dirty flag
         on it, the history of every change and the tier moves in the chatter.
 
@@ -651,6 +731,9 @@ class CrmLead(models.Model):
             changed but no score did
         :param trends: ``(codes, baselines, start)`` of :meth:`_score_trends` (a code -1: the trend
             unchanged), written with the scores of the leads rescored, alone on the others
+        :param settled: ``(until, refresh)``: (n,) float, the time (POSIX seconds) until which the
+            leads' new scores hold, written with the scores of the leads rescored, and alone on the
+            others where ``refresh`` (n,) bool; None: none kept
         """
         now = self.env.cr.now()
         old = state.stored_scores()
@@ -658,14 +741,18 @@ class CrmLead(models.Model):
         line_ids = state.score_line_id.copy()
         missing = line_ids == 0
         rescored = changes.rescored | missing
-        words, matches_changed, open_flags = stable
+        words, matches_changed, open_flags, _kept_until = stable
         codes, baselines, trend_start = trends
+        until, refresh = settled if settled is not None else (np.full(len(state), np.nan), np.zeros(len(state), bool))
         if rescored.any():
             line_by_lead = score_writes.upsert_scores(
                 self.env, state.id[rescored], update.take(rescored), words[rescored],
                 (state.company_id[rescored], open_flags[rescored]), now,
-                (codes[rescored], baselines[rescored], trend_start))
+                (codes[rescored], baselines[rescored], trend_start), until[rescored])
             line_ids[missing] = [line_by_lead[lead_id] for lead_id in state.id[missing].tolist()]
+        refresh = refresh & ~rescored
+        if refresh.any():
+            score_writes.set_settled_until(self.env, state.id[refresh], until[refresh])
         trended = (codes >= 0) & ~rescored
         if trended.any():
             score_writes.set_score_trends(self.env, state.id[trended], codes[trended], baselines[trended], trend_start)

@@ -41,6 +41,10 @@ class CrmLeadScore(models.Model):
         self.env.cr.execute(
             'ALTER TABLE crm_lead_score ADD COLUMN IF NOT EXISTS lead_company_id integer, '
             'ADD COLUMN IF NOT EXISTS lead_tier_id integer, ADD COLUMN IF NOT EXISTS lead_open boolean')
+        # Until when the lead's scores hold as its engagement decays (POSIX seconds; infinity: for ever;
+        # empty: not known), from engine.scoring.hold_seconds: the nightly pass does not read the
+        # leads not flagged whose time has not come (see crm.lead._read_unflagged_rows). For the pass alone.
+        self.env.cr.execute('ALTER TABLE crm_lead_score ADD COLUMN IF NOT EXISTS settled_until double precision')
         # Half of each page kept free: a pass rewrites most rows, and a row's new version then fits
         # in its own page, an update that writes no index entry (HOT: no column here is indexed but
         # the id and the lead). In full pages every update wrote both indexes (measured on 340,349

@@ -41,6 +41,11 @@ class CrmLeadScoreRun(models.Model):
         help="The profile-fit rules that were stable (their result changes only when the lead is edited) "
              "when the pass ended: every open lead then holds its matches of them. A nightly pass reads "
              "those matches instead of matching the rules again, as long as the stable rules stay the same.")
+    settled_key = fields.Char(
+        'Settled Scores', readonly=True, copy=False,
+        help="The scoring configuration (points, blend, tiers, event types, models) when the pass ended, if it kept "
+             "until when each lead's scores hold as its engagement decays. A nightly pass then scores only the "
+             "leads edited since or whose time has come, as long as the configuration stays the same.")
 
     def _mark_failed(self, message):
         """The pass failed: say so, and schedule its retry (later after each failure)."""

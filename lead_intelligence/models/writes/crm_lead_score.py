@@ -1,5 +1,7 @@
 """The SQL writes of ``crm_lead_score``, the narrow table of the leads' scores."""
 
+import numpy as np
+
 from odoo.tools import SQL
 
 from ...engine import arrays, trend
@@ -24,7 +26,7 @@ def _words_aliases(n_words):
     return SQL('').join(SQL(', %s', SQL.identifier(f'w{index}')) for index in range(n_words))
 
 
-def upsert_scores(env, ids, rows, stable_words, leads, now, trends):
+def upsert_scores(env, ids, rows, stable_words, leads, now, trends, settled_until=None):
     """Write the scores of the leads ``ids``: their row of ``crm_lead_score``, created where missing.
 
     :param ids: (n,) lead ids
@@ -37,24 +39,30 @@ def upsert_scores(env, ids, rows, stable_words, leads, now, trends):
     :param trends: ``(codes, baselines, start)``: (n,) int, each lead's score trend as a position in
         ``engine.trend.TRENDS``, -1 to keep the one it has (and its baseline); (n,) int, the score
         at the window's start it was set from; the start, kept with it (None: keep no baseline)
+    :param settled_until: (n,) float, the time (POSIX seconds; NaN: not known) until which the new
+        scores hold; None: not known
     :return: {lead id: id of its row}
     """
     n_words = stable_words.shape[1]
+    if settled_until is None:
+        settled_until = np.full(len(ids), np.nan)
     company_ids, open_flags = leads
     return dict(env.execute_query(SQL(
         """INSERT INTO crm_lead_score (lead_id, fit_score, score, engagement_score, model_score,
                                        model_probability, score_date, stable_matches, lead_company_id,
-                                       lead_tier_id, lead_open, score_trend, trend_baseline, trend_start)
+                                       lead_tier_id, lead_open, score_trend, trend_baseline, trend_start,
+                                       settled_until)
            SELECT v.lead_id, v.fit_score, v.score, v.engagement_score, NULLIF(v.model_score, -1),
                   NULLIF(v.model_probability, -1) / %(steps)s::float8, %(now)s, %(stable)s, v.company_id, v.tier_id,
                   v.open::boolean, (%(trend_names)s::varchar[])[NULLIF(v.trend, -1) + 1],
                   CASE WHEN v.trend >= 0 AND %(start)s::timestamp IS NOT NULL THEN v.baseline END,
-                  CASE WHEN v.trend >= 0 THEN %(start)s::timestamp END
+                  CASE WHEN v.trend >= 0 THEN %(start)s::timestamp END, v.settled
              FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[], %(engagement)s::int[],
                          %(model_score)s::int[], %(model_probability)s::int[], %(companies)s::int[],
-                         %(tiers)s::int[], %(open)s::int[], %(trends)s::int[], %(baselines)s::int[]%(words)s)
+                         %(tiers)s::int[], %(open)s::int[], %(trends)s::int[], %(baselines)s::int[],
+                         %(settled)s::float8[]%(words)s)
                   AS v(lead_id, fit_score, score, engagement_score, model_score, model_probability, company_id,
-                       tier_id, open, trend, baseline%(aliases)s)
+                       tier_id, open, trend, baseline, settled%(aliases)s)
            ON CONFLICT (lead_id) DO UPDATE
               SET fit_score = EXCLUDED.fit_score, score = EXCLUDED.score,
                   engagement_score = EXCLUDED.engagement_score, model_score = EXCLUDED.model_score,
@@ -65,7 +73,8 @@ def upsert_scores(env, ids, rows, stable_words, leads, now, trends):
                   trend_baseline = CASE WHEN EXCLUDED.score_trend IS NULL THEN crm_lead_score.trend_baseline
                                         ELSE EXCLUDED.trend_baseline END,
                   trend_start = CASE WHEN EXCLUDED.score_trend IS NULL THEN crm_lead_score.trend_start
-                                     ELSE EXCLUDED.trend_start END
+                                     ELSE EXCLUDED.trend_start END,
+                  settled_until = EXCLUDED.settled_until
            RETURNING lead_id, id""",
         now=now, ids=arrays.int_array_literal(ids), fit=arrays.int_array_literal(rows.fit_score),
         score=arrays.int_array_literal(rows.score), engagement=arrays.int_array_literal(rows.engagement_score),
@@ -74,8 +83,21 @@ def upsert_scores(env, ids, rows, stable_words, leads, now, trends):
         companies=arrays.int_array_literal(company_ids), tiers=arrays.int_array_literal(rows.tier_id),
         open=arrays.int_array_literal(open_flags), trends=arrays.int_array_literal(trends[0]),
         baselines=arrays.int_array_literal(trends[1]), start=trends[2], trend_names=list(trend.TRENDS),
+        settled=arrays.float_array_literal(settled_until),
         stable=_words_array(n_words), words=_words_sql(stable_words), aliases=_words_aliases(n_words),
     )))
+
+
+def set_settled_until(env, ids, settled_until):
+    """Keep until when the scores of the leads ``ids`` (each with its row of scores) hold.
+
+    :param settled_until: (n,) float, POSIX seconds (NaN: not known)
+    """
+    env.execute_query(SQL(
+        """UPDATE crm_lead_score SET settled_until = v.settled
+             FROM unnest(%s::int[], %s::float8[]) AS v(lead_id, settled)
+            WHERE crm_lead_score.lead_id = v.lead_id""",
+        arrays.int_array_literal(ids), arrays.float_array_literal(settled_until)))
 
 
 def set_stable_matches(env, ids, stable_words, leads, tier_ids):
