@@ -652,7 +652,7 @@ class CrmLead(models.Model):
         # (its rules not all stable) or that reads only the leads flagged or whose time has come
         hold = scoring.hold_seconds(config.params, result, totals, swing, half_life, config.engagement_high,
                                     ~np.isnan(probability))
-        settled_until = np.floor(np.minimum(now + hold, SETTLED_NEVER))
+        settled_until = np.floor(np.minimum(now + hold, SETTLED_NEVER)).astype(np.int64)
         kept_until = stable[3]
         if chunk is None or (chunk.narrow and not chunk.settled):
             refresh = np.ones(len(ids), dtype=bool)
@@ -731,7 +731,7 @@ class CrmLead(models.Model):
             changed but no score did
         :param trends: ``(codes, baselines, start)`` of :meth:`_score_trends` (a code -1: the trend
             unchanged), written with the scores of the leads rescored, alone on the others
-        :param settled: ``(until, refresh)``: (n,) float, the time (POSIX seconds) until which the
+        :param settled: ``(until, refresh)``: (n,) int, the time (POSIX seconds) until which the
             leads' new scores hold, written with the scores of the leads rescored, and alone on the
             others where ``refresh`` (n,) bool; None: none kept
         """
@@ -743,7 +743,7 @@ class CrmLead(models.Model):
         rescored = changes.rescored | missing
         words, matches_changed, open_flags, _kept_until = stable
         codes, baselines, trend_start = trends
-        until, refresh = settled if settled is not None else (np.full(len(state), np.nan), np.zeros(len(state), bool))
+        until, refresh = settled if settled is not None else (np.full(len(state), -1), np.zeros(len(state), bool))
         if rescored.any():
             line_by_lead = score_writes.upsert_scores(
                 self.env, state.id[rescored], update.take(rescored), words[rescored],

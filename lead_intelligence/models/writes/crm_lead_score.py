@@ -39,13 +39,13 @@ def upsert_scores(env, ids, rows, stable_words, leads, now, trends, settled_unti
     :param trends: ``(codes, baselines, start)``: (n,) int, each lead's score trend as a position in
         ``engine.trend.TRENDS``, -1 to keep the one it has (and its baseline); (n,) int, the score
         at the window's start it was set from; the start, kept with it (None: keep no baseline)
-    :param settled_until: (n,) float, the time (POSIX seconds; NaN: not known) until which the new
+    :param settled_until: (n,) int, the time (POSIX seconds; -1: not known) until which the new
         scores hold; None: not known
     :return: {lead id: id of its row}
     """
     n_words = stable_words.shape[1]
     if settled_until is None:
-        settled_until = np.full(len(ids), np.nan)
+        settled_until = np.full(len(ids), -1)
     company_ids, open_flags = leads
     return dict(env.execute_query(SQL(
         """INSERT INTO crm_lead_score (lead_id, fit_score, score, engagement_score, model_score,
@@ -56,11 +56,11 @@ def upsert_scores(env, ids, rows, stable_words, leads, now, trends, settled_unti
                   NULLIF(v.model_probability, -1) / %(steps)s::float8, %(now)s, %(stable)s, v.company_id, v.tier_id,
                   v.open::boolean, (%(trend_names)s::varchar[])[NULLIF(v.trend, -1) + 1],
                   CASE WHEN v.trend >= 0 AND %(start)s::timestamp IS NOT NULL THEN v.baseline END,
-                  CASE WHEN v.trend >= 0 THEN %(start)s::timestamp END, v.settled
+                  CASE WHEN v.trend >= 0 THEN %(start)s::timestamp END, NULLIF(v.settled, -1)
              FROM unnest(%(ids)s::int[], %(fit)s::int[], %(score)s::int[], %(engagement)s::int[],
                          %(model_score)s::int[], %(model_probability)s::int[], %(companies)s::int[],
                          %(tiers)s::int[], %(open)s::int[], %(trends)s::int[], %(baselines)s::int[],
-                         %(settled)s::float8[]%(words)s)
+                         %(settled)s::bigint[]%(words)s)
                   AS v(lead_id, fit_score, score, engagement_score, model_score, model_probability, company_id,
                        tier_id, open, trend, baseline, settled%(aliases)s)
            ON CONFLICT (lead_id) DO UPDATE
@@ -83,7 +83,7 @@ def upsert_scores(env, ids, rows, stable_words, leads, now, trends, settled_unti
         companies=arrays.int_array_literal(company_ids), tiers=arrays.int_array_literal(rows.tier_id),
         open=arrays.int_array_literal(open_flags), trends=arrays.int_array_literal(trends[0]),
         baselines=arrays.int_array_literal(trends[1]), start=trends[2], trend_names=list(trend.TRENDS),
-        settled=arrays.float_array_literal(settled_until),
+        settled=arrays.int_array_literal(settled_until),
         stable=_words_array(n_words), words=_words_sql(stable_words), aliases=_words_aliases(n_words),
     )))
 
@@ -91,13 +91,13 @@ def upsert_scores(env, ids, rows, stable_words, leads, now, trends, settled_unti
 def set_settled_until(env, ids, settled_until):
     """Keep until when the scores of the leads ``ids`` (each with its row of scores) hold.
 
-    :param settled_until: (n,) float, POSIX seconds (NaN: not known)
+    :param settled_until: (n,) int, POSIX seconds
     """
     env.execute_query(SQL(
         """UPDATE crm_lead_score SET settled_until = v.settled
-             FROM unnest(%s::int[], %s::float8[]) AS v(lead_id, settled)
+             FROM unnest(%s::int[], %s::bigint[]) AS v(lead_id, settled)
             WHERE crm_lead_score.lead_id = v.lead_id""",
-        arrays.int_array_literal(ids), arrays.float_array_literal(settled_until)))
+        arrays.int_array_literal(ids), arrays.int_array_literal(settled_until)))
 
 
 def set_stable_matches(env, ids, stable_words, leads, tier_ids):
