@@ -241,8 +241,10 @@ def configuration_kept(db, scenario):
     when not) and the log rows it deleted (``logs_deleted``: what its passes added)."""
     before = configuration(db)
     marks = log_marks(db)
+    # the behaviour the leads hold, which the passes decay (not configuration: the behaviour scenarios change it)
     emit({"scenario": scenario, "configuration": before,
-          "log_rows": {table: rows for table, (_last_id, rows) in marks.items()}})
+          "log_rows": {table: rows for table, (_last_id, rows) in marks.items()},
+          "engagement_rows": scalar(db, "SELECT count(*) FROM crm_lead_engagement")})
     try:
         yield
     finally:

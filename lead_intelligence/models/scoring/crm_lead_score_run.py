@@ -27,7 +27,10 @@ class CrmLeadScoreRun(models.Model):
     date_end = fields.Datetime('Finished')
     last_lead_id = fields.Integer('Last Lead Done', default=0,
                                   help="Leads up to this id are done; a resumed run starts after it.")
-    leads_done = fields.Integer('Leads Scored')
+    leads_done = fields.Integer(
+        'Leads Scored',
+        help="The open leads the pass read and scored. A nightly pass leaves out the leads whose scores cannot have "
+             "moved since the last one: not edited, and no decay of their engagement that could move a rounded score.")
     leads_changed = fields.Integer()
     failure_count = fields.Integer('Failures', readonly=True, help="How many times the pass failed and was retried.")
     error_message = fields.Text('Last Error', readonly=True)
