@@ -139,7 +139,8 @@ class PassClock:
     * ``classify``: ``_classify_query``, both of its calls (before the scores, and after them
       the dimensions whose rules read a score);
     * ``read``: ``_read_scoring_rows``: the chunk's leads, their stored scores, the rules matched;
-    * ``engagement``: ``_read_engagement``: the chunk's engagement rows, decayed to now;
+    * ``engagement``: ``_read_engagement_state``: the chunk's engagement rows, decayed to now, and
+      how far they can decay;
     * ``write``: ``_write_scores`` but the next two: the upsert of the scores that changed
       (fit, engagement or score) and the UPDATE of the leads whose tier moved;
     * ``history``: ``_log_score_history``: a row per lead whose fit, score or tier changed;
@@ -162,7 +163,7 @@ class PassClock:
     def install(self):
         lead = self.env["crm.lead"]
         for name, phase in (("_classify_query", "classify"), ("_read_scoring_rows", "read"),
-                            ("_read_engagement", "engagement"), ("_score_trends", "trend"),
+                            ("_read_engagement_state", "engagement"), ("_score_trends", "trend"),
                             ("_on_tier_moves", "hooks"),
                             ("_write_scores", "write"), ("_log_score_history", "history"),
                             ("_log_tier_moves", "tier_moves"), ("_refresh_rfm", "segmentation"),

@@ -521,3 +521,26 @@ class TestSettledScores(TestBehaviourCommon):
             self.assertEqual(run.cause, 'nightly')
             self.assertTrue(set(leads.ids) <= set(scored))
             self.assertEqual(run.settled_key, Lead._get_scoring_config().settled_key)
+
+    def test_a_lead_whose_trend_baseline_moved_is_read(self):
+        """A row of a lead's score history that passed the start of the trend window since the last
+        pass moves its trend's baseline: the pass reads that lead, though nothing else of it moved."""
+        with freeze_time(NOW):
+            quiet = self._create_lead(name='Quiet')
+            self._full_pass()
+            self._full_pass()
+            self.assertEqual(self._full_pass()[0], [])
+        self.env.flush_all()
+        logged = self.env.execute_query(SQL(
+            'SELECT max(date) FROM crm_lead_score_history WHERE lead_id = %s', quiet.id))[0][0]
+        self.assertTrue(logged)
+        # the transaction's time, which the history and the trend window read: the window (14 days) has
+        # moved past the lead's history row
+        transaction_now = self.env.cr.now()
+        self.env.cr._now = logged + timedelta(days=14, hours=1)
+        try:
+            with freeze_time(NOW):
+                scored, _run = self._full_pass()
+        finally:
+            self.env.cr._now = transaction_now
+        self.assertIn(quiet.id, scored)
