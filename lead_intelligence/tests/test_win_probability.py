@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
@@ -133,3 +134,27 @@ class TestModelWinProbability(TestModelHistoryCommon):
         arch = self.env['crm.lead'].get_view(self.env.ref('crm.crm_lead_view_form').id, 'form')['arch']
         self.assertIn('o_lead_numbers_meaning', arch)
         self.assertIn('model_sets_probability', arch)
+
+    def test_the_nightly_pass_reads_every_lead_of_a_company_with_a_model(self):
+        """A model reads the lead's classes, which the dimensions classified after the scores move
+        without flagging the lead: a nightly pass reads every open lead of a company with an active
+        model, its scores settled or not; a lead of a company without one is left out."""
+        Lead = self.env['crm.lead']
+        elsewhere = self._create_lead(company_id=self.env['res.company'].create({'name': 'No Model'}).id,
+                                      team_id=False)
+        scored = []
+        original = type(Lead)._compute_scores
+
+        def computing(model, state, *args, **kwargs):
+            scored.extend(state.id.tolist())
+            return original(model, state, *args, **kwargs)
+
+        with self._mock_commit_progress(), patch.object(type(Lead), '_compute_scores', computing):
+            for _index in range(3):
+                scored.clear()
+                Lead._cron_rescore_all_leads()
+        run = self.env['crm.lead.score.run'].search([('state', '=', 'done')], order='id desc', limit=1)
+        self.assertEqual(run.settled_key, Lead._get_scoring_config().settled_key)
+        self.assertIn(self.model.company_id.id, Lead._get_scoring_config().models)
+        self.assertIn(self.lead.id, scored)
+        self.assertNotIn(elsewhere.id, scored)
