@@ -65,3 +65,18 @@ class TestLeadIntelligenceCommon(TestCrmCommon):
 
         with patch.object(type(self.env['ir.cron']), '_commit_progress', commit_progress):
             yield calls
+
+    def _scored_full_pass(self):
+        """Run the full pass as its job does; return the ids of the leads it scored and its run."""
+        Lead = self.env['crm.lead']
+        scored = []
+        original = type(Lead)._compute_scores
+
+        def computing(model, state, *args, **kwargs):
+            scored.extend(state.id.tolist())
+            return original(model, state, *args, **kwargs)
+
+        with self._mock_commit_progress(), patch.object(type(Lead), '_compute_scores', computing):
+            Lead._cron_rescore_all_leads()
+        self.env.invalidate_all()
+        return scored, self.env['crm.lead.score.run'].search([('state', '=', 'done')], order='id desc', limit=1)

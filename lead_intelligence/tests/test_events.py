@@ -1,5 +1,4 @@
 from datetime import datetime, timedelta
-from unittest.mock import patch
 
 import numpy as np
 import psycopg2
@@ -444,21 +443,6 @@ class TestSettledScores(TestBehaviourCommon):
     """At night, with every rule stable, the pass scores only the leads whose scores may have moved:
     the leads flagged, and those whose engagement's decay may have moved a rounded score."""
 
-    def _full_pass(self):
-        """Run the full pass as its job does; return the ids it scored and its run."""
-        Lead = self.env['crm.lead']
-        scored = []
-        original = type(Lead)._compute_scores
-
-        def computing(model, state, *args, **kwargs):
-            scored.extend(state.id.tolist())
-            return original(model, state, *args, **kwargs)
-
-        with self._mock_commit_progress(), patch.object(type(Lead), '_compute_scores', computing):
-            Lead._cron_rescore_all_leads()
-        self.env.invalidate_all()
-        return scored, self.env['crm.lead.score.run'].search([('state', '=', 'done')], order='id desc', limit=1)
-
     def _settled_until(self, lead):
         self.env.flush_all()
         return self.env.execute_query(SQL('SELECT settled_until FROM crm_lead_score WHERE lead_id = %s', lead.id))[0][0]
@@ -474,8 +458,8 @@ class TestSettledScores(TestBehaviourCommon):
             config = Lead._get_scoring_config()
             self.assertEqual(len(config.stable), len(config.rules))
             self.assertTrue(Lead._classify_stable_stage() and Lead._classify_stable_stage(after_score=True))
-            self._full_pass()
-            scored, run = self._full_pass()
+            self._scored_full_pass()
+            scored, run = self._scored_full_pass()
             self.assertIn(engaged.id, scored, 'a pass of unknown settled times reads every open lead')
             self.assertEqual(run.settled_key, config.settled_key)
         # 40 points of a 30-day half-life: the engagement rounds to 39 below 39.5 points, after
@@ -487,11 +471,11 @@ class TestSettledScores(TestBehaviourCommon):
         before = (engaged.score, engaged.engagement_score, engaged.tier_id, engaged.score_date)
 
         with freeze_time(due - timedelta(minutes=1)):
-            scored, run = self._full_pass()
+            scored, run = self._scored_full_pass()
             self.assertEqual((scored, run.leads_done), ([], 0), 'no lead flagged, no score can have moved')
             quiet.function = 'Student'
             self.assertTrue(quiet.score_dirty)
-            scored, _run = self._full_pass()
+            scored, _run = self._scored_full_pass()
             self.assertEqual(scored, [quiet.id], 'the flagged lead alone')
             self.assertEqual((engaged.score, engaged.engagement_score, engaged.tier_id, engaged.score_date), before)
             # what the pass left is what scoring the lead now gives
@@ -499,11 +483,11 @@ class TestSettledScores(TestBehaviourCommon):
             self.env.invalidate_all()
             self.assertEqual(engaged.engagement_score, 40)
         with freeze_time(due + timedelta(minutes=1)):
-            scored, _run = self._full_pass()
+            scored, _run = self._scored_full_pass()
             self.assertEqual(scored, [engaged.id], 'its time has come')
             self.assertEqual(engaged.engagement_score, 39)
             self.assertGreater(self._settled_until(engaged), (due - NOW).total_seconds() + NOW.timestamp())
-            scored, _run = self._full_pass()
+            scored, _run = self._scored_full_pass()
             self.assertEqual(scored, [], 'and it holds again')
 
     def test_a_configuration_change_reads_every_lead_again(self):
@@ -512,12 +496,12 @@ class TestSettledScores(TestBehaviourCommon):
         Lead = self.env['crm.lead']
         with freeze_time(NOW):
             leads = self._create_lead(name='One') | self._create_lead(name='Two')
-            self._full_pass()
-            self._full_pass()
-            self.assertEqual(self._full_pass()[0], [])
+            self._scored_full_pass()
+            self._scored_full_pass()
+            self.assertEqual(self._scored_full_pass()[0], [])
             self.env['ir.config_parameter'].sudo().set_param('lead_intelligence.weight_fit', 60)
             self.env['crm.lead.score.run'].search([('state', 'in', ('running', 'failed'))]).unlink()
-            scored, run = self._full_pass()
+            scored, run = self._scored_full_pass()
             self.assertEqual(run.cause, 'nightly')
             self.assertTrue(set(leads.ids) <= set(scored))
             self.assertEqual(run.settled_key, Lead._get_scoring_config().settled_key)
@@ -527,9 +511,9 @@ class TestSettledScores(TestBehaviourCommon):
         pass moves its trend's baseline: the pass reads that lead, though nothing else of it moved."""
         with freeze_time(NOW):
             quiet = self._create_lead(name='Quiet')
-            self._full_pass()
-            self._full_pass()
-            self.assertEqual(self._full_pass()[0], [])
+            self._scored_full_pass()
+            self._scored_full_pass()
+            self.assertEqual(self._scored_full_pass()[0], [])
         self.env.flush_all()
         logged = self.env.execute_query(SQL(
             'SELECT max(date) FROM crm_lead_score_history WHERE lead_id = %s', quiet.id))[0][0]
@@ -540,7 +524,7 @@ class TestSettledScores(TestBehaviourCommon):
         self.env.cr._now = logged + timedelta(days=14, hours=1)
         try:
             with freeze_time(NOW):
-                scored, _run = self._full_pass()
+                scored, _run = self._scored_full_pass()
         finally:
             self.env.cr._now = transaction_now
         self.assertIn(quiet.id, scored)

@@ -1,5 +1,4 @@
 from datetime import timedelta
-from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
@@ -142,18 +141,8 @@ class TestModelWinProbability(TestModelHistoryCommon):
         Lead = self.env['crm.lead']
         elsewhere = self._create_lead(company_id=self.env['res.company'].create({'name': 'No Model'}).id,
                                       team_id=False)
-        scored = []
-        original = type(Lead)._compute_scores
-
-        def computing(model, state, *args, **kwargs):
-            scored.extend(state.id.tolist())
-            return original(model, state, *args, **kwargs)
-
-        with self._mock_commit_progress(), patch.object(type(Lead), '_compute_scores', computing):
-            for _index in range(3):
-                scored.clear()
-                Lead._cron_rescore_all_leads()
-        run = self.env['crm.lead.score.run'].search([('state', '=', 'done')], order='id desc', limit=1)
+        for _index in range(3):
+            scored, run = self._scored_full_pass()
         self.assertEqual(run.settled_key, Lead._get_scoring_config().settled_key)
         self.assertIn(self.model.company_id.id, Lead._get_scoring_config().models)
         self.assertIn(self.lead.id, scored)
